@@ -1,0 +1,509 @@
+//! The heap: TLSF blocks over linear memory from `__heap_base`, in one or more regions.
+//!
+//! ```text
+//! ╒══════════════════════════ Linear memory (ABI.md §1) ═══════════════════════════╕
+//! │ Rust stack │ static data │ region 0 ..................... │ (foreign) │ region 1 │
+//! 0            data start    heap start (__heap_base, 16-aligned)
+//!
+//! ╒════════════════════════════════ A region ══════════════════════════════════════╕
+//! │ block │ block │ free block │ block │ ... │ sentinel (16 bytes, used)              │
+//! ╘═══════╧═══════╧════════════╧═══════╧═════╧════════════════════════════════════════╛
+//!   blocks tile the region exactly; the sentinel is a used block of kind Sentinel
+//!   whose rtSize holds the start of the next region (0 for the last one).
+//! ```
+//!
+//! Regions exist because another user of the memory (a Rust global allocator in a program that
+//! links asrt) may grow it too: when the memory asrt gets from `memory.grow` does not continue its
+//! last region, it opens a new one. Growth normally appends to the last region, merging with a
+//! free block before the sentinel.
+//!
+//! Invariants (checked by [`Heap::check`]):
+//! - blocks tile each region; each is 16-aligned, a multiple of 16 bytes, at least 16;
+//! - no two free blocks are adjacent; a block's LEFTFREE bit is set iff its left neighbour is free,
+//!   and a free block's last word holds its own address;
+//! - every free block is in exactly the list of its class; the bitmaps match the lists;
+//! - a used block is exactly `block_size(rtSize)` bytes.
+
+mod check;
+pub mod tlsf;
+
+use crate::error::Error;
+use crate::memory::{MAX_PAGES, Memory, PAGE_SIZE};
+use crate::object::{
+    ALIGN, FREE, GC_INFO, HEADER_SIZE, Kind, LEFTFREE, MANAGED, MAX_PAYLOAD, MIN_BLOCK, MM_INFO,
+    NO_TYPE, RT_ID, RT_SIZE, TAGS, block_size,
+};
+use tlsf::Bins;
+
+/// The TLSF heap over a [`Memory`].
+#[derive(Debug)]
+pub struct Heap<M: Memory> {
+    /// The linear memory.
+    pub(crate) mem: M,
+    /// Start of the first region: `__heap_base` rounded up to 16. Static data lies below it.
+    start: u32,
+    /// The sentinel of the last region; `tail + 16` is that region's end.
+    tail: u32,
+    /// The free lists.
+    bins: Bins,
+    /// Sum of the sizes of all free blocks.
+    free_bytes: u32,
+    /// Sum of the sizes of all regions, sentinels included.
+    region_bytes: u32,
+    /// Number of regions (each costs a 16-byte sentinel).
+    regions: u32,
+    /// The most pages the memory may reach (build-time cap, at most [`MAX_PAGES`]).
+    max_pages: u32,
+    /// A block address that merges keep pointing at a block start (the sweep's position); 0 for
+    /// none. Invariant: 0 or the start of a block.
+    cursor: u32,
+}
+
+/// The size of a block, from its mmInfo word.
+#[inline(always)]
+fn size_of_info(info: u32) -> u32 {
+    (info & !TAGS) + 4
+}
+
+impl<M: Memory> Heap<M> {
+    /// A heap over `mem` starting at `heap_base`, growing the memory up to `max_pages`.
+    /// Grows the memory if it cannot hold the first region. Time: O(1).
+    pub fn new(mut mem: M, heap_base: u32, max_pages: u32) -> Result<Self, Error> {
+        let start = heap_base.checked_add(ALIGN - 1).ok_or(Error::OutOfMemory)? & !(ALIGN - 1);
+        let max_pages = max_pages.min(MAX_PAGES);
+        let need = start.checked_add(2 * MIN_BLOCK).ok_or(Error::OutOfMemory)?;
+        if mem.size() < need {
+            let pages = (need - mem.size()).div_ceil(PAGE_SIZE);
+            if mem.pages() + pages > max_pages || mem.grow(pages).is_none() {
+                return Err(Error::OutOfMemory);
+            }
+        }
+        let mut heap = Heap {
+            mem,
+            start,
+            tail: 0,
+            bins: Bins::new(),
+            free_bytes: 0,
+            region_bytes: 0,
+            regions: 0,
+            max_pages,
+            cursor: 0,
+        };
+        let end = heap.mem.size();
+        // SAFETY: [start, end) is memory nobody else uses (above __heap_base), at least 32 bytes.
+        unsafe { heap.open_region(start, end) };
+        Ok(heap)
+    }
+
+    /// The linear memory.
+    pub fn memory(&self) -> &M {
+        &self.mem
+    }
+
+    /// Start of the heap (the first block).
+    pub fn start(&self) -> u32 {
+        self.start
+    }
+
+    /// Lays out `[start, end)` as one free block and a sentinel, linked after the current tail.
+    ///
+    /// # Safety
+    /// The range is unused memory, 16-aligned, at least 32 bytes.
+    unsafe fn open_region(&mut self, start: u32, end: u32) {
+        let sentinel = end - MIN_BLOCK;
+        // SAFETY: every address written lies in [start, end), which the caller gives us.
+        unsafe {
+            self.write_sentinel(sentinel, 0);
+            if self.tail != 0 {
+                self.mem.store(self.tail + RT_SIZE, start);
+            }
+            if sentinel > start {
+                self.mem.store(start + MM_INFO, (sentinel - start - 4) | FREE);
+                self.make_free(start, sentinel - start);
+            }
+        }
+        self.tail = sentinel;
+        self.region_bytes += end - start;
+        self.regions += 1;
+    }
+
+    /// # Safety
+    /// `at` is 16 bytes of heap memory.
+    unsafe fn write_sentinel(&mut self, at: u32, next: u32) {
+        // SAFETY: the caller owns the 16 bytes.
+        unsafe {
+            self.mem.store(at + MM_INFO, MIN_BLOCK - 4);
+            self.mem.store(at + GC_INFO, Kind::Sentinel as u32);
+            self.mem.store(at + RT_ID, NO_TYPE);
+            self.mem.store(at + RT_SIZE, next);
+        }
+    }
+
+    /// Turns `[block, block + size)` into a listed free block: mmInfo (keeping nothing of the old
+    /// tags), back pointer, the right neighbour's LEFTFREE bit, the lists, the free counter.
+    ///
+    /// # Safety
+    /// The range is a run of memory inside one region whose neighbours are not free, followed by a
+    /// block (at least the sentinel).
+    #[inline]
+    unsafe fn make_free(&mut self, block: u32, size: u32) {
+        // SAFETY: the caller guarantees the range and its right neighbour's header exist.
+        unsafe {
+            self.mem.store(block + MM_INFO, (size - 4) | FREE);
+            self.mem.store(block + size - 4, block);
+            let right = block + size;
+            let info = self.mem.load(right + MM_INFO);
+            self.mem.store(right + MM_INFO, info | LEFTFREE);
+            self.bins.insert(&self.mem, block, size);
+        }
+        self.free_bytes += size;
+        if self.cursor > block && self.cursor < block + size {
+            self.cursor = block;
+        }
+    }
+
+    /// Unlists the free block `block` of `size` bytes and clears its right neighbour's LEFTFREE.
+    ///
+    /// # Safety
+    /// `block` is a listed free block of `size` bytes.
+    #[inline]
+    unsafe fn take_free(&mut self, block: u32, size: u32) {
+        // SAFETY: the caller guarantees `block` is listed; its right neighbour exists.
+        unsafe {
+            self.bins.remove(&self.mem, block, size);
+            let right = block + size;
+            let info = self.mem.load(right + MM_INFO);
+            self.mem.store(right + MM_INFO, info & !LEFTFREE);
+        }
+        self.free_bytes -= size;
+    }
+
+    /// Allocates a used block of at least `size` bytes (a multiple of 16), growing the memory if
+    /// needed. Writes mmInfo only. Time: O(1) plus the engine's `memory.grow`.
+    fn allocate_block(&mut self, size: u32) -> Result<u32, Error> {
+        let block = match self.bins.find(size) {
+            Some(b) => b,
+            None => self.grow_for(size)?,
+        };
+        // SAFETY: `find`/`grow_for` return a listed free block of at least `size` bytes.
+        unsafe {
+            let have = size_of_info(self.mem.load(block + MM_INFO));
+            self.take_free(block, have);
+            self.mem.store(block + MM_INFO, size - 4);
+            if have - size >= MIN_BLOCK {
+                self.make_free(block + size, have - size);
+            } else {
+                self.mem.store(block + MM_INFO, have - 4);
+            }
+        }
+        Ok(block)
+    }
+
+    /// Grows the memory until the lists hold a block of `size` bytes; returns it.
+    /// Asks for the larger of what is needed and the current size, then for exactly what is
+    /// needed, then fails with [`Error::OutOfMemory`] leaving the heap as it was.
+    #[cold]
+    fn grow_for(&mut self, size: u32) -> Result<u32, Error> {
+        // Any block of `want` bytes is found by `find(size)`.
+        let want = tlsf::round_up(size).ok_or(Error::OutOfMemory)?;
+        for _ in 0..3 {
+            let end = self.mem.size();
+            let contiguous = self.tail + MIN_BLOCK == end;
+            let reuse = if contiguous {
+                // SAFETY: `tail` is the sentinel; with LEFTFREE its left neighbour's start is in
+                // the word before it.
+                unsafe {
+                    let info = self.mem.load(self.tail + MM_INFO);
+                    if info & LEFTFREE != 0 {
+                        let left = self.mem.load(self.tail - 4);
+                        size_of_info(self.mem.load(left + MM_INFO))
+                    } else {
+                        0
+                    }
+                }
+            } else {
+                0
+            };
+            let extra = if contiguous { 0 } else { MIN_BLOCK };
+            let bytes = (want - want.min(reuse)) as u64 + extra as u64;
+            let pages = bytes.div_ceil(PAGE_SIZE as u64).max(1);
+            if pages > (self.max_pages - self.mem.pages().min(self.max_pages)) as u64 {
+                return Err(Error::OutOfMemory);
+            }
+            let pages = pages as u32;
+            let current = self.mem.pages();
+            let room = self.max_pages - current;
+            let old = if current > pages && current <= room {
+                self.mem.grow(current).or_else(|| self.mem.grow(pages))
+            } else {
+                self.mem.grow(pages)
+            };
+            let old = old.ok_or(Error::OutOfMemory)?;
+            let new_start = old * PAGE_SIZE;
+            let new_end = self.mem.size();
+            if new_start == self.tail + MIN_BLOCK {
+                // Append: the old sentinel and the new pages become one free block.
+                let mut block = self.tail;
+                let mut bytes = new_end - MIN_BLOCK - block;
+                // SAFETY: [tail, new_end) is ours; the left neighbour, if free, is listed.
+                unsafe {
+                    let info = self.mem.load(block + MM_INFO);
+                    self.write_sentinel(new_end - MIN_BLOCK, 0);
+                    if info & LEFTFREE != 0 {
+                        let left = self.mem.load(block - 4);
+                        let lsize = size_of_info(self.mem.load(left + MM_INFO));
+                        self.take_free(left, lsize);
+                        block = left;
+                        bytes += lsize;
+                    }
+                    self.make_free(block, bytes);
+                }
+                self.tail = new_end - MIN_BLOCK;
+                self.region_bytes += new_end - new_start;
+            } else {
+                // SAFETY: the new pages are ours; at least one page (>= 32 bytes).
+                unsafe { self.open_region(new_start, new_end) };
+            }
+            if let Some(b) = self.bins.find(size) {
+                return Ok(b);
+            }
+        }
+        Err(Error::OutOfMemory)
+    }
+
+    /// Frees the used block `block`, merging it with free neighbours. Time: O(1).
+    ///
+    /// # Safety
+    /// `block` is a used, non-sentinel block of this heap.
+    pub(crate) unsafe fn free_block(&mut self, block: u32) {
+        // SAFETY: the caller guarantees `block` is a used block; neighbours exist (sentinel).
+        unsafe {
+            let info = self.mem.load(block + MM_INFO);
+            let mut start = block;
+            let mut size = size_of_info(info);
+            let right = block + size;
+            let rinfo = self.mem.load(right + MM_INFO);
+            if rinfo & FREE != 0 {
+                let rsize = size_of_info(rinfo);
+                self.take_free(right, rsize);
+                size += rsize;
+            }
+            if info & LEFTFREE != 0 {
+                let left = self.mem.load(block - 4);
+                let lsize = size_of_info(self.mem.load(left + MM_INFO));
+                self.take_free(left, lsize);
+                start = left;
+                size += lsize;
+            }
+            self.make_free(start, size);
+        }
+    }
+
+    /// Resizes the used block `block` to `size` bytes in place if its right neighbour allows;
+    /// returns whether it did. Splits off any remainder. Time: O(1).
+    ///
+    /// # Safety
+    /// `block` is a used, non-sentinel block of this heap; `size` is a multiple of 16, >= 16.
+    pub(crate) unsafe fn resize_in_place(&mut self, block: u32, size: u32) -> bool {
+        // SAFETY: the caller guarantees `block` is a used block; its right neighbour exists.
+        unsafe {
+            let info = self.mem.load(block + MM_INFO);
+            let have = size_of_info(info);
+            if size <= have {
+                if have - size >= MIN_BLOCK {
+                    self.mem.store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
+                    let rest = block + size;
+                    self.mem.store(rest + MM_INFO, have - size - 4);
+                    self.free_block(rest);
+                }
+                return true;
+            }
+            let right = block + have;
+            let rinfo = self.mem.load(right + MM_INFO);
+            if rinfo & FREE == 0 || have + size_of_info(rinfo) < size {
+                return false;
+            }
+            let total = have + size_of_info(rinfo);
+            self.take_free(right, size_of_info(rinfo));
+            if self.cursor > block && self.cursor < block + total {
+                self.cursor = block;
+            }
+            if total - size >= MIN_BLOCK {
+                self.mem.store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
+                self.make_free(block + size, total - size);
+            } else {
+                self.mem.store(block + MM_INFO, (total - 4) | (info & LEFTFREE));
+            }
+            true
+        }
+    }
+
+    /// Allocates a block for `payload` bytes with the given gcInfo and rtId; returns the ref.
+    /// The payload is not initialised. Time: O(1) plus growth.
+    pub fn alloc_object(&mut self, payload: u32, gc_info: u32, rt_id: u32) -> Result<u32, Error> {
+        if payload > MAX_PAYLOAD {
+            return Err(Error::SizeTooLarge);
+        }
+        let block = self.allocate_block(block_size(payload))?;
+        // SAFETY: `block` is a fresh used block of at least 16 bytes.
+        unsafe {
+            self.mem.store(block + GC_INFO, gc_info);
+            self.mem.store(block + RT_ID, rt_id);
+            self.mem.store(block + RT_SIZE, payload);
+        }
+        Ok(block + HEADER_SIZE)
+    }
+
+    /// Checks that `ptr` is the ref of a live block of this heap (not free, not a sentinel or a
+    /// tombstone); returns its block address. Checks alignment, the heap's bounds, the FREE bit,
+    /// the size against rtSize, the kind, and the right neighbour's LEFTFREE bit. Time: O(1).
+    pub fn validate(&self, ptr: u32) -> Result<u32, Error> {
+        if ptr == 0 {
+            return Err(Error::NullRef);
+        }
+        if ptr % ALIGN != 0 {
+            return Err(Error::Unaligned);
+        }
+        let end = self.mem.size();
+        if ptr < self.start + HEADER_SIZE || ptr > end - MIN_BLOCK {
+            return Err(Error::OutsideHeap);
+        }
+        let block = ptr - HEADER_SIZE;
+        // SAFETY: block >= start and block + 16 <= end - 16: the header is in bounds.
+        let (info, gc, size) = unsafe {
+            (
+                self.mem.load(block + MM_INFO),
+                self.mem.load(block + GC_INFO),
+                self.mem.load(block + RT_SIZE),
+            )
+        };
+        if info & FREE != 0 {
+            return Err(Error::AlreadyFree);
+        }
+        let bsize = size_of_info(info);
+        if size > MAX_PAYLOAD
+            || bsize != block_size(size)
+            || bsize > end - MIN_BLOCK - block
+            || (gc & MANAGED == 0 && gc & !3 != 0)
+            || (gc & MANAGED == 0 && gc >= Kind::Sentinel as u32)
+        {
+            return Err(Error::NotABlock);
+        }
+        // SAFETY: block + bsize <= end - 16: the right neighbour's header is in bounds.
+        let right = unsafe { self.mem.load(block + bsize + MM_INFO) };
+        if right & LEFTFREE != 0 {
+            return Err(Error::NotABlock);
+        }
+        Ok(block)
+    }
+
+    /// Reallocates the unmanaged or managed block behind `ptr` (already validated) to hold
+    /// `payload` bytes, in place when possible, else by moving (the old block is freed unless
+    /// `keep_old`). Copies `min(old rtSize, payload)` bytes and updates rtSize; the caller zeroes
+    /// any grown tail. Returns the new ref. On error nothing has changed.
+    ///
+    /// # Safety
+    /// `ptr` passed [`Heap::validate`].
+    pub(crate) unsafe fn resize_object(
+        &mut self,
+        ptr: u32,
+        payload: u32,
+        keep_old: bool,
+    ) -> Result<u32, Error> {
+        if payload > MAX_PAYLOAD {
+            return Err(Error::SizeTooLarge);
+        }
+        let block = ptr - HEADER_SIZE;
+        // SAFETY: `ptr` is validated, so the header is a used block's.
+        unsafe {
+            let old = self.mem.load(block + RT_SIZE);
+            if self.resize_in_place(block, block_size(payload)) {
+                self.mem.store(block + RT_SIZE, payload);
+                return Ok(ptr);
+            }
+            let gc = self.mem.load(block + GC_INFO);
+            let id = self.mem.load(block + RT_ID);
+            let new = self.alloc_object(payload, gc, id)?;
+            self.mem.copy(new, ptr, old.min(payload));
+            if !keep_old {
+                self.free_block(block);
+            }
+            Ok(new)
+        }
+    }
+
+    /// The first block of the heap, for walks. Returns `(block, mmInfo)` pairs via [`Heap::next_block`].
+    pub fn first_block(&self) -> u32 {
+        self.start
+    }
+
+    /// The block after `block` in address order, skipping to the next region at a sentinel;
+    /// 0 after the last block. Time: O(1).
+    ///
+    /// # Safety
+    /// `block` is the start of a block of this heap.
+    #[inline]
+    pub unsafe fn next_block(&self, block: u32) -> u32 {
+        // SAFETY: `block` starts a block, so its header and its right neighbour are in bounds.
+        unsafe {
+            let info = self.mem.load(block + MM_INFO);
+            if info & FREE == 0 && self.is_sentinel(block) {
+                self.mem.load(block + RT_SIZE)
+            } else {
+                block + size_of_info(info)
+            }
+        }
+    }
+
+    /// Whether the used block `block` is a region sentinel.
+    ///
+    /// # Safety
+    /// `block` is the start of a used block.
+    #[inline]
+    pub unsafe fn is_sentinel(&self, block: u32) -> bool {
+        // SAFETY: a used block has a full header.
+        unsafe {
+            self.mem.load(block + GC_INFO) == Kind::Sentinel as u32
+                && self.mem.load(block + MM_INFO) & !TAGS == MIN_BLOCK - 4
+                && self.mem.load(block + RT_ID) == NO_TYPE
+        }
+    }
+
+    /// Sets the position merges must keep at a block start (the sweep cursor); 0 for none.
+    pub(crate) fn set_cursor(&mut self, block: u32) {
+        self.cursor = block;
+    }
+
+    /// The current cursor (possibly moved left by merges).
+    pub(crate) fn cursor(&self) -> u32 {
+        self.cursor
+    }
+
+    /// Bytes from the heap start to the end of memory.
+    pub fn heap_bytes(&self) -> u32 {
+        self.mem.size() - self.start
+    }
+
+    /// Bytes in used blocks (headers included, sentinels excluded).
+    pub fn used_bytes(&self) -> u32 {
+        self.region_bytes - self.free_bytes - self.regions * MIN_BLOCK
+    }
+
+    /// Bytes in free blocks.
+    pub fn free_bytes(&self) -> u32 {
+        self.free_bytes
+    }
+
+    /// The largest payload an allocation can get without growing memory. Time: O(1).
+    pub fn largest_free(&self) -> u32 {
+        match self.bins.highest() {
+            None => 0,
+            Some((fl, sl)) => {
+                let class = tlsf::class_start(fl, sl).max(MIN_BLOCK);
+                // The good-fit search finds this class for any block size up to its start; in
+                // the exact classes, for any block of the class.
+                (class - HEADER_SIZE).min(MAX_PAYLOAD)
+            }
+        }
+    }
+}
