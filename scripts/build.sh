@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the release wasm modules of the runtime.
+#
+#   scripts/build.sh [default|modern|import|all]...     (no argument = all)
+#
+#   default  cargo build --release --target wasm32-unknown-unknown
+#            -> $TARGET/wasm32-unknown-unknown/release/asrt.wasm            (ASRT_WASM)
+#   modern   ASRT_PROFILE=modern, --target-dir $TARGET/modern
+#            -> $TARGET/modern/wasm32-unknown-unknown/release/asrt.wasm     (ASRT_WASM_MODERN)
+#   import   --features import-memory, --target-dir $TARGET/import-memory
+#            -> $TARGET/import-memory/wasm32-unknown-unknown/release/asrt.wasm (ASRT_WASM_IMPORT)
+#
+# $TARGET is $CARGO_TARGET_DIR when set, else ./target. Executed, the script
+# prints the three variables (KEY=path); sourced (`source scripts/build.sh`),
+# it also exports them into the caller.
+
+_asrt_build_main() {
+  local root target variants v
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  target="${CARGO_TARGET_DIR:-target}"
+  [[ "$target" = /* ]] || target="$root/$target"
+
+  export ASRT_WASM="$target/wasm32-unknown-unknown/release/asrt.wasm"
+  export ASRT_WASM_MODERN="$target/modern/wasm32-unknown-unknown/release/asrt.wasm"
+  export ASRT_WASM_IMPORT="$target/import-memory/wasm32-unknown-unknown/release/asrt.wasm"
+
+  variants=("$@")
+  ((${#variants[@]})) || variants=(default modern import)
+  for v in "${variants[@]}"; do
+    [[ "$v" == all ]] && { variants=(default modern import); break; }
+  done
+
+  for v in "${variants[@]}"; do
+    case "$v" in
+      default)
+        echo "[build] default (classic profile) -> $ASRT_WASM"
+        (cd "$root" && env -u ASRT_PROFILE cargo build --release --target wasm32-unknown-unknown --target-dir "$target") || return 1
+        [[ -f "$ASRT_WASM" ]] || { echo "[build] missing $ASRT_WASM" >&2; return 1; }
+        ;;
+      modern)
+        echo "[build] modern profile -> $ASRT_WASM_MODERN"
+        (cd "$root" && ASRT_PROFILE=modern cargo build --release --target wasm32-unknown-unknown --target-dir "$target/modern") || return 1
+        [[ -f "$ASRT_WASM_MODERN" ]] || { echo "[build] missing $ASRT_WASM_MODERN" >&2; return 1; }
+        ;;
+      import)
+        echo "[build] import-memory -> $ASRT_WASM_IMPORT"
+        (cd "$root" && env -u ASRT_PROFILE cargo build --release --target wasm32-unknown-unknown --features import-memory --target-dir "$target/import-memory") || return 1
+        [[ -f "$ASRT_WASM_IMPORT" ]] || { echo "[build] missing $ASRT_WASM_IMPORT" >&2; return 1; }
+        ;;
+      *)
+        echo "[build] unknown variant '$v' (expected default, modern, import or all)" >&2
+        return 2
+        ;;
+    esac
+  done
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  set -euo pipefail
+  _asrt_build_main "$@"
+  printf 'ASRT_WASM=%s\nASRT_WASM_MODERN=%s\nASRT_WASM_IMPORT=%s\n' "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT"
+else
+  _asrt_build_main "$@"
+fi

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# THE test command. Installs what is missing (scripts/setup.sh), then runs
+# every test level, failing fast:
+#
+#   host      cargo test                       (x86_64: unit, property, integration, doc tests)
+#   build     scripts/build.sh all             (release wasm: default, modern profile, import-memory)
+#   wasm-node cargo test --target wasm32-unknown-unknown --tests   (wasm-bindgen-test-runner in node)
+#   chromium  the same wasm suites in headless Chromium (WASM_BINDGEN_USE_BROWSER=1, chromedriver)
+#   js        node --test tests/js/  (+ js/test/ when present), against the release builds
+#
+#   scripts/test.sh                 # setup + every level
+#   scripts/test.sh host js         # setup + only the named levels (js implies build)
+#   ASRT_SKIP_SETUP=1 scripts/test.sh ...   # do not run scripts/setup.sh
+#
+# Ends with "N passed, M failed" (counting levels) and exits non-zero on failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+ALL_STAGES=(setup host build wasm-node chromium js)
+
+# ---- stage selection ---------------------------------------------------------
+selected=()
+if (($#)); then
+  for arg in "$@"; do
+    case " ${ALL_STAGES[*]} " in
+      *" $arg "*) selected+=("$arg") ;;
+      *) echo "unknown stage '$arg' (stages: ${ALL_STAGES[*]})" >&2; exit 2 ;;
+    esac
+  done
+  [[ "${ASRT_SKIP_SETUP:-0}" == 1 ]] || selected=(setup "${selected[@]}")
+  case " ${selected[*]} " in *" js "*) selected=(build "${selected[@]}") ;; esac
+  # keep the canonical order, drop duplicates
+  ordered=()
+  for s in "${ALL_STAGES[@]}"; do
+    case " ${selected[*]} " in *" $s "*) ordered+=("$s") ;; esac
+  done
+  selected=("${ordered[@]}")
+else
+  selected=("${ALL_STAGES[@]}")
+  if [[ "${ASRT_SKIP_SETUP:-0}" == 1 ]]; then selected=("${ALL_STAGES[@]:1}"); fi
+fi
+
+# ---- the stages --------------------------------------------------------------
+stage_setup() {
+  bash scripts/setup.sh
+}
+
+stage_host() {
+  cargo test
+}
+
+stage_build() {
+  # shellcheck source=scripts/build.sh
+  source scripts/build.sh all
+  # record the paths for the js stage (it runs in another subshell)
+  printf 'export ASRT_WASM=%q ASRT_WASM_MODERN=%q ASRT_WASM_IMPORT=%q\n' \
+    "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" >"$ENV_FILE"
+}
+
+stage_wasm_node() {
+  # Test files that configure run_in_browser are left to the chromium stage.
+  WASM_BINDGEN_TEST_ONLY_NODE=1 cargo test --target wasm32-unknown-unknown --tests
+}
+
+stage_chromium() {
+  local driver
+  driver="${CHROMEDRIVER:-$(command -v chromedriver || true)}"
+  [[ -x "$driver" ]] || { echo "chromedriver not found (apt-get install chromium-driver)" >&2; return 1; }
+  # WASM_BINDGEN_USE_BROWSER forces browser mode for test files that do not
+  # configure a mode; webdriver.json adds Chromium flags (--no-sandbox: we may run as root).
+  env -u WASM_BINDGEN_TEST_ONLY_NODE -u NO_HEADLESS \
+    WASM_BINDGEN_USE_BROWSER=1 \
+    CHROMEDRIVER="$driver" \
+    WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/webdriver.json" \
+    WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}" \
+    cargo test --target wasm32-unknown-unknown --tests
+}
+
+stage_js() {
+  if [[ -f "$ENV_FILE" ]]; then
+    # shellcheck disable=SC1090
+    source "$ENV_FILE"
+  fi
+  shopt -s nullglob
+  local files=(tests/js/*.test.mjs)
+  if ((${#files[@]} == 0)); then
+    echo "no JavaScript tests found: tests/js/*.test.mjs" >&2
+    return 1
+  fi
+  echo "ASRT_WASM=${ASRT_WASM:-}"
+  echo "ASRT_WASM_MODERN=${ASRT_WASM_MODERN:-}"
+  echo "ASRT_WASM_IMPORT=${ASRT_WASM_IMPORT:-}"
+  node --test tests/js/
+  if [[ -d js/test ]]; then
+    node --test js/test/
+  else
+    echo "(js/test/ does not exist: nothing more to run)"
+  fi
+}
+
+# ---- runner ------------------------------------------------------------------
+ENV_FILE="$(mktemp "${TMPDIR:-/tmp}/asrt-test-env.XXXXXX")"
+trap 'rm -f "$ENV_FILE"' EXIT
+
+passed=0
+failed=0
+results=()
+
+summary() {
+  echo
+  echo "==================== asrt test summary ===================="
+  local line
+  for line in "${results[@]}"; do echo "  $line"; done
+  echo "${passed} passed, ${failed} failed"
+}
+
+for stage in "${selected[@]}"; do
+  echo
+  echo "==================== [$stage] ===================="
+  start=$SECONDS
+  # Run outside any conditional so that `set -e` stays in force inside the stage.
+  set +e
+  ( set -euo pipefail; "stage_${stage//-/_}" )
+  rc=$?
+  set -e
+  secs=$((SECONDS - start))
+  if ((rc == 0)); then
+    passed=$((passed + 1))
+    results+=("PASS  $stage (${secs}s)")
+  else
+    failed=$((failed + 1))
+    results+=("FAIL  $stage (${secs}s, exit $rc)")
+    # fail fast: list what was not run
+    seen=0
+    for s in "${selected[@]}"; do
+      if ((seen)); then results+=("----  $s (not run: an earlier stage failed)"); fi
+      [[ "$s" == "$stage" ]] && seen=1
+    done
+    summary
+    exit 1
+  fi
+done
+
+summary
