@@ -16,6 +16,7 @@ pub mod heap;
 pub mod memory;
 pub mod object;
 pub mod rtti;
+pub mod string;
 
 pub use error::Error;
 
