@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Allocator benchmark: builds one wasm module per allocator (bench/alloc/<name>/, each its own
+# cargo workspace, release profile: opt-level 3, LTO, panic=abort, codegen-units 1), runs them
+# under node (bench/alloc/run.mjs) and prints a Markdown table, also written to
+# bench/out/alloc.md.
+#
+#   bench/run-alloc.sh [run.mjs options, e.g. --runs 20 --only talc,asrt]
+#
+# Environment: CARGO_TARGET_DIR (default bench/out/target-alloc), WASM_OPT (default wasm-opt;
+# the -Oz size columns read "n/a" without it). asrt's row reads "not built" when the asrt crate
+# does not build (its log: bench/out/alloc-asrt-build.log).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/out
+WASM_DIR=$OUT/alloc-wasm
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$OUT/target-alloc}
+TARGET=wasm32-unknown-unknown
+WASM_OPT=${WASM_OPT:-wasm-opt}
+# The features rustc enables by default for wasm32-unknown-unknown; the stripped modules carry no
+# target_features section for wasm-opt to detect them from.
+WASM_OPT_FEATURES=(--enable-bulk-memory --enable-sign-ext --enable-mutable-globals
+  --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types)
+
+ALLOCATORS=(asrt dlmalloc talc rlsf lol_alloc wee_alloc)
+
+mkdir -p "$WASM_DIR"
+have_wasm_opt=1
+if ! command -v "$WASM_OPT" >/dev/null 2>&1; then
+  echo "warning: $WASM_OPT not found; size columns after -Oz will be n/a" >&2
+  have_wasm_opt=0
+fi
+
+# build NAME FEATURE-ARGS... -> prints the path of the built module
+build() {
+  local name=$1
+  shift
+  local locked=--locked
+  # asrt is a path dependency under development; its lock entries follow it.
+  [[ $name == asrt ]] && locked=
+  (cd "$ROOT/bench/alloc/$name" &&
+    cargo build --quiet $locked --release --target "$TARGET" "$@" >&2)
+  echo "$CARGO_TARGET_DIR/$TARGET/release/bench_alloc_$name.wasm"
+}
+
+optimize() {
+  if [[ $have_wasm_opt == 1 ]]; then
+    "$WASM_OPT" -Oz "${WASM_OPT_FEATURES[@]}" "$1" -o "$2"
+  fi
+}
+
+for name in "${ALLOCATORS[@]}"; do
+  rm -f "$WASM_DIR/$name".*wasm
+  echo "building $name ..." >&2
+  log=$OUT/alloc-$name-build.log
+  if ! { wasm=$(build "$name" --features minimal) && cp "$wasm" "$WASM_DIR/$name.min.wasm" &&
+    wasm=$(build "$name") && cp "$wasm" "$WASM_DIR/$name.wasm"; } 2>"$log"; then
+    rm -f "$WASM_DIR/$name".*wasm
+    if [[ $name == asrt ]]; then
+      echo "asrt: not built (see $log)" >&2
+      continue
+    fi
+    cat "$log" >&2
+    echo "error: building $name failed" >&2
+    exit 1
+  fi
+  optimize "$WASM_DIR/$name.min.wasm" "$WASM_DIR/$name.min.oz.wasm"
+  optimize "$WASM_DIR/$name.wasm" "$WASM_DIR/$name.oz.wasm"
+done
+
+node "$ROOT/bench/alloc/run.mjs" --wasm "$WASM_DIR" --out "$OUT/alloc.md" "$@"
+echo "written to bench/out/alloc.md" >&2
