@@ -1,0 +1,767 @@
+// @asrt/loader: a JavaScript loader for the asrt runtime (and for AssemblyScript modules).
+//
+// Its API is a superset of @assemblyscript/loader (0.22 and 0.28): `instantiate`,
+// `instantiateSync`, `instantiateStreaming`, `demangle`, and the same helpers on `exports`.
+// Additions: UTF-8 strings, `gcStats()`, self-unpinning handles, profile detection,
+// views that follow `memory.grow`, and a default `env.abort` that decodes its message.
+// See README.md for the contract and /work/shared/ABI.md (the asrt ABI) for the layouts.
+//
+// No runtime dependencies; runs in Node >= 18 and in browsers.
+
+// ---------------------------------------------------------------------------------------------
+// Constants (ABI.md §2, §3)
+
+/** Offsets relative to a ref (the first payload byte, right behind the 16-byte header). */
+export const HEADER = Object.freeze({ MMINFO: -16, GCINFO: -12, RTID: -8, RTSIZE: -4, SIZE: 16 });
+
+/** RTTI flag bits (AssemblyScript's values). */
+export const TypeFlags = Object.freeze({
+  ARRAYBUFFERVIEW: 1 << 0,
+  ARRAY: 1 << 1,
+  STATICARRAY: 1 << 2,
+  SET: 1 << 3,
+  MAP: 1 << 4,
+  POINTERFREE: 1 << 5,
+  VALUE_ALIGN_0: 1 << 6,
+  VALUE_ALIGN_1: 1 << 7,
+  VALUE_ALIGN_2: 1 << 8,
+  VALUE_ALIGN_3: 1 << 9,
+  VALUE_ALIGN_4: 1 << 10,
+  VALUE_SIGNED: 1 << 11,
+  VALUE_FLOAT: 1 << 12,
+  VALUE_NULLABLE: 1 << 13,
+  VALUE_MANAGED: 1 << 14,
+  KEY_ALIGN_0: 1 << 15,
+  KEY_ALIGN_1: 1 << 16,
+  KEY_ALIGN_2: 1 << 17,
+  KEY_ALIGN_3: 1 << 18,
+  KEY_ALIGN_4: 1 << 19,
+  KEY_SIGNED: 1 << 20,
+  KEY_FLOAT: 1 << 21,
+  KEY_NULLABLE: 1 << 22,
+  KEY_MANAGED: 1 << 23,
+});
+
+const F = TypeFlags;
+const CONTAINER = F.ARRAYBUFFERVIEW | F.ARRAY | F.STATICARRAY | F.SET | F.MAP;
+const VALUE_ALIGN_SHIFT = 6;
+const KEY_ALIGN_SHIFT = 15;
+
+/** The two build profiles and their fixed type ids (ABI.md §3). */
+export const PROFILES = Object.freeze({
+  classic: Object.freeze({ name: "classic", entryWords: 2, ids: Object.freeze({ ArrayBuffer: 0, String: 1, ArrayBufferView: 2 }) }),
+  modern: Object.freeze({ name: "modern", entryWords: 1, ids: Object.freeze({ Object: 0, ArrayBuffer: 1, String: 2, ArrayBufferView: 3 }) }),
+});
+
+// ArrayBufferView / Array layout
+const ABV_BUFFER = 0;
+const ABV_DATASTART = 4;
+const ABV_BYTELENGTH = 8;
+const ABV_SIZE = 12;
+const ARRAY_LENGTH = 12;
+const ARRAY_SIZE = 16;
+
+/** The payload of the `__static_greeting` String every asrt layout declares. */
+export const GREETING = "hello, asrt";
+
+/** At or below this many code units `__getString` uses `String.fromCharCode`, above it `TextDecoder`. */
+export const STRING_SMALL_UNITS = 32;
+/** `String.fromCharCode` is applied to at most this many code units at once (stack safety). */
+export const STRING_CHUNK_UNITS = 1024;
+
+const E_NO_RUNTIME = "Operation requires the runtime exports (asrt, or AssemblyScript's --exportRuntime)";
+const E_NO_TABLE = "Operation requires an exported function table (--exportTable)";
+
+const HAS_BIGINT = typeof BigUint64Array !== "undefined";
+const THIS = Symbol("this");
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers (exported for tests and for hosts that read memory themselves)
+
+let utf16Decoder = null;
+let utf8Decoder = null;
+let utf8Encoder = null;
+
+function getUtf16Decoder() {
+  // fatal: a lone surrogate makes it throw, and we fall back to fromCharCode, which keeps it
+  // (a String is WTF-16, not always well-formed UTF-16).
+  return utf16Decoder || (utf16Decoder = new TextDecoder("utf-16le", { fatal: true }));
+}
+function getUtf8Decoder() {
+  return utf8Decoder || (utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true }));
+}
+function getUtf8Encoder() {
+  return utf8Encoder || (utf8Encoder = new TextEncoder());
+}
+
+/** `String.fromCharCode` over `units` in chunks of at most `chunk` code units. */
+export function fromCharCodeChunked(units, chunk = STRING_CHUNK_UNITS) {
+  const len = units.length;
+  if (len <= chunk) return String.fromCharCode.apply(null, units);
+  let str = "";
+  for (let off = 0; off < len; off += chunk) {
+    str += String.fromCharCode.apply(null, units.subarray(off, Math.min(len, off + chunk)));
+  }
+  return str;
+}
+
+/**
+ * Decodes UTF-16LE code units (a Uint16Array) to a JavaScript string, exactly (lone surrogates
+ * are kept). Short inputs use `String.fromCharCode`, long ones `TextDecoder('utf-16le')`.
+ */
+export function decodeUTF16(units, smallUnits = STRING_SMALL_UNITS) {
+  if (units.length <= smallUnits) return fromCharCodeChunked(units);
+  // TextDecoder refuses views on a SharedArrayBuffer (shared memories); copy those first.
+  const input = isShared(units.buffer) ? units.slice() : units;
+  try {
+    return getUtf16Decoder().decode(input);
+  } catch {
+    return fromCharCodeChunked(units);
+  }
+}
+
+function isShared(buffer) {
+  return typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer;
+}
+
+/** log2 of a collection's value size from its RTTI flags, or -1 when it has none. */
+export function valueAlignLog2(flags) {
+  return 31 - Math.clz32((flags >>> VALUE_ALIGN_SHIFT) & 31);
+}
+
+/** log2 of a map's key size from its RTTI flags, or -1 when it has none. */
+export function keyAlignLog2(flags) {
+  return 31 - Math.clz32((flags >>> KEY_ALIGN_SHIFT) & 31);
+}
+
+/** Decodes RTTI flags into a plain object (for diagnostics and tests). */
+export function parseTypeFlags(flags) {
+  flags >>>= 0;
+  const kind = flags & F.STATICARRAY ? "StaticArray"
+    : flags & F.ARRAY ? "Array"
+    : flags & F.ARRAYBUFFERVIEW ? "ArrayBufferView"
+    : flags & F.SET ? "Set"
+    : flags & F.MAP ? "Map"
+    : "Object";
+  return {
+    flags,
+    kind,
+    arrayBufferView: !!(flags & F.ARRAYBUFFERVIEW),
+    array: !!(flags & F.ARRAY),
+    staticArray: !!(flags & F.STATICARRAY),
+    set: !!(flags & F.SET),
+    map: !!(flags & F.MAP),
+    pointerFree: !!(flags & F.POINTERFREE),
+    valueAlign: valueAlignLog2(flags),
+    valueSigned: !!(flags & F.VALUE_SIGNED),
+    valueFloat: !!(flags & F.VALUE_FLOAT),
+    valueNullable: !!(flags & F.VALUE_NULLABLE),
+    valueManaged: !!(flags & F.VALUE_MANAGED),
+    keyAlign: keyAlignLog2(flags),
+    keySigned: !!(flags & F.KEY_SIGNED),
+    keyFloat: !!(flags & F.KEY_FLOAT),
+    keyNullable: !!(flags & F.KEY_NULLABLE),
+    keyManaged: !!(flags & F.KEY_MANAGED),
+  };
+}
+
+/** The typed-array constructor for a value of `2^alignLog2` bytes, or null. */
+export function viewConstructor(alignLog2, signed, float) {
+  if (float) {
+    if (alignLog2 === 2) return Float32Array;
+    if (alignLog2 === 3) return Float64Array;
+    return null;
+  }
+  switch (alignLog2) {
+    case 0: return signed ? Int8Array : Uint8Array;
+    case 1: return signed ? Int16Array : Uint16Array;
+    case 2: return signed ? Int32Array : Uint32Array;
+    case 3: return HAS_BIGINT ? (signed ? BigInt64Array : BigUint64Array) : null;
+  }
+  return null;
+}
+
+function globalValue(g) {
+  if (g == null) return undefined;
+  return (typeof g === "object" && "value" in g ? g.value : +g) >>> 0;
+}
+
+function u32At(U32, addr) {
+  const i = addr >>> 2;
+  return i < U32.length ? U32[i] : undefined;
+}
+
+/**
+ * Reads one RTTI entry's flags (and, for the classic profile, its base id) from `U32`
+ * (a Uint32Array over the memory) under the given profile. Returns undefined out of range.
+ */
+export function readTypeinfo(U32, rttiBase, id, profile) {
+  const p = typeof profile === "string" ? PROFILES[profile] : profile;
+  const count = u32At(U32, rttiBase);
+  if (count === undefined || (id >>>= 0) >= count) return undefined;
+  const at = (rttiBase >>> 2) + 1 + id * p.entryWords;
+  if (at + p.entryWords > U32.length) return undefined;
+  return p.entryWords === 2 ? { flags: U32[at], base: U32[at + 1] } : { flags: U32[at], base: 0 };
+}
+
+/**
+ * Detects the build profile of a module from its memory. Returns
+ * `{ profile: 'classic'|'modern', reason }`. The rule (documented in README.md):
+ *
+ *  1. `__static_greeting` present (the String "hello, asrt" every asrt layout declares): its
+ *     header's rtId is the String id: 1 means classic, 2 means modern.
+ *  2. Otherwise, the RTTI table at `__rtti_base` (u32 count first):
+ *     a. classic if, read as `{flags, base}` pairs, id 2 (ArrayBufferView) has the
+ *        ARRAYBUFFERVIEW bit and ids 0..2 have base 0, while read as `{flags}` words
+ *        id 3 does not have it;
+ *     b. modern if, read as `{flags}` words, id 3 (ArrayBufferView) has the ARRAYBUFFERVIEW
+ *        bit and the classic reading of (a) fails;
+ *     c. still undecided (e.g. AssemblyScript builds, whose ArrayBufferView id carries no
+ *        flags): classic if every base id of the pair reading is a valid id, i.e. smaller
+ *        than count (in a modern table those words are flags, which include POINTERFREE = 32
+ *        or alignment bits >= 64); else modern.
+ *  3. No RTTI at all: classic (asrt's default profile).
+ *
+ * @param {ArrayBuffer|SharedArrayBuffer} buffer the memory's buffer
+ * @param {{ rttiBase?: number, greetingCell?: number }} where addresses from the exports
+ */
+export function detectProfile(buffer, { rttiBase, greetingCell } = {}) {
+  const U32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+  if (greetingCell !== undefined) {
+    const ref = u32At(U32, greetingCell);
+    if (ref && (ref & 15) === 0 && ref >= 16) {
+      const rtId = u32At(U32, ref + HEADER.RTID);
+      const rtSize = u32At(U32, ref + HEADER.RTSIZE);
+      if (rtSize === GREETING.length << 1) {
+        if (rtId === PROFILES.classic.ids.String) return { profile: "classic", reason: "__static_greeting rtId 1" };
+        if (rtId === PROFILES.modern.ids.String) return { profile: "modern", reason: "__static_greeting rtId 2" };
+      }
+    }
+  }
+  if (rttiBase === undefined || u32At(U32, rttiBase) === undefined) {
+    return { profile: "classic", reason: "no RTTI: default profile" };
+  }
+  const count = U32[rttiBase >>> 2];
+  const classicAt = id => readTypeinfo(U32, rttiBase, id, PROFILES.classic);
+  const modernAt = id => readTypeinfo(U32, rttiBase, id, PROFILES.modern);
+
+  const c = [0, 1, 2].map(classicAt);
+  const classicAbv = c.every(Boolean)
+    && (c[2].flags & F.ARRAYBUFFERVIEW) !== 0
+    && (c[0].flags & CONTAINER) === 0 && (c[1].flags & CONTAINER) === 0
+    && c.every(e => e.base === 0);
+  const m3 = modernAt(3);
+  const m = [0, 1, 2].map(modernAt);
+  const modernAbv = !!m3 && (m3.flags & F.ARRAYBUFFERVIEW) !== 0
+    && m.every(e => e && (e.flags & CONTAINER) === 0);
+
+  if (classicAbv && !modernAbv) return { profile: "classic", reason: "RTTI: id 2 is an ArrayBufferView in {flags, base} entries" };
+  if (modernAbv && !classicAbv) return { profile: "modern", reason: "RTTI: id 3 is an ArrayBufferView in {flags} entries" };
+
+  // Undecided: are all the would-be base ids valid ids?
+  let basesValid = count >= 3;
+  for (let id = 0; basesValid && id < count; ++id) {
+    const e = classicAt(id);
+    if (!e || e.base >= count) basesValid = false;
+  }
+  return basesValid
+    ? { profile: "classic", reason: "RTTI: every {flags, base} entry has a valid base id" }
+    : { profile: "modern", reason: "RTTI: {flags, base} reading has invalid base ids" };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instantiation
+
+function preInstantiate(imports) {
+  const state = { memory: null, exports: null };
+  const userEnv = imports && imports.env ? imports.env : {};
+
+  function readString(ref) {
+    const memory = state.memory || userEnv.memory;
+    if (!memory) return "<yet unknown>";
+    try {
+      const buffer = memory.buffer;
+      const U32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+      const size = ref >= 16 ? u32At(U32, (ref >>> 0) + HEADER.RTSIZE) : undefined;
+      if (size === undefined || (ref >>> 0) + size > buffer.byteLength) return `<invalid string ${ref}>`;
+      return decodeUTF16(new Uint16Array(buffer, ref >>> 0, size >>> 1));
+    } catch {
+      return `<invalid string ${ref}>`;
+    }
+  }
+
+  const env = {
+    abort(message, fileName, line, column) {
+      const msg = message ? readString(message) : "";
+      const file = fileName ? readString(fileName) : "";
+      const err = new Error(`abort: ${msg} at ${file}:${line}:${column}`);
+      err.abortMessage = msg;
+      err.fileName = file;
+      err.lineNumber = line;
+      err.columnNumber = column;
+      throw err;
+    },
+    trace(message, n, ...args) {
+      console.log(`trace: ${readString(message)}${n ? " " : ""}${args.slice(0, n).join(", ")}`);
+    },
+    seed: Date.now,
+    ...userEnv, // the user's imports win
+  };
+  const merged = { Math, Date, ...(imports || {}), env };
+  return { state, imports: merged, readString };
+}
+
+function isResponse(src) {
+  return typeof Response !== "undefined" && src instanceof Response;
+}
+
+function isModule(src) {
+  return src instanceof WebAssembly.Module;
+}
+
+/** Asynchronously instantiates a module from anything that can be instantiated. */
+export async function instantiate(source, imports = {}, options = {}) {
+  if (isResponse(source = await source)) return instantiateStreaming(source, imports, options);
+  const module = isModule(source) ? source : await WebAssembly.compile(source);
+  const pre = preInstantiate(imports);
+  const instance = await WebAssembly.instantiate(module, pre.imports);
+  const exports = postInstantiate(pre, instance, options);
+  return { module, instance, exports };
+}
+
+/** Synchronously instantiates a module from a WebAssembly.Module or a binary buffer. */
+export function instantiateSync(source, imports = {}, options = {}) {
+  const module = isModule(source) ? source : new WebAssembly.Module(source);
+  const pre = preInstantiate(imports);
+  const instance = new WebAssembly.Instance(module, pre.imports);
+  const exports = postInstantiate(pre, instance, options);
+  return { module, instance, exports };
+}
+
+/** Asynchronously instantiates a module from a Response (or a promise of one), as from `fetch`. */
+export async function instantiateStreaming(source, imports = {}, options = {}) {
+  if (!WebAssembly.instantiateStreaming) {
+    source = await source;
+    return instantiate(isResponse(source) ? await source.arrayBuffer() : source, imports, options);
+  }
+  const pre = preInstantiate(imports);
+  const result = await WebAssembly.instantiateStreaming(source, pre.imports);
+  const exports = postInstantiate(pre, result.instance, options);
+  return { ...result, exports };
+}
+
+function postInstantiate(pre, instance, options) {
+  const raw = instance.exports;
+  const memory = raw.memory || (pre.imports.env && pre.imports.env.memory);
+  const table = raw.table;
+  pre.state.memory = memory;
+  const ext = {};
+
+  const need = name => raw[name] || (() => { throw Error(`${E_NO_RUNTIME}: missing export ${name}`); });
+  const __new = need("__new");
+  const __pin = need("__pin");
+  const __unpin = need("__unpin");
+  const __collect = need("__collect");
+  const __link = raw.__link || null;
+  const rttiBase = globalValue(raw.__rtti_base);
+
+  // ---- memory views, refreshed whenever memory.buffer changes (memory.grow) ----
+  let buffer = null, byteLength = -1, U8, U16, U32, DV;
+  function views() {
+    const b = memory.buffer;
+    if (b !== buffer || b.byteLength !== byteLength) {
+      buffer = b;
+      byteLength = b.byteLength;
+      U8 = new Uint8Array(b);
+      U16 = new Uint16Array(b, 0, byteLength >>> 1);
+      U32 = new Uint32Array(b, 0, byteLength >>> 2);
+      DV = new DataView(b);
+    }
+    return buffer;
+  }
+  const u32 = addr => (views(), U32[addr >>> 2]);
+
+  // ---- profile ----
+  const detected = options && options.profile
+    ? { profile: options.profile, reason: "options.profile" }
+    : detectProfile(memory.buffer, { rttiBase, greetingCell: globalValue(raw.__static_greeting) });
+  const profile = PROFILES[detected.profile];
+  if (!profile) throw Error(`unknown profile: ${detected.profile}`);
+  const ids = profile.ids;
+  const STRING_ID = ids.String;
+  const ARRAYBUFFER_ID = ids.ArrayBuffer;
+
+  function typeCount() {
+    if (rttiBase === undefined) throw Error(`${E_NO_RUNTIME}: missing export __rtti_base`);
+    return u32(rttiBase);
+  }
+  function typeinfo(id) {
+    if ((id >>>= 0) >= typeCount()) throw Error(`invalid id: ${id}`);
+    return U32[(rttiBase >>> 2) + 1 + id * profile.entryWords];
+  }
+  function typeBase(id) {
+    if (profile.entryWords !== 2) return 0;
+    if ((id >>>= 0) >= typeCount()) throw Error(`invalid id: ${id}`);
+    return U32[(rttiBase >>> 2) + 2 + id * 2];
+  }
+  function arrayInfo(id) {
+    const info = typeinfo(id);
+    if (!(info & (F.ARRAYBUFFERVIEW | F.ARRAY | F.STATICARRAY))) throw Error(`not an array: ${id}, flags=${info}`);
+    return info;
+  }
+  function rtId(ref) { return u32(ref + HEADER.RTID); }
+  function rtSize(ref) { return u32(ref + HEADER.RTSIZE); }
+  function viewOf(align, signed, float) {
+    const Ctor = viewConstructor(align, signed, float);
+    if (!Ctor) throw Error(`unsupported align: ${align}`);
+    views();
+    return new Ctor(buffer, 0, byteLength >>> align);
+  }
+
+  // ---- strings ----
+  function __newString(str) {
+    if (str == null) return 0;
+    str = String(str);
+    const length = str.length;
+    const ref = __new(length << 1, STRING_ID);
+    views();
+    for (let i = 0, p = ref >>> 1; i < length; ++i) U16[p + i] = str.charCodeAt(i);
+    return ref;
+  }
+  function __getString(ref) {
+    if (!ref) return null;
+    ref >>>= 0;
+    const id = rtId(ref);
+    if (id !== STRING_ID) throw Error(`not a string: ${ref}`);
+    return decodeUTF16(U16.subarray(ref >>> 1, (ref >>> 1) + (U32[(ref + HEADER.RTSIZE) >>> 2] >>> 1)));
+  }
+  function __newStringUTF8(input, replace = true) {
+    if (input == null) return 0;
+    const from = need("__string_from_utf8");
+    const alloc = need("__alloc");
+    const free = need("__free");
+    const bytes = typeof input === "string" ? getUtf8Encoder().encode(input)
+      : input instanceof ArrayBuffer ? new Uint8Array(input)
+      : ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
+      : getUtf8Encoder().encode(String(input));
+    const ptr = alloc(bytes.length);
+    try {
+      views();
+      U8.set(bytes, ptr >>> 0);
+      return from(ptr, bytes.length, replace ? 1 : 0) >>> 0;
+    } finally {
+      free(ptr);
+    }
+  }
+  function __getStringUTF8Bytes(ref, nullTerminated = false) {
+    if (!ref) return null;
+    const to = need("__string_to_utf8");
+    const ab = to(ref, nullTerminated ? 1 : 0) >>> 0;
+    views();
+    return U8.slice(ab, ab + U32[(ab + HEADER.RTSIZE) >>> 2]);
+  }
+  function __getStringUTF8(ref) {
+    if (!ref) return null;
+    return getUtf8Decoder().decode(__getStringUTF8Bytes(ref, false));
+  }
+
+  // ---- ArrayBuffers and arrays ----
+  function __newArrayBuffer(buf) {
+    if (buf == null) return 0;
+    const bytes = ArrayBuffer.isView(buf) ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : new Uint8Array(buf);
+    const ref = __new(bytes.length, ARRAYBUFFER_ID);
+    views();
+    U8.set(bytes, ref >>> 0);
+    return ref;
+  }
+  function __getArrayBuffer(ref) {
+    if (!ref) return null;
+    ref >>>= 0;
+    const size = rtSize(ref);
+    return buffer.slice(ref, ref + size);
+  }
+  function link(parent, child) {
+    if (!child) return;
+    if (!__link) throw Error(`${E_NO_RUNTIME}: missing export __link (the write barrier)`);
+    __link(parent, child, 0);
+  }
+  function __newArray(id, valuesOrCapacity = 0) {
+    const input = valuesOrCapacity;
+    const info = arrayInfo(id);
+    const align = valueAlignLog2(info);
+    if (align < 0) throw Error(`no element type: ${id}, flags=${info}`);
+    const isArrayLike = typeof input !== "number";
+    const length = isArrayLike ? input.length >>> 0 : input >>> 0;
+    const byteSize = length << align;
+    let result, data;
+    if (info & F.STATICARRAY) {
+      result = data = __new(byteSize, id) >>> 0;
+    } else {
+      const buf = __new(byteSize, ARRAYBUFFER_ID) >>> 0;
+      __pin(buf);
+      let arr;
+      try {
+        arr = __new(info & F.ARRAY ? ARRAY_SIZE : ABV_SIZE, id) >>> 0;
+      } finally {
+        __unpin(buf);
+      }
+      views();
+      U32[(arr + ABV_BUFFER) >>> 2] = buf;
+      link(arr, buf);
+      U32[(arr + ABV_DATASTART) >>> 2] = buf;
+      U32[(arr + ABV_BYTELENGTH) >>> 2] = byteSize;
+      if (info & F.ARRAY) U32[(arr + ARRAY_LENGTH) >>> 2] = length;
+      result = arr;
+      data = buf;
+    }
+    if (isArrayLike && length) {
+      const view = viewOf(align, info & F.VALUE_SIGNED, info & F.VALUE_FLOAT);
+      const start = data >>> align;
+      if (info & F.VALUE_MANAGED) {
+        // Refs: store each one, then tell the collector (write barrier). The GC reaches the
+        // elements through the array object (ABI.md §3), so that is the parent.
+        for (let i = 0; i < length; ++i) {
+          const child = (input[i] == null ? 0 : +input[i]) >>> 0;
+          view[start + i] = child;
+          link(result, child);
+        }
+      } else if (view instanceof BigInt64Array || view instanceof BigUint64Array) {
+        for (let i = 0; i < length; ++i) view[start + i] = BigInt(input[i]);
+      } else {
+        view.set(input, start);
+      }
+    }
+    return result;
+  }
+  function __getArrayView(arr) {
+    arr >>>= 0;
+    const id = rtId(arr);
+    const info = arrayInfo(id);
+    const align = valueAlignLog2(info);
+    const data = info & F.STATICARRAY ? arr : U32[(arr + ABV_DATASTART) >>> 2];
+    const length = info & F.STATICARRAY ? U32[(arr + HEADER.RTSIZE) >>> 2] >>> align
+      : info & F.ARRAY ? U32[(arr + ARRAY_LENGTH) >>> 2]
+      : U32[(arr + ABV_BYTELENGTH) >>> 2] >>> align;
+    const Ctor = viewConstructor(align, info & F.VALUE_SIGNED, info & F.VALUE_FLOAT);
+    if (!Ctor) throw Error(`unsupported align: ${align}`);
+    return new Ctor(buffer, data, length);
+  }
+  function __getArray(arr) {
+    if (!arr) return null;
+    const input = __getArrayView(arr);
+    const len = input.length;
+    const out = new Array(len);
+    for (let i = 0; i < len; i++) out[i] = input[i];
+    return out;
+  }
+  function typedArrayView(Type, alignLog2, ref) {
+    ref >>>= 0;
+    views();
+    return new Type(buffer, U32[(ref + ABV_DATASTART) >>> 2], U32[(ref + ABV_BYTELENGTH) >>> 2] >>> alignLog2);
+  }
+  function typedArrayCopy(Type, alignLog2, ref) {
+    return new Type(typedArrayView(Type, alignLog2, ref));
+  }
+
+  function __getFunction(ptr) {
+    if (!table) throw Error(E_NO_TABLE);
+    return table.get(u32(ptr));
+  }
+
+  // ---- type tests ----
+  function __instanceof(ref, id) {
+    if (!ref) return false;
+    if (typeof raw.__instanceof === "function") return !!raw.__instanceof(ref, id);
+    let t = rtId(ref >>> 0);
+    id >>>= 0;
+    if (t >= typeCount()) return false;
+    if (profile.entryWords !== 2) return t === id; // no base ids in the modern table
+    for (let guard = 0; guard <= typeCount(); ++guard) {
+      if (t === id) return true;
+      t = typeBase(t);
+      if (!t) break;
+    }
+    return false;
+  }
+  function __typeinfo(id) {
+    return typeof raw.__typeinfo === "function" ? raw.__typeinfo(id) >>> 0 : typeinfo(id);
+  }
+  /** The id a layout exported as `__id_<name>` (a global holding the address of a u32). */
+  function __idof(name) {
+    const g = raw[`__id_${name}`];
+    if (g === undefined) throw Error(`no export __id_${name}`);
+    return u32(globalValue(g));
+  }
+  /** The ref of a static object a layout exported as `__static_<name>`. */
+  function __getStatic(name) {
+    const g = raw[`__static_${name}`];
+    if (g === undefined) throw Error(`no export __static_${name}`);
+    return u32(globalValue(g));
+  }
+
+  // ---- GC statistics ----
+  let statsBlock = 0;
+  const STAT_NAMES = ["heapBytes", "usedBytes", "freeBytes", "largestFree", "liveObjects", "collections", "steps", "totalAllocated"];
+  function gcStats() {
+    const stats = need("__gc_stats");
+    if (!statsBlock) statsBlock = need("__alloc")(64) >>> 0; // kept for the instance's lifetime
+    stats(statsBlock);
+    views();
+    const out = {};
+    for (let i = 0; i < 8; ++i) out[STAT_NAMES[i]] = Number(DV.getBigUint64(statsBlock + i * 8, true));
+    return out;
+  }
+
+  // ---- self-unpinning handles ----
+  const registry = typeof FinalizationRegistry !== "undefined"
+    ? new FinalizationRegistry(ref => { try { __unpin(ref); } catch { /* instance gone or aborted */ } })
+    : null;
+  class PinHandle {
+    #ref;
+    #released = false;
+    constructor(ref) {
+      this.#ref = ref >>> 0;
+      if (this.#ref) {
+        __pin(this.#ref);
+        if (registry) registry.register(this, this.#ref, this);
+      } else {
+        this.#released = true;
+      }
+    }
+    /** The pinned ref (0 once released). */
+    get ref() { return this.#released ? 0 : this.#ref; }
+    /** Whether `release()` already ran (a null handle counts as released). */
+    get released() { return this.#released; }
+    valueOf() { return this.ref; }
+    /** Unpins now (once; later calls do nothing) and cancels the finalizer. */
+    release() {
+      if (this.#released) return;
+      this.#released = true;
+      if (registry) registry.unregister(this);
+      __unpin(this.#ref);
+    }
+  }
+  if (typeof Symbol.dispose === "symbol") {
+    PinHandle.prototype[Symbol.dispose] = function () { this.release(); };
+  }
+  function __pinHandle(ref) {
+    return new PinHandle(ref);
+  }
+
+  // ---- assemble ----
+  Object.assign(ext, {
+    __new, __pin, __unpin, __collect,
+    __newString, __getString, __newStringUTF8, __getStringUTF8, __getStringUTF8Bytes,
+    __newArrayBuffer, __getArrayBuffer, __newArray, __getArray, __getArrayView,
+    __getFunction, __instanceof, __typeinfo, __idof, __getStatic, __pinHandle, gcStats,
+  });
+  const typed = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array];
+  for (const ctor of typed) {
+    const align = 31 - Math.clz32(ctor.BYTES_PER_ELEMENT);
+    ext[`__get${ctor.name}`] = typedArrayCopy.bind(null, ctor, align);
+    ext[`__get${ctor.name}View`] = typedArrayView.bind(null, ctor, align);
+  }
+  if (HAS_BIGINT) {
+    for (const ctor of [BigUint64Array, BigInt64Array]) {
+      const name = ctor.name.slice(3);
+      ext[`__get${name}`] = typedArrayCopy.bind(null, ctor, 3);
+      ext[`__get${name}View`] = typedArrayView.bind(null, ctor, 3);
+    }
+  }
+  const helpers = { ...ext };
+  ext.memory = memory;
+  ext.table = table;
+
+  const result = demangle(raw, ext);
+  // The loader's helpers win over same-named raw exports (e.g. a boolean __instanceof).
+  Object.assign(result, helpers);
+  Object.defineProperty(result, "__profile", { value: profile.name, enumerable: false });
+  Object.defineProperty(result, "__profileReason", { value: detected.reason, enumerable: false });
+  Object.defineProperty(result, "__typeIds", { value: ids, enumerable: false });
+  pre.state.exports = result;
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// demangle (same behaviour as @assemblyscript/loader's)
+
+const hasOwn = Object.hasOwn || ((o, p) => Object.prototype.hasOwnProperty.call(o, p));
+
+/** Demangles a module's exports into a friendly object structure (namespaces, classes). */
+export function demangle(exports, extendedExports = {}) {
+  const setArgumentsLength = exports["__argumentsLength"]
+    ? length => { exports["__argumentsLength"].value = length; }
+    : exports["__setArgumentsLength"] || exports["__setargc"] || (() => {});
+  for (const internalName of Object.keys(exports)) {
+    const elem = exports[internalName];
+    const parts = internalName.split(".");
+    let curr = extendedExports;
+    while (parts.length > 1) {
+      const part = parts.shift();
+      if (!hasOwn(curr, part)) curr[part] = {};
+      curr = curr[part];
+    }
+    let name = parts[0];
+    const hash = name.indexOf("#");
+    if (hash >= 0) {
+      const className = name.substring(0, hash);
+      const classElem = curr[className];
+      if (typeof classElem === "undefined" || !classElem.prototype) {
+        const ctor = function (...args) {
+          return ctor.wrap(ctor.prototype.constructor(0, ...args));
+        };
+        ctor.prototype = { valueOf() { return this[THIS]; } };
+        ctor.wrap = function (thisValue) {
+          return Object.create(ctor.prototype, { [THIS]: { value: thisValue, writable: false } });
+        };
+        if (classElem) {
+          for (const n of Object.getOwnPropertyNames(classElem)) {
+            Object.defineProperty(ctor, n, Object.getOwnPropertyDescriptor(classElem, n));
+          }
+        }
+        curr[className] = ctor;
+      }
+      name = name.substring(hash + 1);
+      curr = curr[className].prototype;
+      if (/^(get|set):/.test(name)) {
+        if (!hasOwn(curr, name = name.substring(4))) {
+          const getter = exports[internalName.replace("set:", "get:")];
+          const setter = exports[internalName.replace("get:", "set:")];
+          Object.defineProperty(curr, name, {
+            get() { return getter(this[THIS]); },
+            set(value) { setter(this[THIS], value); },
+            enumerable: true,
+          });
+        }
+      } else if (name === "constructor") {
+        (curr[name] = function (...args) {
+          setArgumentsLength(args.length);
+          return elem(...args);
+        }).original = elem;
+      } else {
+        (curr[name] = function (...args) {
+          setArgumentsLength(args.length);
+          return elem(this[THIS], ...args);
+        }).original = elem;
+      }
+    } else if (/^(get|set):/.test(name)) {
+      if (!hasOwn(curr, name = name.substring(4))) {
+        Object.defineProperty(curr, name, {
+          get: exports[internalName.replace("set:", "get:")],
+          set: exports[internalName.replace("get:", "set:")],
+          enumerable: true,
+        });
+      }
+    } else if (typeof elem === "function" && elem !== setArgumentsLength) {
+      (curr[name] = (...args) => {
+        setArgumentsLength(args.length);
+        return elem(...args);
+      }).original = elem;
+    } else {
+      curr[name] = elem;
+    }
+  }
+  return extendedExports;
+}
+
+export default { instantiate, instantiateSync, instantiateStreaming, demangle };
