@@ -11,7 +11,8 @@
 #            -> $TARGET/import-memory/wasm32-unknown-unknown/release/asrt.wasm (ASRT_WASM_IMPORT)
 #
 # $TARGET is $CARGO_TARGET_DIR when set, else ./target. Executed, the script
-# prints the three variables (KEY=path); sourced (`source scripts/build.sh`),
+# prints the three variables (KEY=path) on stdout, everything else on stderr, so
+# `eval "$(scripts/build.sh)"` works; sourced (`source scripts/build.sh`),
 # it also exports them into the caller.
 
 _asrt_build_main() {
@@ -33,17 +34,17 @@ _asrt_build_main() {
   for v in "${variants[@]}"; do
     case "$v" in
       default)
-        echo "[build] default (classic profile) -> $ASRT_WASM"
+        echo "[build] default (classic profile) -> $ASRT_WASM" >&2
         (cd "$root" && env -u ASRT_PROFILE cargo build --release --target wasm32-unknown-unknown --target-dir "$target") || return 1
         [[ -f "$ASRT_WASM" ]] || { echo "[build] missing $ASRT_WASM" >&2; return 1; }
         ;;
       modern)
-        echo "[build] modern profile -> $ASRT_WASM_MODERN"
+        echo "[build] modern profile -> $ASRT_WASM_MODERN" >&2
         (cd "$root" && ASRT_PROFILE=modern cargo build --release --target wasm32-unknown-unknown --target-dir "$target/modern") || return 1
         [[ -f "$ASRT_WASM_MODERN" ]] || { echo "[build] missing $ASRT_WASM_MODERN" >&2; return 1; }
         ;;
       import)
-        echo "[build] import-memory -> $ASRT_WASM_IMPORT"
+        echo "[build] import-memory -> $ASRT_WASM_IMPORT" >&2
         (cd "$root" && env -u ASRT_PROFILE cargo build --release --target wasm32-unknown-unknown --features import-memory --target-dir "$target/import-memory") || return 1
         [[ -f "$ASRT_WASM_IMPORT" ]] || { echo "[build] missing $ASRT_WASM_IMPORT" >&2; return 1; }
         ;;
@@ -58,7 +59,7 @@ _asrt_build_main() {
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   set -euo pipefail
   _asrt_build_main "$@"
-  printf 'ASRT_WASM=%s\nASRT_WASM_MODERN=%s\nASRT_WASM_IMPORT=%s\n' "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT"
+  printf 'ASRT_WASM=%q\nASRT_WASM_MODERN=%q\nASRT_WASM_IMPORT=%q\n' "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT"
 else
   _asrt_build_main "$@"
 fi
