@@ -83,9 +83,10 @@ let utf8Decoder = null;
 let utf8Encoder = null;
 
 function getUtf16Decoder() {
+  // ignoreBOM: a leading U+FEFF is content, not a byte order mark (it would be dropped).
   // fatal: a lone surrogate makes it throw, and we fall back to fromCharCode, which keeps it
   // (a String is WTF-16, not always well-formed UTF-16).
-  return utf16Decoder || (utf16Decoder = new TextDecoder("utf-16le", { fatal: true }));
+  return utf16Decoder || (utf16Decoder = new TextDecoder("utf-16le", { fatal: true, ignoreBOM: true }));
 }
 function getUtf8Decoder() {
   return utf8Decoder || (utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true }));

@@ -53,7 +53,7 @@ const STRINGS = [
   "x".repeat(31), "y".repeat(32), "z".repeat(33), // around the fromCharCode / TextDecoder threshold
   "ünïcödé ✓ \u{1F600} \u{10FFFF}",
   "\uD800", "a\uDC00b", "lone \uD83D at " + "q".repeat(40), // lone surrogates, short and long
-  "\uFEFFbom", "nul\u0000inside",
+  "\uFEFFbom", "\uFEFF" + "a long string that starts with a BOM", "nul\u0000inside",
   "long ".repeat(3000) + "\u{1F680}",
 ];
 
