@@ -60,9 +60,22 @@ stage_build() {
     "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" >"$ENV_FILE"
 }
 
+# The wasm runner reports "no tests to run!" for a binary without any
+# #[wasm_bindgen_test]; a level where no test ran at all is a failure, not a pass.
+require_tests_ran() {
+  local total
+  total="$(sed -n 's/^test result: ok\. \([0-9][0-9]*\) passed.*/\1/p' "$1" | awk '{ n += $1 } END { print n + 0 }')"
+  echo "wasm tests passed in this level: $total"
+  if ((total == 0)); then
+    echo "no wasm test ran: mark wasm tests #[wasm_bindgen_test] (plain #[test] is not seen by wasm-bindgen-test-runner)" >&2
+    return 1
+  fi
+}
+
 stage_wasm_node() {
   # Test files that configure run_in_browser are left to the chromium stage.
-  WASM_BINDGEN_TEST_ONLY_NODE=1 cargo test --target wasm32-unknown-unknown --tests
+  WASM_BINDGEN_TEST_ONLY_NODE=1 cargo test --target wasm32-unknown-unknown --tests 2>&1 | tee "$LOG_DIR/wasm-node.log"
+  require_tests_ran "$LOG_DIR/wasm-node.log"
 }
 
 stage_chromium() {
@@ -76,7 +89,8 @@ stage_chromium() {
     CHROMEDRIVER="$driver" \
     WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/webdriver.json" \
     WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}" \
-    cargo test --target wasm32-unknown-unknown --tests
+    cargo test --target wasm32-unknown-unknown --tests 2>&1 | tee "$LOG_DIR/chromium.log"
+  require_tests_ran "$LOG_DIR/chromium.log"
 }
 
 stage_js() {
@@ -102,8 +116,9 @@ stage_js() {
 }
 
 # ---- runner ------------------------------------------------------------------
-ENV_FILE="$(mktemp "${TMPDIR:-/tmp}/asrt-test-env.XXXXXX")"
-trap 'rm -f "$ENV_FILE"' EXIT
+LOG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/asrt-test.XXXXXX")"
+ENV_FILE="$LOG_DIR/env.sh"
+trap 'rm -rf "$LOG_DIR"' EXIT
 
 passed=0
 failed=0
