@@ -269,6 +269,7 @@ snapshot("end");
 if (has("__heap_check")) {
   const [ok, errors] = attempt("__heap_check", () => ex.__heap_check());
   if (ok) console.log(`  __heap_check: ${errors} error(s)${errors === 0 ? " — heap is sound" : ""}`);
+  if (!ok || errors !== 0) process.exitCode = 1;
 } else {
   console.log("  __heap_check not exported: heap not checked");
 }

@@ -17,7 +17,16 @@ for tool in rustup cargo node npm; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not on PATH; install it first (rustup/cargo, node 20, npm)"
 done
 
-# --- 1. rustup target --------------------------------------------------------
+# --- 1. rust toolchain and target --------------------------------------------
+channel="$(sed -n 's/^channel *= *"\([^"]*\)".*/\1/p' rust-toolchain.toml 2>/dev/null | head -n1)"
+if [[ -n "$channel" ]]; then
+  if rustup toolchain list | grep -q "^${channel}[-[:space:]]"; then
+    log "rust toolchain $channel: present"
+  else
+    log "rust toolchain $channel: installing (pinned by rust-toolchain.toml)"
+    rustup toolchain install "$channel" --profile minimal --component rustfmt,clippy
+  fi
+fi
 # Running inside the repo makes rustup use the toolchain pinned in rust-toolchain.toml.
 if rustup target list --installed | grep -qx 'wasm32-unknown-unknown'; then
   log "rust target wasm32-unknown-unknown: present"
