@@ -104,8 +104,6 @@ pub enum Kind {
     Internal = 1,
     /// The 16-byte block that ends a heap region; its rtSize holds the next region's start.
     Sentinel = 2,
-    /// The old block of a gray object that `__renew` moved during marking; freed when popped.
-    Tombstone = 3,
 }
 
 /// The size of the block that holds `payload` bytes. Time: O(1).

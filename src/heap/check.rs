@@ -70,7 +70,7 @@ impl<M: Memory> Heap<M> {
             if rt_size > MAX_PAYLOAD || block_size(rt_size) != size {
                 errors += 1;
             }
-            if gc & MANAGED == 0 && gc > Kind::Tombstone as u32 {
+            if gc & MANAGED == 0 && gc > Kind::Sentinel as u32 {
                 errors += 1;
             }
             visit(block);

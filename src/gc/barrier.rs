@@ -1,0 +1,53 @@
+//! The write barrier (`__link`): keeps "no black object points to a white one" while marking.
+
+use super::Phase;
+use crate::error::Error;
+use crate::memory::Memory;
+use crate::object::{Color, GC_INFO, HEADER_SIZE};
+use crate::runtime::Runtime;
+
+impl<M: Memory> Runtime<M> {
+    /// `__link(parent, child, expect_multiple)`, called after storing `child` into `parent`.
+    /// While marking, a white child in a black (or static) parent is shaded; with
+    /// `expect_multiple` a black heap parent is re-grayed instead, so a burst of stores costs
+    /// one rescan. Time: O(1).
+    pub fn link(&mut self, parent: u32, child: u32, expect_multiple: bool) -> Result<(), Error> {
+        let pblock = self.validate_object(parent)?;
+        if child == 0 {
+            return Ok(());
+        }
+        self.validate_object(child)?;
+        self.link_unchecked(pblock + HEADER_SIZE, child, expect_multiple);
+        Ok(())
+    }
+
+    /// The barrier without argument checks, for compiled code and the Rust API.
+    ///
+    /// `parent` and `child` must be valid managed refs (child may be 0); a wrong ref can
+    /// corrupt the collector's state.
+    #[inline(always)]
+    pub fn link_unchecked(&mut self, parent: u32, child: u32, expect_multiple: bool) {
+        if self.gc.phase != Phase::Mark || child == 0 {
+            return;
+        }
+        self.barrier_slow(parent, child, expect_multiple);
+    }
+
+    #[inline(never)]
+    fn barrier_slow(&mut self, parent: u32, child: u32, expect_multiple: bool) {
+        let pstatic = parent < self.heap.start();
+        let pblack =
+            pstatic || self.load(parent - HEADER_SIZE + GC_INFO) & 3 == Color::Black as u32;
+        if !pblack || child < self.heap.start() {
+            return;
+        }
+        if self.load(child - HEADER_SIZE + GC_INFO) & 3 != self.gc.white {
+            return;
+        }
+        if expect_multiple && !pstatic {
+            self.regray(parent - HEADER_SIZE);
+        } else {
+            self.shade(child);
+        }
+    }
+}

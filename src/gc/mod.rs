@@ -1,0 +1,351 @@
+//! The incremental tri-color mark-and-sweep collector.
+//!
+//! ```text
+//!            allocation since the last mark reaches pause_percent of what survived it
+//!   ┌──────┐ ─────────────────────────────────────────────▶ ┌──────┐  gray stack empty and the
+//!   │ Idle │                 (atomic: shade the roots)       │ Mark │  shadow-stack rescan adds
+//!   └──────┘ ◀──────────────┐                                └──────┘  nothing: flip the whites
+//!                 cursor at │ the end of the heap  ┌───────┐    │
+//!                           └───────────────────── │ Sweep │ ◀──┘
+//!                                                  └───────┘
+//! ```
+//!
+//! **The invariant** (strong tri-color, checked by [`Runtime::check`] while marking): no black
+//! object points to a white one. Black objects are scanned, gray ones are on the gray stack (or
+//! being scanned in chunks), white ones are unvisited. Static objects count as black forever: the
+//! barrier shades what is stored into them, and the cycle starts by scanning them.
+//!
+//! - The gray stack is intrusive: a gray object's gcInfo holds the next gray block in its upper
+//!   28 bits, so marking needs no side table and no recursion (a million-node list is a loop).
+//! - Two whites alternate. New objects are black while marking (they survive the cycle) and
+//!   carry the current white otherwise; the sweep frees only the *other* white, so objects made
+//!   while it runs are never swept by it.
+//! - The write barrier ([`Runtime::link`], Dijkstra style) shades a white child stored into a
+//!   black parent, or with `expect_multiple` re-grays the parent. Stores into shadow-stack slots
+//!   have no barrier, so marking ends only after a rescan of the shadow stack finds nothing new:
+//!   the only atomic work besides the initial root scan, proportional to the stack.
+//! - Every step is bounded by `step_work` work units (about one per byte scanned, 16 per object
+//!   or block visited); big arrays are scanned in chunks across steps.
+//! - Pacing: allocation pays a debt of [`WORK_PER_BYTE`] units per byte; each time the debt
+//!   reaches `step_work` the allocating call does one step first.
+
+mod barrier;
+mod check;
+mod roots;
+mod sweep;
+mod trace;
+
+pub use roots::PinTable;
+
+use crate::error::Error;
+use crate::memory::Memory;
+use crate::object::{Color, GC_INFO, HEADER_SIZE, MANAGED, MAX_PAYLOAD, RT_SIZE, block_size};
+use crate::rtti;
+use crate::runtime::Runtime;
+
+/// Work units a step may do by default.
+pub const DEFAULT_STEP_WORK: u32 = 64 * 1024;
+/// Work units each allocated byte pays for while a cycle runs. A cycle costs about
+/// `1.75 x live bytes` units for small objects (mark plus sweep of a heap twice the live size),
+/// so 8 finishes it within about a quarter of the live size of further allocation.
+pub const WORK_PER_BYTE: u64 = 8;
+/// The smallest allocation between cycles, so tiny heaps do not collect constantly.
+pub const MIN_THRESHOLD: u64 = 1 << 20;
+/// Default `pause_percent`.
+pub const DEFAULT_PAUSE_PERCENT: u32 = 100;
+
+/// The collector's phase, as `__gc_step` reports it.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// No cycle in progress.
+    Idle = 0,
+    /// Marking: roots shaded, gray objects being scanned.
+    Mark = 1,
+    /// Sweeping: freeing objects of the old white.
+    Sweep = 2,
+}
+
+/// An array being scanned in chunks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Partial {
+    /// The object's block (black while being scanned, so the barrier covers its slots).
+    pub block: u32,
+    /// Address of the next slot to scan.
+    pub next: u32,
+    /// Address past the last slot.
+    pub end: u32,
+}
+
+/// Collector state.
+#[derive(Debug)]
+pub struct Collector {
+    /// Current phase.
+    pub(crate) phase: Phase,
+    /// The current white (0 or 1): new objects outside marking get it; the other white is
+    /// garbage during the sweep.
+    pub(crate) white: u32,
+    /// Head of the intrusive gray stack (a block address), 0 when empty.
+    pub(crate) gray: u32,
+    /// The array being scanned in chunks, if any.
+    pub(crate) partial: Option<Partial>,
+    /// Block bytes marked in this cycle (objects shaded plus objects allocated black).
+    pub(crate) marked_bytes: u64,
+    /// Payload bytes allocated since marking last ended.
+    pub(crate) allocated: u64,
+    /// Start a cycle once `allocated` reaches this.
+    pub(crate) threshold: u64,
+    /// Work owed by allocation during a cycle.
+    pub(crate) debt: u64,
+    /// `pause_percent` of `__gc_configure`.
+    pub(crate) pause_percent: u32,
+    /// Work units per step.
+    pub(crate) step_work: u32,
+    /// Completed collections.
+    pub(crate) collections: u64,
+    /// Steps done.
+    pub(crate) steps: u64,
+}
+
+impl Collector {
+    /// An idle collector with default pacing.
+    pub const fn new() -> Self {
+        Collector {
+            phase: Phase::Idle,
+            white: 0,
+            gray: 0,
+            partial: None,
+            marked_bytes: 0,
+            allocated: 0,
+            threshold: MIN_THRESHOLD,
+            debt: 0,
+            pause_percent: DEFAULT_PAUSE_PERCENT,
+            step_work: DEFAULT_STEP_WORK,
+            collections: 0,
+            steps: 0,
+        }
+    }
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M: Memory> Runtime<M> {
+    /// The color new objects get now: black while marking, else the current white.
+    #[inline(always)]
+    fn new_color(&self) -> u32 {
+        if self.gc.phase == Phase::Mark { Color::Black as u32 } else { self.gc.white }
+    }
+
+    /// `__new`: a managed object of type `id` with a zeroed payload of `size` bytes. May do one
+    /// bounded GC step first. Time: O(size) for the zeroing plus one step.
+    #[inline]
+    pub fn new_object(&mut self, size: u32, id: u32) -> Result<u32, Error> {
+        self.new_object_keeping(size, id, &[])
+    }
+
+    /// Like [`Runtime::new_object`], but the refs in `keep` (arguments the caller reads after
+    /// the allocation) survive the GC step it pays for even if nothing else references them.
+    pub fn new_object_keeping(&mut self, size: u32, id: u32, keep: &[u32]) -> Result<u32, Error> {
+        if size > MAX_PAYLOAD {
+            return Err(Error::SizeTooLarge);
+        }
+        if rtti::type_desc(id).is_none() {
+            return Err(Error::UnknownType);
+        }
+        self.pay(size, keep);
+        let ptr = self.heap.alloc_object(size, MANAGED | self.new_color(), id)?;
+        // SAFETY: `alloc_object` returned a block with `size` payload bytes.
+        unsafe { self.heap.mem.zero(ptr, size) };
+        self.account_new(ptr, size);
+        Ok(ptr)
+    }
+
+    /// Bookkeeping for a new managed object.
+    #[inline(always)]
+    fn account_new(&mut self, ptr: u32, size: u32) {
+        self.live_objects += 1;
+        self.total_allocated += size as u64;
+        if self.gc.phase == Phase::Mark {
+            self.gc.marked_bytes += block_size(size) as u64;
+        }
+        #[cfg(feature = "rtrace")]
+        crate::rtrace::alloc(ptr - HEADER_SIZE, size);
+        let _ = ptr;
+    }
+
+    /// `__renew`: resizes a managed object keeping its contents and zeroing a grown tail. It
+    /// stays in place when the heap allows; when it moves, the old block is freed at once unless
+    /// something may still see it (pinned, gray, or on the shadow stack), in which case it is left
+    /// to the collector as an ordinary object. Time: O(size) plus one GC step.
+    pub fn renew(&mut self, ptr: u32, size: u32) -> Result<u32, Error> {
+        let block = self.validate_managed(ptr)?;
+        if size > MAX_PAYLOAD {
+            return Err(Error::SizeTooLarge);
+        }
+        self.pay(size, &[ptr]);
+        let old_size = self.load(block + RT_SIZE);
+        let gc = self.load(block + GC_INFO);
+        // SAFETY: `ptr` is a validated live block.
+        let new = unsafe { self.heap.resize_object(ptr, size, true)? };
+        if size > old_size {
+            // SAFETY: the new block holds `size` bytes.
+            unsafe { self.heap.mem.zero(new + old_size, size - old_size) };
+        }
+        self.total_allocated += size as u64;
+        if new != ptr {
+            // The copy is a new object with the old one's color but no pin and no gray link; a
+            // gray original means children not yet scanned, so the copy goes on the gray stack.
+            self.live_objects += 1;
+            let partial = self.gc.partial.is_some_and(|p| p.block == block);
+            if partial {
+                self.gc.partial = None;
+            }
+            if gc & 3 == Color::Gray as u32 || partial {
+                self.store(new - HEADER_SIZE + GC_INFO, MANAGED | Color::Black as u32);
+                self.regray(new - HEADER_SIZE);
+            } else {
+                self.store(new - HEADER_SIZE + GC_INFO, MANAGED | (gc & 3));
+            }
+            #[cfg(feature = "rtrace")]
+            crate::rtrace::moved(block, new - HEADER_SIZE);
+            if gc & crate::object::PINNED == 0
+                && gc & 3 != Color::Gray as u32
+                && !partial
+                && !self.on_shadow_stack(ptr)
+            {
+                self.live_objects -= 1;
+                // SAFETY: nothing the runtime knows of refers to the old block any more.
+                unsafe { self.heap.free_block(block) };
+            }
+        } else {
+            self.store(block + RT_SIZE, size);
+        }
+        Ok(new)
+    }
+
+    /// Allocation's share of GC work: starts a cycle when the threshold is reached, and does one
+    /// bounded step when the debt reaches a step's worth. `keep` survives that step.
+    #[inline(always)]
+    fn pay(&mut self, bytes: u32, keep: &[u32]) {
+        self.gc.allocated += bytes as u64;
+        match self.gc.phase {
+            Phase::Idle => {
+                if self.gc.allocated >= self.gc.threshold {
+                    self.start_cycle();
+                    self.protect(keep);
+                }
+            }
+            _ => {
+                self.gc.debt += (bytes as u64 + HEADER_SIZE as u64) * WORK_PER_BYTE;
+                if self.gc.debt >= self.gc.step_work as u64 {
+                    self.gc.debt -= self.gc.step_work as u64;
+                    self.protect(keep);
+                    self.step();
+                }
+            }
+        }
+    }
+
+    /// Makes the call arguments in `keep` survive the current cycle's next step.
+    fn protect(&mut self, keep: &[u32]) {
+        for &r in keep {
+            if r == 0 || r < self.heap.start() {
+                continue;
+            }
+            let block = r - HEADER_SIZE;
+            match self.gc.phase {
+                Phase::Mark => self.shade(r),
+                Phase::Sweep => {
+                    let gc = self.load(block + GC_INFO);
+                    if gc & MANAGED != 0 && gc & 3 == self.gc.white ^ 1 {
+                        self.store(block + GC_INFO, (gc & !3) | self.gc.white);
+                    }
+                }
+                Phase::Idle => {}
+            }
+        }
+    }
+
+    /// `__gc_configure`: sets `pause_percent` (10..=1000) and `step_work` (0 keeps the current
+    /// value; else at least 1024 units).
+    pub fn configure(&mut self, pause_percent: u32, step_work: u32) -> Result<(), Error> {
+        if !(10..=1000).contains(&pause_percent) || (step_work != 0 && step_work < 1024) {
+            return Err(Error::BadArgument);
+        }
+        self.gc.pause_percent = pause_percent;
+        if step_work != 0 {
+            self.gc.step_work = step_work;
+        }
+        Ok(())
+    }
+
+    /// `__gc_step`: one bounded increment of work now; starts a cycle if idle and anything was
+    /// allocated since the last one. Returns the phase after it.
+    pub fn gc_step(&mut self) -> Phase {
+        if self.gc.phase == Phase::Idle {
+            if self.gc.allocated == 0 {
+                return Phase::Idle;
+            }
+            self.start_cycle();
+        }
+        self.step();
+        self.gc.phase
+    }
+
+    /// One step of at most `step_work` units in the current phase.
+    fn step(&mut self) {
+        self.gc.steps += 1;
+        let budget = self.gc.step_work;
+        match self.gc.phase {
+            Phase::Idle => {}
+            Phase::Mark => self.mark_step(budget),
+            Phase::Sweep => self.sweep_step(budget),
+        }
+    }
+
+    /// `__collect`: finishes the cycle in progress, then runs one full cycle.
+    pub fn collect(&mut self) {
+        while self.gc.phase != Phase::Idle {
+            self.step();
+        }
+        self.start_cycle();
+        while self.gc.phase != Phase::Idle {
+            self.step();
+        }
+    }
+
+    /// Idle → Mark: shades every root (pins, static objects' references, the shadow stack).
+    /// The only atomic work at cycle start; proportional to the roots.
+    fn start_cycle(&mut self) {
+        debug_assert_eq!(self.gc.phase, Phase::Idle);
+        self.gc.phase = Phase::Mark;
+        self.gc.marked_bytes = 0;
+        self.gc.debt = 0;
+        self.shade_roots();
+    }
+
+    /// Mark → Sweep: flips the whites and puts the sweep cursor at the heap start.
+    fn finish_mark(&mut self) {
+        self.gc.white ^= 1;
+        self.gc.phase = Phase::Sweep;
+        let live = self.gc.marked_bytes;
+        self.gc.threshold = (live * self.gc.pause_percent as u64 / 100).max(MIN_THRESHOLD);
+        self.gc.allocated = 0;
+        let start = self.heap.first_block();
+        self.heap.set_cursor(start);
+    }
+
+    /// Sweep → Idle.
+    fn finish_sweep(&mut self) {
+        self.gc.phase = Phase::Idle;
+        self.heap.set_cursor(0);
+        self.gc.collections += 1;
+        self.gc.debt = 0;
+        #[cfg(feature = "rtrace")]
+        crate::rtrace::collected();
+    }
+}

@@ -1,0 +1,227 @@
+//! Marking: shading, the intrusive gray stack, and tracing by type (ABI.md §3).
+//!
+//! ```text
+//! ╒══════════ gcInfo of a gray object ══════════╕
+//! │ next gray block (bits 4..31) │ M │ P │ 1 0   │   gray = head ──▶ block ──▶ block ──▶ 0
+//! ╘═════════════════════════════════════════════╛
+//! ```
+//!
+//! Where the references of an object are, by its type's flags:
+//! - POINTERFREE: none;
+//! - ARRAYBUFFERVIEW / ARRAY: `buffer` at 0, and with VALUE_MANAGED every element, i.e. the u32
+//!   slots from `dataStart` (@4): `length` (@12) of them for an Array, `byteLength / 4` (@8) for
+//!   a view; slots outside the buffer are never read;
+//! - STATICARRAY with VALUE_MANAGED: every u32 slot of the payload;
+//! - anything else: the class's declared ref-field offsets inside rtSize.
+//!
+//! Element runs longer than one step's budget are scanned in chunks ([`super::Partial`]).
+
+use super::{Partial, Phase};
+use crate::memory::Memory;
+use crate::object::{
+    Color, GC_INFO, HEADER_SIZE, LINK_MASK, MANAGED, PINNED, RT_ID, RT_SIZE, block_size,
+};
+use crate::rtti::{self, flags};
+use crate::runtime::Runtime;
+
+/// Where an object's references are.
+pub(crate) enum Refs {
+    /// None.
+    None,
+    /// A buffer ref (0 for none) and a run of u32 slots `[start, end)`.
+    Slots { buffer: u32, start: u32, end: u32 },
+    /// The fields at `offsets` inside the `size`-byte payload of `r`.
+    Fields { r: u32, size: u32, offsets: &'static [u32] },
+}
+
+/// Work units charged per object popped or block visited.
+pub(crate) const OBJECT_WORK: u32 = 16;
+
+impl<M: Memory> Runtime<M> {
+    /// Shades `r`: a white managed heap object becomes gray (pushed on the gray stack). Null,
+    /// static objects and anything not a managed heap block are left alone. Time: O(1).
+    #[inline]
+    pub(crate) fn shade(&mut self, r: u32) {
+        if r < self.heap.start() + HEADER_SIZE || r % 16 != 0 || r > self.heap.mem.size() - 16 {
+            return;
+        }
+        let block = r - HEADER_SIZE;
+        let gc = self.load(block + GC_INFO);
+        if gc & MANAGED != 0 && gc & 3 == self.gc.white {
+            self.gc.marked_bytes += block_size(self.load(block + RT_SIZE)) as u64;
+            self.push_gray(block, gc);
+        }
+    }
+
+    /// Pushes a non-gray managed `block` with gcInfo `gc` on the gray stack.
+    #[inline(always)]
+    fn push_gray(&mut self, block: u32, gc: u32) {
+        self.store(block + GC_INFO, self.gc.gray | (gc & (PINNED | MANAGED)) | Color::Gray as u32);
+        self.gc.gray = block;
+        #[cfg(feature = "rtrace")]
+        crate::rtrace::visit(block);
+    }
+
+    /// Makes a black object gray again so it is rescanned (the `expect_multiple` barrier).
+    #[inline]
+    pub(crate) fn regray(&mut self, block: u32) {
+        let gc = self.load(block + GC_INFO);
+        if gc & 3 == Color::Black as u32 {
+            self.push_gray(block, gc);
+        }
+    }
+
+    /// Scans gray objects until the budget is spent. When the gray stack runs dry, rescans the
+    /// shadow stack; if that finds nothing, marking is over.
+    pub(crate) fn mark_step(&mut self, budget: u32) {
+        let mut work = 0u32;
+        while work < budget {
+            if let Some(p) = self.gc.partial {
+                work += self.scan_slots(p, budget - work);
+                continue;
+            }
+            let block = self.gc.gray;
+            if block == 0 {
+                self.shade_shadow_stack();
+                if self.gc.gray == 0 {
+                    self.finish_mark();
+                    return;
+                }
+                continue;
+            }
+            let gc = self.load(block + GC_INFO);
+            self.gc.gray = gc & LINK_MASK;
+            self.store(block + GC_INFO, (gc & (PINNED | MANAGED)) | Color::Black as u32);
+            work += OBJECT_WORK + self.trace(block + HEADER_SIZE);
+        }
+    }
+
+    /// Where the references of the object `r` (heap or static) are. Time: O(1).
+    pub(crate) fn refs_of(&self, r: u32) -> Refs {
+        let id = self.load(r - HEADER_SIZE + RT_ID);
+        let size = self.load(r - HEADER_SIZE + RT_SIZE);
+        let Some(desc) = rtti::type_desc(id) else { return Refs::None };
+        let f = desc.flags;
+        if f & flags::POINTERFREE != 0 {
+            return Refs::None;
+        }
+        let managed = f & flags::VALUE_MANAGED != 0 && rtti::value_align_log2(f) == 2;
+        if f & (flags::ARRAYBUFFERVIEW | flags::ARRAY) != 0 {
+            if size < 12 {
+                return Refs::None;
+            }
+            let buffer = self.load(r);
+            let no_slots = Refs::Slots { buffer, start: 0, end: 0 };
+            if !managed || buffer < self.heap.start() + HEADER_SIZE && !self.is_static(buffer) {
+                return no_slots;
+            }
+            let data = self.load(r + 4);
+            let bytes = if f & flags::ARRAY != 0 && size >= 16 {
+                self.load(r + 12).saturating_mul(4)
+            } else {
+                self.load(r + 8)
+            };
+            // Only slots inside the buffer's payload are read.
+            let buf_end = buffer as u64 + self.load(buffer - HEADER_SIZE + RT_SIZE) as u64;
+            if data < buffer || data % 4 != 0 || data as u64 + bytes as u64 > buf_end {
+                return no_slots;
+            }
+            return Refs::Slots { buffer, start: data, end: data + bytes };
+        }
+        if f & flags::STATICARRAY != 0 {
+            if !managed {
+                return Refs::None;
+            }
+            return Refs::Slots { buffer: 0, start: r, end: r + (size & !3) };
+        }
+        Refs::Fields { r, size, offsets: desc.refs }
+    }
+
+    /// Shades the children of the object `r` (heap or static), or sets up a chunked scan of its
+    /// element slots. Returns the work done.
+    pub(crate) fn trace(&mut self, r: u32) -> u32 {
+        match self.refs_of(r) {
+            Refs::None => 0,
+            Refs::Slots { buffer, start, end } => {
+                self.shade(buffer);
+                if start < end {
+                    self.gc.partial = Some(Partial { block: r - HEADER_SIZE, next: start, end });
+                }
+                4
+            }
+            Refs::Fields { r, size, offsets } => {
+                let mut work = 0;
+                for &off in offsets {
+                    if off + 4 <= size {
+                        let child = self.load(r + off);
+                        self.shade(child);
+                        work += 4;
+                    }
+                }
+                work
+            }
+        }
+    }
+
+    /// Calls `f` with every reference the object `r` holds (for the checker). Time: O(refs).
+    pub(crate) fn for_each_child(&self, r: u32, mut f: impl FnMut(u32)) {
+        match self.refs_of(r) {
+            Refs::None => {}
+            Refs::Slots { buffer, start, end } => {
+                f(buffer);
+                let mut at = start;
+                while at < end {
+                    f(self.load(at));
+                    at += 4;
+                }
+            }
+            Refs::Fields { r, size, offsets } => {
+                for &off in offsets {
+                    if off + 4 <= size {
+                        f(self.load(r + off));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scans the slots of a chunked run, at most `budget` bytes of them. Returns the work done.
+    fn scan_slots(&mut self, p: Partial, budget: u32) -> u32 {
+        let budget = budget.max(64);
+        let stop = if ((p.end - p.next) as u64) * 4 <= budget as u64 {
+            p.end
+        } else {
+            p.next + (budget & !3)
+        };
+        let mut at = p.next;
+        while at < stop {
+            let child = self.load(at);
+            self.shade(child);
+            at += 4;
+        }
+        self.gc.partial =
+            if stop >= p.end { None } else { Some(Partial { next: stop, ..p }) };
+        (stop - p.next).max(4)
+    }
+
+    /// Scans the children of an object right away (for roots that are never gray: statics).
+    pub(crate) fn trace_now(&mut self, r: u32) {
+        debug_assert!(self.gc.partial.is_none());
+        self.trace(r);
+        while let Some(p) = self.gc.partial {
+            self.scan_slots(p, u32::MAX);
+        }
+    }
+
+    /// `__visit`: shades `r` if a cycle is marking.
+    pub fn visit(&mut self, r: u32) -> Result<(), crate::Error> {
+        if r == 0 {
+            return Ok(());
+        }
+        self.validate_object(r)?;
+        if self.gc.phase == Phase::Mark {
+            self.shade(r);
+        }
+        Ok(())
+    }
+}

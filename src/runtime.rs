@@ -1,0 +1,249 @@
+//! The runtime: the heap, the collector and the roots behind one value, with every argument
+//! check of the exports (ABI.md §6) in front of the operations that change anything.
+
+use crate::error::Error;
+use crate::gc::{Collector, Phase, PinTable};
+use crate::heap::Heap;
+use crate::memory::Memory;
+use crate::object::{
+    GC_INFO, HEADER_SIZE, Kind, MANAGED, MAX_PAYLOAD, MM_INFO, NO_TYPE, RT_ID, RT_SIZE,
+    STATIC_GC_INFO, TAGS, block_size,
+};
+use crate::rtti;
+
+/// Where the roots outside the heap are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Roots {
+    /// Address of the shadow stack's `{ top, base, limit }` header; 0 for none.
+    pub shadow_stack: u32,
+    /// Address of an array of `static_count` u32 refs: the static objects that can hold
+    /// references, scanned as roots.
+    pub statics: u32,
+    /// Number of entries at `statics`.
+    pub static_count: u32,
+}
+
+/// The figures of `__gc_stats`, in its order (ABI.md §5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes from the heap start to the end of memory.
+    pub heap_bytes: u64,
+    /// Bytes in used blocks, headers included.
+    pub used_bytes: u64,
+    /// Bytes in free blocks.
+    pub free_bytes: u64,
+    /// The largest payload an allocation gets without growing memory.
+    pub largest_free: u64,
+    /// Managed heap objects not yet freed.
+    pub live_objects: u64,
+    /// Completed collections.
+    pub collections: u64,
+    /// GC steps done.
+    pub steps: u64,
+    /// Payload bytes requested from `__new`, `__renew` and `__alloc` since start.
+    pub total_allocated: u64,
+}
+
+impl Stats {
+    /// The eight words in ABI order.
+    pub fn words(&self) -> [u64; 8] {
+        [
+            self.heap_bytes,
+            self.used_bytes,
+            self.free_bytes,
+            self.largest_free,
+            self.live_objects,
+            self.collections,
+            self.steps,
+            self.total_allocated,
+        ]
+    }
+}
+
+/// A managed-memory runtime over a linear memory.
+#[derive(Debug)]
+pub struct Runtime<M: Memory> {
+    /// The TLSF heap.
+    pub(crate) heap: Heap<M>,
+    /// Collector state.
+    pub(crate) gc: Collector,
+    /// Counted pins.
+    pub(crate) pins: PinTable,
+    /// Roots outside the heap.
+    pub(crate) roots: Roots,
+    /// Managed heap objects allocated and not yet freed.
+    pub(crate) live_objects: u64,
+    /// Payload bytes requested so far.
+    pub(crate) total_allocated: u64,
+}
+
+impl<M: Memory> Runtime<M> {
+    /// A runtime whose heap starts at `heap_base` in `mem` and may grow the memory to
+    /// `max_pages`. Time: O(1).
+    pub fn new(mem: M, heap_base: u32, max_pages: u32, roots: Roots) -> Result<Self, Error> {
+        Ok(Runtime {
+            heap: Heap::new(mem, heap_base, max_pages)?,
+            gc: Collector::new(),
+            pins: PinTable::new(),
+            roots,
+            live_objects: 0,
+            total_allocated: 0,
+        })
+    }
+
+    /// The linear memory.
+    pub fn memory(&self) -> &M {
+        self.heap.memory()
+    }
+
+    /// The heap.
+    pub fn heap(&self) -> &Heap<M> {
+        &self.heap
+    }
+
+    /// The collector's phase.
+    pub fn phase(&self) -> Phase {
+        self.gc.phase
+    }
+
+    /// Reads the u32 at `addr` (4-aligned, in bounds).
+    #[inline(always)]
+    pub(crate) fn load(&self, addr: u32) -> u32 {
+        debug_assert!(addr % 4 == 0 && addr <= self.heap.mem.size() - 4);
+        // SAFETY: callers pass addresses of headers or fields of validated blocks.
+        unsafe { self.heap.mem.load(addr) }
+    }
+
+    /// Writes the u32 at `addr` (4-aligned, in bounds).
+    #[inline(always)]
+    pub(crate) fn store(&self, addr: u32, value: u32) {
+        debug_assert!(addr % 4 == 0 && addr <= self.heap.mem.size() - 4);
+        // SAFETY: as for `load`.
+        unsafe { self.heap.mem.store(addr, value) }
+    }
+
+    // ----- unmanaged blocks -----
+
+    /// `__alloc`: an unmanaged block of `size` bytes. Time: O(1) plus growth.
+    pub fn alloc(&mut self, size: u32) -> Result<u32, Error> {
+        let ptr = self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE)?;
+        self.total_allocated += size as u64;
+        #[cfg(feature = "rtrace")]
+        crate::rtrace::alloc(ptr - HEADER_SIZE, size);
+        Ok(ptr)
+    }
+
+    /// `__realloc`: resizes an unmanaged block, in place when possible. Time: O(1) plus the copy.
+    pub fn realloc(&mut self, ptr: u32, size: u32) -> Result<u32, Error> {
+        self.validate_unmanaged(ptr)?;
+        // SAFETY: `ptr` was validated.
+        unsafe { self.heap.resize_object(ptr, size, false) }
+    }
+
+    /// `__free`: frees an unmanaged block; `free(0)` does nothing. Time: O(1).
+    pub fn free(&mut self, ptr: u32) -> Result<(), Error> {
+        if ptr == 0 {
+            return Ok(());
+        }
+        let block = self.validate_unmanaged(ptr)?;
+        // SAFETY: validated as a live unmanaged block.
+        unsafe { self.heap.free_block(block) };
+        Ok(())
+    }
+
+    /// Checks that `ptr` is a live `__alloc` block; returns its block. Time: O(1).
+    pub fn validate_unmanaged(&self, ptr: u32) -> Result<u32, Error> {
+        if ptr != 0 && ptr < self.heap.start() + HEADER_SIZE && self.is_static(ptr) {
+            return Err(Error::ManagedBlock);
+        }
+        let block = self.heap.validate(ptr)?;
+        let gc = self.load(block + GC_INFO);
+        if gc & MANAGED != 0 {
+            return Err(Error::ManagedBlock);
+        }
+        if gc != Kind::Unmanaged as u32 {
+            return Err(Error::NotABlock);
+        }
+        Ok(block)
+    }
+
+    // ----- validation of managed refs -----
+
+    /// Checks that `ptr` is a live managed heap object of a known type; returns its block.
+    /// Time: O(1).
+    #[inline]
+    pub fn validate_managed(&self, ptr: u32) -> Result<u32, Error> {
+        if ptr != 0 && ptr < self.heap.start() + HEADER_SIZE && self.is_static(ptr) {
+            return Err(Error::OutsideHeap);
+        }
+        let block = self.heap.validate(ptr)?;
+        let gc = self.load(block + GC_INFO);
+        if gc & MANAGED == 0 {
+            return Err(Error::UnmanagedBlock);
+        }
+        if rtti::type_desc(self.load(block + RT_ID)).is_none() {
+            return Err(Error::UnknownType);
+        }
+        Ok(block)
+    }
+
+    /// Checks that `ptr` is a managed object, on the heap or static; returns its block.
+    /// Time: O(1).
+    #[inline]
+    pub fn validate_object(&self, ptr: u32) -> Result<u32, Error> {
+        if ptr != 0 && ptr < self.heap.start() + HEADER_SIZE && self.is_static(ptr) {
+            return Ok(ptr - HEADER_SIZE);
+        }
+        self.validate_managed(ptr)
+    }
+
+    /// Whether `ptr` (below the heap) is the ref of a well-formed static object: aligned, its
+    /// header a used block with the static gcInfo, a known type, and the object ending below the
+    /// heap. Time: O(1).
+    pub fn is_static(&self, ptr: u32) -> bool {
+        if ptr % 16 != 0 || ptr < HEADER_SIZE || ptr >= self.heap.start() {
+            return false;
+        }
+        let block = ptr - HEADER_SIZE;
+        let (info, gc, id, size) = (
+            self.load(block + MM_INFO),
+            self.load(block + GC_INFO),
+            self.load(block + RT_ID),
+            self.load(block + RT_SIZE),
+        );
+        info & TAGS == 0
+            && gc == STATIC_GC_INFO
+            && rtti::type_desc(id).is_some()
+            && size <= MAX_PAYLOAD
+            && (info & !TAGS) + 4 == block_size(size)
+            && ptr as u64 + size as u64 <= self.heap.start() as u64
+    }
+
+    /// rtId of a validated object.
+    #[inline]
+    pub fn rt_id(&self, ptr: u32) -> u32 {
+        self.load(ptr - HEADER_SIZE + RT_ID)
+    }
+
+    /// rtSize of a validated object.
+    #[inline]
+    pub fn rt_size(&self, ptr: u32) -> u32 {
+        self.load(ptr - HEADER_SIZE + RT_SIZE)
+    }
+
+    // ----- statistics and checks -----
+
+    /// `__gc_stats`. Time: O(1).
+    pub fn stats(&self) -> Stats {
+        Stats {
+            heap_bytes: self.heap.heap_bytes() as u64,
+            used_bytes: self.heap.used_bytes() as u64,
+            free_bytes: self.heap.free_bytes() as u64,
+            largest_free: self.heap.largest_free() as u64,
+            live_objects: self.live_objects,
+            collections: self.gc.collections,
+            steps: self.gc.steps,
+            total_allocated: self.total_allocated,
+        }
+    }
+}
