@@ -12,13 +12,16 @@
 extern crate std;
 
 pub mod error;
+pub mod gc;
 pub mod heap;
 pub mod memory;
 pub mod object;
 pub mod rtti;
+pub mod runtime;
 pub mod string;
 
 pub use error::Error;
+pub use runtime::{Roots, Runtime, Stats};
 
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 #[panic_handler]
