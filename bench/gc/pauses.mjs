@@ -377,7 +377,18 @@ function runWorkload(be, opts) {
     }
   }
 
+  // Noise floor: the same timing around a call that does nothing
+  // (__pin(0) returns 0 in both runtimes), as many times as __new was called.
+  const floor = new Recorder();
+  const nFloor = Math.min(rec.new.n, 2000000);
+  for (let i = 0; i < nFloor; i++) {
+    const t0 = performance.now();
+    be.pin(0);
+    floor.push(performance.now() - t0, false);
+  }
+
   return {
+    noiseFloor: floor.summary().all,
     units: U, liveBytes: live, liveObjects: expectedObjs,
     buildMs, buildAllocated, buildNew,
     steadyMs, steadyAllocated, frames, timedOut, idleSteps, idleSlices,
@@ -423,6 +434,36 @@ const factor = Number(arg("factor", process.env.GC_ALLOC_FACTOR ?? 4));
 const outFile = arg("out", null);
 const wasmDir = resolve(arg("wasm-dir", process.env.BT_WASM_DIR ?? join(root, "bench", "out", "wasm")));
 const maxSeconds = Number(process.env.GC_MAX_SECONDS ?? 180);
+const reps = Math.max(1, Number(arg("reps", process.env.GC_REPS ?? 3)));
+
+// Combines repetitions: every number becomes the median over the runs, except
+// `worst*` fields (added here: the largest max) and error counts (the sum).
+function medianOf(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+function combine(runs) {
+  const walk = (vals) => {
+    const v0 = vals[0];
+    if (typeof v0 === "number") return medianOf(vals);
+    if (v0 && typeof v0 === "object") {
+      const o = {};
+      for (const k of Object.keys(v0)) o[k] = walk(vals.map((v) => (v ? v[k] : undefined)).filter((x) => x !== undefined));
+      return o;
+    }
+    return v0;
+  };
+  const c = walk(runs);
+  c.verifyErrors = runs.reduce((a, r) => a + r.verifyErrors, 0);
+  c.firstError = runs.map((r) => r.firstError).find(Boolean) ?? null;
+  c.timedOut = runs.some((r) => r.timedOut);
+  const worst = (f) => Math.max(...runs.map(f).filter((x) => x !== undefined));
+  c.worstNewMaxUs = worst((r) => r.pauses.new.all.maxUs);
+  c.worstStepMaxUs = runs[0].pauses.step.all.count ? worst((r) => r.pauses.step.all.maxUs) : undefined;
+  c.reps = runs.length;
+  return c;
+}
 
 function compileGcwork() {
   const src = join(root, "bench", "as", "gcwork.ts");
@@ -467,17 +508,23 @@ for (const L of lives) {
   for (const c of configs) {
     for (const variant of c.variants) {
       const t = performance.now();
-      const r = spawnSync(process.execPath,
-        [fileURLToPath(import.meta.url), "--child", c.runtime, c.path, variant, String(L), String(factor)],
-        { encoding: "utf8", maxBuffer: 1 << 24, timeout: (maxSeconds + 120) * 1000 });
-      let res;
-      try { res = JSON.parse(r.stdout.trim().split("\n").pop()); }
-      catch { res = { ok: false, error: `child failed (status ${r.status}, signal ${r.signal}): ${(r.stderr || "").trim().split("\n").slice(-3).join(" ")}` }; }
-      if (r.stderr && r.stderr.trim()) process.stderr.write(r.stderr);
+      const runs = [];
+      let failure = null;
+      for (let rep = 0; rep < reps && !failure; rep++) {
+        const r = spawnSync(process.execPath,
+          [fileURLToPath(import.meta.url), "--child", c.runtime, c.path, variant, String(L), String(factor)],
+          { encoding: "utf8", maxBuffer: 1 << 24, timeout: (maxSeconds + 120) * 1000 });
+        let res;
+        try { res = JSON.parse(r.stdout.trim().split("\n").pop()); }
+        catch { res = { ok: false, error: `child failed (status ${r.status}, signal ${r.signal}): ${(r.stderr || "").trim().split("\n").slice(-3).join(" ")}` }; }
+        if (r.stderr && r.stderr.trim()) process.stderr.write(r.stderr);
+        if (res.ok) runs.push(res); else failure = res;
+      }
+      const res = failure ?? { ok: true, ...combine(runs) };
       results.push({ L, label: c.label, variant, ...res });
       console.error(`${c.label} ${variant} L=${L} MiB: ${res.ok
-        ? `${res.throughputMBs.toFixed(0)} MB/s, __new max ${(res.pauses.new.all.maxUs / 1e3).toFixed(2)} ms, mem ${(res.memBytes / MiB).toFixed(0)} MiB, verify errors ${res.verifyErrors}`
-        : res.error} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+        ? `${res.throughputMBs.toFixed(0)} MB/s, __new max ${(res.pauses.new.all.maxUs / 1e3).toFixed(2)} ms (worst ${(res.worstNewMaxUs / 1e3).toFixed(2)}), mem ${(res.memBytes / MiB).toFixed(0)} MiB, verify errors ${res.verifyErrors}`
+        : res.error} (${reps} runs, ${((performance.now() - t) / 1000).toFixed(1)} s)`);
     }
   }
 }
@@ -497,7 +544,10 @@ lines.push(`node ${process.version}. Live set: index tree of TreeNodes rooted in
   `Every \`__new\`, every store + barrier (\`link\`) and every host \`__gc_step\` is timed alone with performance.now() ` +
   `(includes ~0.1 µs JS↔wasm call overhead). Variant \`paced\`: the host never steps the GC; \`idle\`: after every frame of ` +
   `16 replacements the host calls \`__gc_step\` until it returns 0 or a 1 ms budget is used. ` +
-  `Live = Σ(16 B header + payload) of reachable objects, excluding allocator rounding.`);
+  `Live = Σ(16 B header + payload) of reachable objects, excluding allocator rounding. ` +
+  `Each configuration runs ${reps}× in fresh node processes; every figure is the median over the runs, ` +
+  `except "worst max" (the largest over all runs). "Noise floor" times a no-op export call (\`__pin(0)\`) the same way: ` +
+  `pauses near it are the host (JIT, OS scheduling), not the GC. Throughput includes the JS driver's cost per object.`);
 lines.push("");
 for (const n of notes) lines.push(`- ${n}`);
 if (notes.length) lines.push("");
@@ -507,12 +557,13 @@ const failed = results.filter((r) => !r.ok);
 
 lines.push("### Pauses (steady state)");
 lines.push("");
-lines.push("| runtime | variant | live MiB | `__new` calls | `__new` p50 | `__new` p99 | `__new` p99.9 | `__new` max | link p99 | link max | `__gc_step` calls | step p99 | step max | final `__collect` |");
-lines.push("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+lines.push("| runtime | variant | live MiB | `__new` calls | `__new` p50 | `__new` p99 | `__new` p99.9 | `__new` max | `__new` worst max | link p99 | link max | `__gc_step` calls | step p99 | step max | step worst max | final `__collect` | noise floor p99.9 / max |");
+lines.push("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const r of ok) {
   const p = r.pauses;
-  lines.push(`| ${r.label} | ${r.variant} | ${r.L} | ${p.new.all.count} | ${us(p.new.all.p50Us)} | ${us(p.new.all.p99Us)} | ${us(p.new.all.p999Us)} | ${us(p.new.all.maxUs)} | ` +
-    `${us(p.link.all.p99Us)} | ${us(p.link.all.maxUs)} | ${p.step.all.count || "–"} | ${us(p.step.all.p99Us)} | ${us(p.step.all.maxUs)} | ${r.collectMs.toFixed(1)} ms |`);
+  lines.push(`| ${r.label} | ${r.variant} | ${r.L} | ${p.new.all.count} | ${us(p.new.all.p50Us)} | ${us(p.new.all.p99Us)} | ${us(p.new.all.p999Us)} | ${us(p.new.all.maxUs)} | ${us(r.worstNewMaxUs)} | ` +
+    `${us(p.link.all.p99Us)} | ${us(p.link.all.maxUs)} | ${p.step.all.count || "–"} | ${us(p.step.all.p99Us)} | ${us(p.step.all.maxUs)} | ${us(r.worstStepMaxUs)} | ` +
+    `${r.collectMs.toFixed(1)} ms | ${us(r.noiseFloor.p999Us)} / ${us(r.noiseFloor.maxUs)} |`);
 }
 lines.push("");
 lines.push("### Pauses in calls that grew memory vs calls that did not");
