@@ -10,6 +10,7 @@
 
 pub mod ops;
 pub mod utf8;
+mod rt;
 
 pub use ops::{compare_utf16, equals_utf16, hash_utf16, slice_range, xxh32};
 pub use utf8::{REPLACEMENT, decode_utf8_into, encode_utf8_into, utf16_len_of_utf8, utf8_len_of_utf16};
