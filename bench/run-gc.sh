@@ -13,7 +13,11 @@
 #   ASRT_WASM=path                   asrt runtime module (default
 #                                    target/wasm32-unknown-unknown/release/asrt.wasm)
 #   ASRT_BINARYTREES_WASM=path       asrt binary-trees module exporting run(n)
+#   GC_REPS=3                        fresh-process runs per pause configuration
 #   SKIP_BT=1 / SKIP_GC=1            skip one of the two benchmarks
+#   GC_MOCK_ASRT=1                   check the driver's asrt code path against
+#                                    bench/gc/mock-asrt.ts (an AS stand-in with
+#                                    asrt's export names) instead of asrt.wasm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +35,11 @@ for rt in incremental stub minimal; do
 done
 "$asc" bench/as/gcwork.ts -O3 --runtime incremental --exportRuntime --noAssert -o "$wasm/gcwork-as-incremental.wasm"
 
+if [ -n "${GC_MOCK_ASRT:-}" ]; then
+  "$asc" bench/gc/mock-asrt.ts -O3 --runtime incremental --exportRuntime --noAssert -o "$wasm/mock-asrt.wasm"
+  export ASRT_WASM="$wasm/mock-asrt.wasm"
+fi
+
 live="${GC_LIVE_MIB:-16,64,256}"
 if [ -n "${GC_SKIP_256:-}" ] && [ -z "${GC_LIVE_MIB:-}" ]; then live=16,64; fi
 
@@ -41,7 +50,7 @@ if [ -z "${SKIP_BT:-}" ]; then
 fi
 if [ -z "${SKIP_GC:-}" ]; then
   echo "== GC pauses (live ${live} MiB)" >&2
-  node bench/gc/pauses.mjs --live "$live" --factor "${GC_ALLOC_FACTOR:-4}" \
+  node bench/gc/pauses.mjs --live "$live" --factor "${GC_ALLOC_FACTOR:-4}" --reps "${GC_REPS:-3}" \
     --wasm-dir "$wasm" --out "$out/gc.md" > /dev/null
 fi
 
