@@ -12,12 +12,15 @@
 extern crate std;
 
 pub mod error;
+#[cfg(target_arch = "wasm32")]
+mod exports;
 pub mod gc;
 pub mod heap;
 pub mod memory;
 pub mod object;
 pub mod rtti;
 pub mod runtime;
+pub mod statics;
 pub mod string;
 
 pub use error::Error;

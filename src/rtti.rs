@@ -87,3 +87,17 @@ pub const fn value_align_log2(flags: u32) -> u32 {
     let bits = (flags >> 6) & 0x1f;
     if bits == 0 { 0 } else { bits.trailing_zeros() }
 }
+
+/// Whether type `id` is `of` or derives from it through the declared base chain. Time: O(depth).
+pub fn is_subtype(mut id: u32, of: u32) -> bool {
+    for _ in 0..TYPES.len() {
+        if id == of {
+            return true;
+        }
+        match type_desc(id) {
+            Some(d) if d.base != 0 && d.base != id => id = d.base,
+            _ => return false,
+        }
+    }
+    false
+}

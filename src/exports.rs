@@ -1,0 +1,243 @@
+//! The wasm ABI (ABI.md §5): the only file with `#[no_mangle]`. Every export checks its
+//! arguments through the runtime's validating methods; an error goes to `env.abort` with a static
+//! String message, this file's name and the line of the failing export, and traps if `abort`
+//! returns. Nothing has changed when `abort` is called, so the instance keeps working.
+
+use crate::error::Error;
+use crate::memory::{Memory, WasmMemory};
+use crate::rtti;
+use crate::runtime::{Roots, Runtime};
+use crate::statics;
+use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
+use core::panic::Location;
+
+#[link(wasm_import_module = "env")]
+unsafe extern "C" {
+    /// AssemblyScript's `abort(message, fileName, line, column)`.
+    #[link_name = "abort"]
+    fn env_abort(message: u32, file: u32, line: u32, column: u32);
+}
+
+unsafe extern "C" {
+    /// Defined by wasm-ld: the first byte after static data.
+    static __heap_base: u8;
+}
+
+/// The one runtime of this instance. wasm32 is single-threaded, so a plain cell suffices.
+struct Global {
+    runtime: UnsafeCell<MaybeUninit<Runtime<WasmMemory>>>,
+    ready: UnsafeCell<bool>,
+}
+
+// SAFETY: wasm32-unknown-unknown has one thread; no reference to the runtime outlives an export
+// call, and exports do not re-enter each other.
+unsafe impl Sync for Global {}
+
+static GLOBAL: Global = Global {
+    runtime: UnsafeCell::new(MaybeUninit::uninit()),
+    ready: UnsafeCell::new(false),
+};
+
+/// The runtime, created on first use.
+#[inline(always)]
+pub(crate) fn runtime() -> &'static mut Runtime<WasmMemory> {
+    // SAFETY: single-threaded; each export takes this reference once and drops it on return.
+    unsafe {
+        if !*GLOBAL.ready.get() {
+            init();
+        }
+        (*GLOBAL.runtime.get()).assume_init_mut()
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn init() {
+    let list = statics::static_roots();
+    let roots = Roots {
+        shadow_stack: statics::shadow_stack(),
+        statics: list.as_ptr() as usize as u32,
+        static_count: list.len() as u32,
+    };
+    // Taking the address of a linker-defined symbol reads nothing.
+    let base = core::ptr::addr_of!(__heap_base) as usize as u32;
+    match Runtime::new(WasmMemory, base, rtti::MAX_MEMORY_PAGES, roots) {
+        // SAFETY: single-threaded, first and only initialisation.
+        Ok(rt) => unsafe {
+            (*GLOBAL.runtime.get()).write(rt);
+            *GLOBAL.ready.get() = true;
+        },
+        Err(e) => fail_at(e, Location::caller()),
+    }
+}
+
+/// Reports `e` through `env.abort` and traps.
+#[cold]
+#[inline(never)]
+fn fail_at(e: Error, at: &Location<'_>) -> ! {
+    // SAFETY: calling the host's import with static String refs.
+    unsafe {
+        env_abort(
+            statics::error_message(e),
+            statics::abort_file(),
+            at.line(),
+            at.column(),
+        )
+    };
+    core::arch::wasm32::unreachable()
+}
+
+/// Unwraps a result or aborts with the caller's line.
+#[inline(always)]
+#[track_caller]
+fn ok<T>(r: Result<T, Error>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => fail_at(e, Location::caller()),
+    }
+}
+
+// ----- unmanaged blocks -----
+
+/// `__alloc(size) -> ptr`
+#[unsafe(no_mangle)]
+pub extern "C" fn __alloc(size: u32) -> u32 {
+    ok(runtime().alloc(size))
+}
+
+/// `__realloc(ptr, size) -> ptr`
+#[unsafe(no_mangle)]
+pub extern "C" fn __realloc(ptr: u32, size: u32) -> u32 {
+    ok(runtime().realloc(ptr, size))
+}
+
+/// `__free(ptr)`
+#[unsafe(no_mangle)]
+pub extern "C" fn __free(ptr: u32) {
+    ok(runtime().free(ptr))
+}
+
+// ----- managed objects -----
+
+/// `__new(size, id) -> ref`
+#[unsafe(no_mangle)]
+pub extern "C" fn __new(size: u32, id: u32) -> u32 {
+    ok(runtime().new_object(size, id))
+}
+
+/// `__renew(ref, size) -> ref`
+#[unsafe(no_mangle)]
+pub extern "C" fn __renew(ptr: u32, size: u32) -> u32 {
+    ok(runtime().renew(ptr, size))
+}
+
+/// `__link(parent, child, expectMultiple)`
+#[unsafe(no_mangle)]
+pub extern "C" fn __link(parent: u32, child: u32, expect_multiple: u32) {
+    ok(runtime().link(parent, child, expect_multiple != 0))
+}
+
+/// `__pin(ref) -> ref`
+#[unsafe(no_mangle)]
+pub extern "C" fn __pin(ptr: u32) -> u32 {
+    ok(runtime().pin(ptr))
+}
+
+/// `__unpin(ref)`
+#[unsafe(no_mangle)]
+pub extern "C" fn __unpin(ptr: u32) {
+    ok(runtime().unpin(ptr))
+}
+
+/// `__collect()`
+#[unsafe(no_mangle)]
+pub extern "C" fn __collect() {
+    runtime().collect()
+}
+
+/// `__visit(ref, cookie)`
+#[unsafe(no_mangle)]
+pub extern "C" fn __visit(ptr: u32, _cookie: u32) {
+    ok(runtime().visit(ptr))
+}
+
+/// `__gc_step() -> phase`
+#[unsafe(no_mangle)]
+pub extern "C" fn __gc_step() -> u32 {
+    runtime().gc_step() as u32
+}
+
+/// `__gc_configure(pause_percent, step_work)`
+#[unsafe(no_mangle)]
+pub extern "C" fn __gc_configure(pause_percent: u32, step_work: u32) {
+    ok(runtime().configure(pause_percent, step_work))
+}
+
+/// `__gc_push(ref) -> ref`
+#[unsafe(no_mangle)]
+pub extern "C" fn __gc_push(ptr: u32) -> u32 {
+    ok(runtime().push(ptr))
+}
+
+/// `__gc_pop(count)`
+#[unsafe(no_mangle)]
+pub extern "C" fn __gc_pop(count: u32) {
+    ok(runtime().pop(count))
+}
+
+/// `__gc_stats(out)`: 8 little-endian u64 at `out`.
+#[unsafe(no_mangle)]
+pub extern "C" fn __gc_stats(out: u32) {
+    let rt = runtime();
+    if out == 0 {
+        fail_at(Error::NullRef, Location::caller());
+    }
+    if out as u64 + 64 > rt.memory().size() as u64 {
+        fail_at(Error::OutOfBounds, Location::caller());
+    }
+    let words = rt.stats().words();
+    for (i, w) in words.iter().enumerate() {
+        // SAFETY: [out, out + 64) was checked to lie inside memory; unaligned writes are fine.
+        unsafe { (rt.memory().ptr(out + 8 * i as u32) as *mut u64).write_unaligned(w.to_le()) };
+    }
+}
+
+/// `__heap_check() -> errors`
+#[unsafe(no_mangle)]
+pub extern "C" fn __heap_check() -> u32 {
+    runtime().check()
+}
+
+// ----- RTTI -----
+
+/// `__typeinfo(id) -> flags`, as the RTTI table at `__rtti_base` says.
+#[unsafe(no_mangle)]
+pub extern "C" fn __typeinfo(id: u32) -> u32 {
+    if rtti::type_desc(id).is_none() {
+        fail_at(Error::UnknownType, Location::caller());
+    }
+    let entry = if rtti::PROFILE == rtti::Profile::Classic {
+        8
+    } else {
+        4
+    };
+    // SAFETY: the RTTI table holds an entry for every known id.
+    unsafe { WasmMemory.load(statics::rtti_base() + 4 + entry * id) }
+}
+
+/// `__instanceof(ref, id) -> i32`: whether the object's type is `id` or derives from it.
+#[unsafe(no_mangle)]
+pub extern "C" fn __instanceof(ptr: u32, id: u32) -> u32 {
+    if ptr == 0 {
+        return 0;
+    }
+    let rt = runtime();
+    ok(rt.validate_object(ptr));
+    if rtti::type_desc(id).is_none() {
+        fail_at(Error::UnknownType, Location::caller());
+    }
+    rtti::is_subtype(rt.rt_id(ptr), id) as u32
+}
+
+// --- string exports ---
