@@ -16,6 +16,8 @@ pub mod error;
 mod exports;
 pub mod gc;
 pub mod heap;
+#[cfg(any(feature = "std", not(target_arch = "wasm32")))]
+pub mod host;
 pub mod memory;
 pub mod object;
 pub mod rtti;
