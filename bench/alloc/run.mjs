@@ -7,6 +7,8 @@
 //   NAME.wasm         the bench module (allocator + shared driver), timed here
 //   NAME.min.wasm     the allocator with only the bench_* exports (no driver), for the size columns
 //   NAME.min.oz.wasm  the same after `wasm-opt -Oz`
+//   NAME.min.dce.oz.wasm  the same with every export but bench_* and memory dropped
+//                     (wasm-metadce), then `wasm-opt -Oz`: the allocator alone
 //   NAME.oz.wasm      the bench module after `wasm-opt -Oz` (size only)
 // A missing NAME.wasm gives a "not built" row.
 //
@@ -189,6 +191,7 @@ async function main() {
     const sizes = {
       min: size(join(opts.wasm, `${a.name}.min.wasm`)),
       minOz: size(join(opts.wasm, `${a.name}.min.oz.wasm`)),
+      minDceOz: size(join(opts.wasm, `${a.name}.min.dce.oz.wasm`)),
       full: size(file),
       fullOz: size(join(opts.wasm, `${a.name}.oz.wasm`)),
     };
@@ -197,7 +200,7 @@ async function main() {
     if (!existsSync(file) || missing.length) {
       console.error(`${a.name}: not built${missing.length ? ` (the module imports ${missing.join(', ')}: the runtime does not define them yet)` : ''}`);
       rows.push(`| ${label} | not built | | | | n/a | n/a |`);
-      details.push(`| ${a.name} | ${a.setup} | n/a | n/a | n/a | ${a.note ?? ''} |`);
+      details.push(`| ${a.name} | ${a.setup} | n/a | n/a | n/a | n/a | ${a.note ?? ''} |`);
       continue;
     }
     console.error(`${a.name}: running ${opts.runs} x ${opts.actions} actions ...`);
@@ -208,8 +211,8 @@ async function main() {
       result = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
     } catch (e) {
       failures.push(`${a.name}: ${e.message.split('\n')[0]}`);
-      rows.push(`| ${label} | FAILED | | | | ${bytes(sizes.min)} | ${bytes(sizes.minOz)} |`);
-      details.push(`| ${a.name} | ${a.setup} | ${bytes(sizes.full)} | ${bytes(sizes.fullOz)} | n/a | ${a.note ?? ''} |`);
+      rows.push(`| ${label} | FAILED | | | | ${bytes(sizes.min)} | ${bytes(sizes.minDceOz)} |`);
+      details.push(`| ${a.name} | ${a.setup} | ${bytes(sizes.minOz)} | ${bytes(sizes.full)} | ${bytes(sizes.fullOz)} | n/a | ${a.note ?? ''} |`);
       continue;
     }
     const counts = `${result.first.allocs}/${result.first.frees}/${result.first.reallocs}/${result.first.peakLive}`;
@@ -220,8 +223,8 @@ async function main() {
       label += ` (${result.rates.length} runs: ${result.stopped})`;
       console.error(`${a.name}: stopped after ${result.rates.length} measured runs: ${result.stopped}`);
     }
-    rows.push(`| ${label} | ${fmt(s.median)} | ${fmt(s.mean)} | ${fmt(s.min)} | ${fmt(s.max)} | ${bytes(sizes.min)} | ${bytes(sizes.minOz)} |`);
-    details.push(`| ${a.name} | ${a.setup} | ${bytes(sizes.full)} | ${bytes(sizes.fullOz)} | ${result.pagesAtEnd * 64} | ${a.note ?? ''} |`);
+    rows.push(`| ${label} | ${fmt(s.median)} | ${fmt(s.mean)} | ${fmt(s.min)} | ${fmt(s.max)} | ${bytes(sizes.min)} | ${bytes(sizes.minDceOz)} |`);
+    details.push(`| ${a.name} | ${a.setup} | ${bytes(sizes.minOz)} | ${bytes(sizes.full)} | ${bytes(sizes.fullOz)} | ${result.pagesAtEnd * 64} | ${a.note ?? ''} |`);
     console.error(`${a.name}: median ${fmt(s.median)} actions/µs`);
   }
 
@@ -239,12 +242,15 @@ async function main() {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
-    'Module bytes: a module with only the allocator and the three `bench_*` exports (no driver),',
-    'built like the bench modules (opt-level 3, LTO, panic=abort, codegen-units 1, stripped); asrt\'s also contains',
-    'the rest of its runtime, since every asrt export is kept. ⚠ = see notes.',
+    'Module bytes: a module with only the allocator and the three `bench_*` exports (no driver), built like the',
+    'bench modules (opt-level 3, LTO, panic=abort, codegen-units 1, stripped); asrt\'s also holds the rest of its',
+    'runtime (GC, strings, RTTI), since every asrt export is kept. After wasm-opt -Oz: that module with every export',
+    'but `bench_*` and `memory` dropped (wasm-metadce), then `wasm-opt -Oz`: the allocator alone, for every row.',
+    'The second table has the -Oz size with all exports kept, and the sizes of the bench modules (identical driver).',
+    '⚠ = see notes.',
     '',
-    '| allocator | setup | bench module bytes | bench module -Oz | memory after all runs (KiB) | notes |',
-    '| --- | --- | ---: | ---: | ---: | --- |',
+    '| allocator | setup | minimal module -Oz, all exports | bench module bytes | bench module -Oz | memory after all runs (KiB) | notes |',
+    '| --- | --- | ---: | ---: | ---: | ---: | --- |',
     ...details,
     '',
     `A row with fewer measured runs says so: an allocator stops after ${MIN_RUNS} runs once its runs have taken ${opts.budget} s`,
