@@ -1,63 +1,70 @@
-//! Build script: generates the error list and (for now) a fixed default layout.
-//! The full layout-file generator replaces the `layout` part.
+//! Build script: generates
+//! - `errors.rs` (the `Error` enum from `src/errors.txt`, included by `src/error.rs`);
+//! - `layout.rs` (profile, type ids, `TYPES`, shadow-stack size, memory cap; included by
+//!   `src/rtti.rs` on every target);
+//! - `statics.rs` (the static objects, error-message Strings, roots and shadow-stack slots;
+//!   included by `src/statics.rs` on wasm32);
+//! - `exports_static.rs` (the exported globals `__rtti_base`, `__gc_stack`, `__id_<Name>`,
+//!   `__static_<name>`; included by `src/exports.rs` on wasm32);
+//!
+//! from the layout file: `layout.toml`, or the file `ASRT_LAYOUT` names, with `ASRT_PROFILE`
+//! overriding its profile. For the wasm32 cdylib it also passes the memory limits (and, with the
+//! `import-memory` feature, `--import-memory --export-memory`) to the linker. The generator lives
+//! in `build/` as pure functions so the host tests can run it (tests/layout_gen.rs).
 use std::env;
-use std::fmt::Write as _;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+#[path = "build/codegen.rs"]
+mod codegen;
+#[path = "build/errors.rs"]
+mod errors;
+#[allow(dead_code)]
+#[path = "build/layout.rs"]
+mod layout;
+#[path = "build/toml_lite.rs"]
+mod toml_lite;
 
 fn main() {
-    let out = env::var("OUT_DIR").unwrap();
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     println!("cargo:rerun-if-changed=src/errors.txt");
     println!("cargo:rerun-if-changed=build.rs");
-    let errors = fs::read_to_string("src/errors.txt").unwrap();
-    let mut code = String::new();
-    let list: Vec<(&str, &str)> = errors
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| l.split_once(' ').expect("Variant message"))
-        .collect();
-    code.push_str("/// An error an export reports through `env.abort`.\n#[derive(Debug, Clone, Copy, PartialEq, Eq)]\n#[repr(u32)]\npub enum Error {\n");
-    for (v, m) in &list {
-        writeln!(code, "    /// {m}\n    {v},").unwrap();
-    }
-    code.push_str("}\n\nimpl Error {\n    /// Every error, in declaration order.\n    pub const ALL: &'static [Error] = &[");
-    for (v, _) in &list {
-        write!(code, "Error::{v}, ").unwrap();
-    }
-    code.push_str("];\n    /// The message `env.abort` receives.\n    pub const fn message(self) -> &'static str {\n        match self {\n");
-    for (v, m) in &list {
-        writeln!(code, "            Error::{v} => {m:?},").unwrap();
-    }
-    code.push_str("        }\n    }\n}\n");
-    fs::write(Path::new(&out).join("errors.rs"), code).unwrap();
+    println!("cargo:rerun-if-changed=build");
+    println!("cargo:rerun-if-env-changed=ASRT_LAYOUT");
+    println!("cargo:rerun-if-env-changed=ASRT_PROFILE");
 
-    let layout = r#"
-/// The build profile.
-pub const PROFILE: Profile = Profile::Classic;
-/// Fixed ids.
-pub const ID_ARRAYBUFFER: u32 = 0;
-/// Fixed ids.
-pub const ID_STRING: u32 = 1;
-/// Fixed ids.
-pub const ID_ARRAYBUFFERVIEW: u32 = 2;
-/// Types by id.
-pub static TYPES: [TypeDesc; 11] = [
-    TypeDesc { flags: flags::POINTERFREE, base: 0, refs: &[] },
-    TypeDesc { flags: flags::POINTERFREE, base: 0, refs: &[] },
-    TypeDesc { flags: flags::ARRAYBUFFERVIEW, base: 0, refs: &[] },
-    TypeDesc { flags: flags::ARRAY | flags::VALUE_ALIGN_2 | flags::VALUE_NULLABLE | flags::VALUE_MANAGED, base: 0, refs: &[] },
-    TypeDesc { flags: flags::ARRAY | flags::VALUE_ALIGN_2 | flags::VALUE_SIGNED, base: 0, refs: &[] },
-    TypeDesc { flags: flags::ARRAY | flags::VALUE_ALIGN_3 | flags::VALUE_FLOAT, base: 0, refs: &[] },
-    TypeDesc { flags: flags::STATICARRAY | flags::VALUE_ALIGN_2 | flags::VALUE_NULLABLE | flags::VALUE_MANAGED, base: 0, refs: &[] },
-    TypeDesc { flags: flags::ARRAYBUFFERVIEW | flags::VALUE_ALIGN_2 | flags::VALUE_SIGNED, base: 2, refs: &[] },
-    TypeDesc { flags: flags::ARRAYBUFFERVIEW | flags::VALUE_ALIGN_3 | flags::VALUE_FLOAT, base: 2, refs: &[] },
-    TypeDesc { flags: flags::ARRAYBUFFERVIEW | flags::VALUE_ALIGN_0, base: 2, refs: &[] },
-    TypeDesc { flags: 0, base: 0, refs: &[0, 4] },
-];
-/// Shadow stack slots.
-pub const SHADOW_STACK_SLOTS: u32 = 16384;
-/// Memory cap in pages.
-pub const MAX_MEMORY_PAGES: u32 = 65535;
-"#;
-    fs::write(Path::new(&out).join("layout.rs"), layout).unwrap();
+    let errors_txt = fs::read_to_string(manifest.join("src/errors.txt")).unwrap();
+    let list = errors::parse(&errors_txt);
+    fs::write(out.join("errors.rs"), errors::errors_rs(&list)).unwrap();
+
+    // The layout file: a relative ASRT_LAYOUT is relative to the crate root.
+    let shown = env::var("ASRT_LAYOUT").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "layout.toml".into());
+    let path = if Path::new(&shown).is_absolute() { PathBuf::from(&shown) } else { manifest.join(&shown) };
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => fail(&format!("{shown}: cannot read the layout file: {e}")),
+    };
+    let profile = env::var("ASRT_PROFILE").ok().filter(|s| !s.is_empty());
+    let layout = match layout::load(&shown, &text, profile.as_deref()) {
+        Ok(l) => l,
+        Err(msg) => fail(&msg),
+    };
+    fs::write(out.join("layout.rs"), codegen::layout_rs(&layout)).unwrap();
+    fs::write(out.join("statics.rs"), codegen::statics_rs(&layout, &list)).unwrap();
+    fs::write(out.join("exports_static.rs"), codegen::exports_static_rs(&layout)).unwrap();
+
+    if env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
+        let import = env::var_os("CARGO_FEATURE_IMPORT_MEMORY").is_some();
+        for arg in codegen::link_args(&layout, import) {
+            println!("cargo:rustc-link-arg-cdylib={arg}");
+        }
+    }
+}
+
+/// A malformed layout fails the build with one clear line (cargo prints the script's stderr).
+fn fail(msg: &str) -> ! {
+    eprintln!("error: invalid asrt layout: {msg}");
+    std::process::exit(1)
 }

@@ -1,35 +1,169 @@
-//! PLACEHOLDER until the layout generator lands: a bare shadow stack, no static roots.
-#![allow(missing_docs)]
-#[cfg(target_arch = "wasm32")]
-mod imp {
-    use core::cell::UnsafeCell;
-    pub struct Stack(UnsafeCell<[u32; 1027]>);
-    unsafe impl Sync for Stack {}
-    static STACK: Stack = Stack(UnsafeCell::new([0; 1027]));
-    pub fn shadow_stack() -> u32 {
-        let h = STACK.0.get() as usize as u32;
-        unsafe {
-            let p = STACK.0.get() as *mut u32;
-            if *p == 0 {
-                *p = h + 12;
-                *p.add(1) = h + 12;
-                *p.add(2) = h + 12 + 4096;
-            }
-        }
-        h
+//! Static data laid out at link time (ABI.md §4): the static objects the layout file declares,
+//! the runtime's error-message Strings, the RTTI table and the shadow stack.
+//!
+//! build.rs generates the objects as Rust statics (`$OUT_DIR/statics.rs`, included here on
+//! wasm32) and the exported globals (`$OUT_DIR/exports_static.rs`, included by `exports.rs`).
+//! Every static object is a 16-aligned [`Obj`]: the 16-byte header of a used block (mmInfo =
+//! block size − 4, gcInfo = [`crate::object::STATIC_GC_INFO`], rtId, rtSize) and its payload.
+//! References between static objects are pointers the linker resolves, never precomputed
+//! addresses. Every object sits in an [`UnsafeCell`] so that it is placed in writable data and the
+//! runtime may store into it (a `StaticArray<string>` such as `__static_slots`, a static Array's
+//! elements).
+//!
+//! On the host nothing is generated: host tests build their own static objects in their memory.
+
+use core::cell::UnsafeCell;
+
+/// A static object: the common header and the payload, 16-aligned like a heap block. The Rust
+/// size of an `Obj` is the block size, `(16 + size_of::<P>() + 15) & !15`.
+#[repr(C, align(16))]
+pub struct Obj<P> {
+    /// mmInfo, gcInfo, rtId, rtSize (ABI.md §2).
+    pub header: [u32; 4],
+    /// The payload: the ref points here.
+    pub payload: P,
+}
+
+/// Interior-mutable storage for a static that the runtime (or the host) may write.
+#[repr(transparent)]
+pub struct Static<T>(pub UnsafeCell<T>);
+
+// SAFETY: wasm32 has one thread; every write goes through raw pointers obtained from the
+// address, under the runtime's own discipline.
+unsafe impl<T> Sync for Static<T> {}
+
+impl<T> Static<T> {
+    /// Wraps `value`.
+    pub const fn new(value: T) -> Self {
+        Static(UnsafeCell::new(value))
     }
-    pub fn static_roots() -> &'static [u32] {
-        &[]
-    }
-    pub fn error_message(_e: crate::Error) -> u32 {
-        0
-    }
-    pub fn abort_file() -> u32 {
-        0
-    }
-    pub fn rtti_base() -> u32 {
-        0
+
+    /// The address of the contents.
+    pub const fn get(&self) -> *mut T {
+        self.0.get()
     }
 }
+
+/// The ref of a static object: a pointer the linker resolves, readable as a u32 at run time.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct StaticRef(pub *const u8);
+
+// SAFETY: the pointer is only ever read as an address.
+unsafe impl Sync for StaticRef {}
+
+impl StaticRef {
+    /// The ref as a wasm32 address.
+    #[inline(always)]
+    pub fn get(&self) -> u32 {
+        self.0 as usize as u32
+    }
+}
+
+/// The 12-byte payload of an `ArrayBufferView` (a typed array).
+#[repr(C)]
+pub struct ViewPayload {
+    /// The backing `ArrayBuffer`.
+    pub buffer: *const u8,
+    /// The address of the first element.
+    pub data_start: *const u8,
+    /// Length of the view in bytes.
+    pub byte_length: u32,
+}
+
+/// The 16-byte payload of an `Array<T>`.
+#[repr(C)]
+pub struct ArrayPayload {
+    /// The backing `ArrayBuffer`.
+    pub buffer: *const u8,
+    /// The address of the first element.
+    pub data_start: *const u8,
+    /// Size of the backing store in bytes.
+    pub byte_length: u32,
+    /// Number of elements.
+    pub length: u32,
+}
+
+/// The RTTI table at `__rtti_base` (ABI.md §3): the count, then `W` words of entries
+/// (`{ flags, base }` per id in the classic profile, `{ flags }` in the modern one).
+#[repr(C, align(16))]
+pub struct RttiTable<const W: usize> {
+    /// Number of type ids.
+    pub count: u32,
+    /// The entries, flattened.
+    pub entries: [u32; W],
+}
+
+/// The shadow-stack header `{ top, base, limit }` (ABI.md §5), written at run time.
+#[repr(C, align(16))]
+pub struct GcStack(pub UnsafeCell<[*const u8; 3]>);
+
+// SAFETY: as for `Static`.
+unsafe impl Sync for GcStack {}
+
+impl GcStack {
+    /// The header of an empty stack over `slots` slots starting at `base`.
+    pub const fn new((base, slots): (*const u8, usize)) -> Self {
+        // SAFETY (const eval): `base + 4 * slots` is one past the end of the slot array.
+        GcStack(UnsafeCell::new([base, base, unsafe {
+            base.add(4 * slots)
+        }]))
+    }
+}
+
+/// The ref of the static object at `obj`: its payload, right behind the 16-byte header.
+pub const fn payload_of<T>(obj: *const T) -> *const u8 {
+    // SAFETY (const eval): every static object is an `Obj`, at least 16 bytes long, so the
+    // payload address is inside (or one past the end of) the same static.
+    unsafe { obj.cast::<u8>().add(16) }
+}
+
 #[cfg(target_arch = "wasm32")]
-pub use imp::*;
+mod generated {
+    use super::*;
+    use crate::Error;
+    include!(concat!(env!("OUT_DIR"), "/statics.rs"));
+
+    /// The ref of the static String holding `e.message()`.
+    #[inline]
+    pub fn error_message(e: Error) -> u32 {
+        ERROR_MESSAGES[e as usize].get()
+    }
+
+    /// The ref of the static String `"asrt/src/exports.rs"`, `env.abort`'s `fileName`.
+    #[inline]
+    pub fn abort_file() -> u32 {
+        ABORT_FILE_REF.get()
+    }
+
+    /// Every static object whose type can hold references; the collector scans them as roots.
+    #[inline]
+    pub fn static_roots() -> &'static [StaticRef] {
+        &ROOTS
+    }
+
+    /// The address of the shadow-stack header `{ top, base, limit }` (`__gc_stack`).
+    #[inline]
+    pub fn shadow_stack() -> u32 {
+        (&raw const __gc_stack) as usize as u32
+    }
+
+    /// The address of the RTTI table (`__rtti_base`).
+    #[inline]
+    pub fn rtti_base() -> u32 {
+        (&raw const __rtti_base) as usize as u32
+    }
+
+    /// The shadow-stack slot array and its length, for `__gc_stack`'s initializer.
+    pub const fn shadow_slots() -> (*const u8, usize) {
+        (
+            (&raw const SHADOW_SLOTS).cast::<u8>(),
+            crate::rtti::SHADOW_STACK_SLOTS as usize,
+        )
+    }
+
+    const _: () = assert!(ERROR_MESSAGES.len() == Error::ALL.len());
+}
+
+#[cfg(target_arch = "wasm32")]
+pub use generated::*;
