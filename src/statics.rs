@@ -2,7 +2,9 @@
 //! the runtime's error-message Strings, the RTTI table and the shadow stack.
 //!
 //! build.rs generates the objects as Rust statics (`$OUT_DIR/statics.rs`, included here on
-//! wasm32) and the exported globals (`$OUT_DIR/exports_static.rs`, included by `exports.rs`).
+//! wasm32, with the exported `__rtti_base` and `__gc_stack` whose addresses the runtime uses) and
+//! the other exported globals, `__id_<Name>` and `__static_<name>` (`$OUT_DIR/exports_static.rs`,
+//! included by `exports.rs`).
 //! Every static object is a 16-aligned [`Obj`]: the 16-byte header of a used block (mmInfo =
 //! block size − 4, gcInfo = [`crate::object::STATIC_GC_INFO`], rtId, rtSize) and its payload.
 //! References between static objects are pointers the linker resolves, never precomputed
@@ -119,6 +121,8 @@ pub const fn payload_of<T>(obj: *const T) -> *const u8 {
 }
 
 #[cfg(target_arch = "wasm32")]
+// Objects that only `exports_static.rs` refers to are unused until exports.rs includes it.
+#[allow(dead_code)]
 mod generated {
     use super::*;
     use crate::Error;
