@@ -35,6 +35,9 @@ use crate::object::{
 };
 use tlsf::Bins;
 
+/// The largest growth step beyond what an allocation needs: 16 MiB.
+pub const GROW_STEP_CAP: u32 = 256;
+
 /// The TLSF heap over a [`Memory`].
 #[derive(Debug)]
 pub struct Heap<M: Memory> {
@@ -118,7 +121,8 @@ impl<M: Memory> Heap<M> {
                 self.mem.store(self.tail + RT_SIZE, start);
             }
             if sentinel > start {
-                self.mem.store(start + MM_INFO, (sentinel - start - 4) | FREE);
+                self.mem
+                    .store(start + MM_INFO, (sentinel - start - 4) | FREE);
                 self.make_free(start, sentinel - start);
             }
         }
@@ -200,8 +204,9 @@ impl<M: Memory> Heap<M> {
     }
 
     /// Grows the memory until the lists hold a block of `size` bytes; returns it.
-    /// Asks for the larger of what is needed and the current size, then for exactly what is
-    /// needed, then fails with [`Error::OutOfMemory`] leaving the heap as it was.
+    /// Asks for the larger of what is needed and the current size (capped at
+    /// [`GROW_STEP_CAP`] pages), then for exactly what is needed, then fails with
+    /// [`Error::OutOfMemory`] leaving the heap as it was.
     #[cold]
     fn grow_for(&mut self, size: u32) -> Result<u32, Error> {
         // Any block of `want` bytes is found by `find(size)`.
@@ -233,8 +238,11 @@ impl<M: Memory> Heap<M> {
             let pages = pages as u32;
             let current = self.mem.pages();
             let room = self.max_pages - current;
-            let old = if current > pages && current <= room {
-                self.mem.grow(current).or_else(|| self.mem.grow(pages))
+            // Doubling, but in steps of at most GROW_STEP_CAP pages once the memory is large,
+            // so a heap sized by the collector's pacing is not overshot by a whole doubling.
+            let double = current.min(GROW_STEP_CAP).min(room);
+            let old = if double > pages {
+                self.mem.grow(double).or_else(|| self.mem.grow(pages))
             } else {
                 self.mem.grow(pages)
             };
@@ -311,7 +319,8 @@ impl<M: Memory> Heap<M> {
             let have = size_of_info(info);
             if size <= have {
                 if have - size >= MIN_BLOCK {
-                    self.mem.store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
+                    self.mem
+                        .store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
                     let rest = block + size;
                     self.mem.store(rest + MM_INFO, have - size - 4);
                     self.free_block(rest);
@@ -329,10 +338,12 @@ impl<M: Memory> Heap<M> {
                 self.cursor = block;
             }
             if total - size >= MIN_BLOCK {
-                self.mem.store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
+                self.mem
+                    .store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
                 self.make_free(block + size, total - size);
             } else {
-                self.mem.store(block + MM_INFO, (total - 4) | (info & LEFTFREE));
+                self.mem
+                    .store(block + MM_INFO, (total - 4) | (info & LEFTFREE));
             }
             true
         }
