@@ -94,5 +94,12 @@ for name in "${ALLOCATORS[@]}"; do
   optimize "$WASM_DIR/$name.wasm" "$WASM_DIR/$name.oz.wasm"
 done
 
+# Which asrt was measured: the commit, and whether the runtime's files differed from it.
+ASRT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$ROOT" status --porcelain -- src build.rs Cargo.toml layout 2>/dev/null) ]]; then
+  ASRT_REV="$ASRT_REV + uncommitted changes"
+fi
+export ASRT_REV
+
 node "$ROOT/bench/alloc/run.mjs" --wasm "$WASM_DIR" --out "$OUT/alloc.md" "$@"
 echo "written to bench/out/alloc.md" >&2

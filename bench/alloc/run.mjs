@@ -236,7 +236,7 @@ async function main() {
     `one verification run (every byte written and checked), one warm-up run, then ${opts.runs} measured runs (seeds 1..${opts.runs},`,
     'the same for every allocator). The action loop runs inside each wasm module (the same Rust driver, bench/alloc/driver.rs);',
     'each run is one call timed from JS with process.hrtime.bigint(). Timed runs check an 8-byte head, the middle and the last byte of every block.',
-    `Node ${process.version}, one node process per allocator.`,
+    `Node ${process.version}, one node process per allocator; asrt at ${process.env.ASRT_REV ?? 'an unrecorded revision'}.`,
     '',
     '| allocator | actions/µs median | mean | min | max | module bytes | after wasm-opt -Oz |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
