@@ -10,7 +10,11 @@ const R: u16 = 0xFFFD;
 fn decode(bytes: &[u8]) -> Vec<u16> {
     let n = utf16_len_of_utf8(bytes, true).expect("replace never fails");
     let mut out = vec![0xAAAAu16; n];
-    assert_eq!(decode_utf8_into(bytes, &mut out), n, "length pass and write pass agree");
+    assert_eq!(
+        decode_utf8_into(bytes, &mut out),
+        n,
+        "length pass and write pass agree"
+    );
     out
 }
 
@@ -98,7 +102,11 @@ fn cases() -> Vec<(&'static [u8], Vec<u16>, Option<usize>)> {
         (b"\xE0\xA0A", vec![R, 0x41], Some(0)),
         (b"\xF0\x90\x80A", vec![R, 0x41], Some(0)),
         (b"\xE1\x80\xE2\x82\xAC", vec![R, 0x20AC], Some(0)),
-        (b"\xF1\x80\x80\xF0\x9F\x98\x80", vec![R, 0xD83D, 0xDE00], Some(0)),
+        (
+            b"\xF1\x80\x80\xF0\x9F\x98\x80",
+            vec![R, 0xD83D, 0xDE00],
+            Some(0),
+        ),
         (b"\xC2\xC2\x80", vec![R, 0x80], Some(0)),
         // The Unicode standard's own example (§3.9, U+FFFD substitution of maximal subparts):
         // 61 F1 80 80 E1 80 C2 62 80 63 80 BF 64 → a R R R b R c R R d.
@@ -108,7 +116,11 @@ fn cases() -> Vec<(&'static [u8], Vec<u16>, Option<usize>)> {
             Some(1),
         ),
         // An error after an 8-byte ASCII run (exercises the word fast path).
-        (b"abcdefgh\x80", vec![0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, R], Some(8)),
+        (
+            b"abcdefgh\x80",
+            vec![0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, R],
+            Some(8),
+        ),
         (b"abcdefghijklmnop\xC3\xA9", u16s("abcdefghijklmnopé"), None),
     ]
 }
@@ -176,8 +188,14 @@ fn encode_cases() {
     assert_eq!(encode(&[0xD800, 0x41]), b"\xEF\xBF\xBDA");
     assert_eq!(encode(&[0xDC00]), b"\xEF\xBF\xBD");
     assert_eq!(encode(&[0xDC00, 0xD800]), b"\xEF\xBF\xBD\xEF\xBF\xBD");
-    assert_eq!(encode(&[0xD800, 0xD800, 0xDC00]), "\u{FFFD}\u{10000}".as_bytes());
-    assert_eq!(encode(&[0x7F, 0x80, 0x7FF, 0x800, 0xFFFF]), "\u{7F}\u{80}\u{7FF}\u{800}\u{FFFF}".as_bytes());
+    assert_eq!(
+        encode(&[0xD800, 0xD800, 0xDC00]),
+        "\u{FFFD}\u{10000}".as_bytes()
+    );
+    assert_eq!(
+        encode(&[0x7F, 0x80, 0x7FF, 0x800, 0xFFFF]),
+        "\u{7F}\u{80}\u{7FF}\u{800}\u{FFFF}".as_bytes()
+    );
     // ASCII runs of every length around the 4-unit fast path, followed by a non-ASCII unit.
     for n in 0..20 {
         let mut s: String = "abcdefghijklmnopqrstuvwxyz"[..n].into();
@@ -198,7 +216,10 @@ fn slice_examples() {
     assert_eq!(slice_range(l, 5, 5), (5, 5));
     assert_eq!(slice_range(l, 7, 9), (5, 5));
     assert_eq!(slice_range(l, i32::MIN, i32::MAX), (0, 5));
-    assert_eq!(slice_range(l, i32::MAX, i32::MIN).1, slice_range(l, i32::MAX, i32::MIN).0);
+    assert_eq!(
+        slice_range(l, i32::MAX, i32::MIN).1,
+        slice_range(l, i32::MAX, i32::MIN).0
+    );
     assert_eq!(slice_range(0, -1, 1), (0, 0));
 }
 
@@ -218,7 +239,10 @@ fn compare_examples() {
 
 #[test]
 fn hash_equal_contents_equal_hash() {
-    assert_eq!(hash_utf16(&u16s("hello, asrt")), hash_utf16(&u16s("hello, asrt")));
+    assert_eq!(
+        hash_utf16(&u16s("hello, asrt")),
+        hash_utf16(&u16s("hello, asrt"))
+    );
     // Reference value: XXH32 of the UTF-16LE bytes, seed 0.
     let bytes: Vec<u8> = u16s("abc").iter().flat_map(|u| u.to_le_bytes()).collect();
     assert_eq!(hash_utf16(&u16s("abc")), xxh32(&bytes, 0));
@@ -264,7 +288,10 @@ fn hash_distribution() {
             buckets[((h >> shift) & 1023) as usize] += 1;
         }
         let expected = hashes.len() as f64 / 1024.0;
-        let chi2: f64 = buckets.iter().map(|&b| (b as f64 - expected).powi(2) / expected).sum();
+        let chi2: f64 = buckets
+            .iter()
+            .map(|&b| (b as f64 - expected).powi(2) / expected)
+            .sum();
         // 1023 degrees of freedom: mean 1023, sd ~45; 1250 is a 5-sigma bound.
         assert!(chi2 < 1250.0, "chi2 {chi2} for shift {shift}");
     }
@@ -372,5 +399,401 @@ proptest! {
         prop_assert_eq!(hash_utf16(&units), hash_utf16(&copy));
         let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
         prop_assert_eq!(hash_utf16(&units), xxh32(&bytes, 0));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runtime wrappers (src/string/rt.rs) on a host Runtime.
+
+mod runtime {
+    use super::*;
+    use asrt::Error;
+    use asrt::memory::{HostMemory, Memory};
+    use asrt::object::{HEADER_SIZE, STATIC_GC_INFO, block_size};
+    use asrt::rtti::{ID_ARRAYBUFFER, ID_STRING};
+    use asrt::runtime::{Roots, Runtime};
+
+    const HEAP_BASE: u32 = 8192;
+    /// Where `rt()` puts a static String "hello, asrt" (below the heap).
+    const STATIC_HELLO: u32 = 1024 + HEADER_SIZE;
+
+    pub(super) fn rt_with(max_pages: u32) -> Runtime<HostMemory> {
+        let mem = HostMemory::new(1, max_pages);
+        // A static String, laid out as build.rs lays them out.
+        let units = u16s("hello, asrt");
+        let size = units.len() as u32 * 2;
+        let block = STATIC_HELLO - HEADER_SIZE;
+        // SAFETY: all in the first page of a fresh memory.
+        unsafe {
+            mem.store(block, block_size(size) - 4);
+            mem.store(block + 4, STATIC_GC_INFO);
+            mem.store(block + 8, ID_STRING);
+            mem.store(block + 12, size);
+            for (i, u) in units.iter().enumerate() {
+                (mem.ptr(STATIC_HELLO + 2 * i as u32) as *mut u16).write(*u);
+            }
+        }
+        Runtime::new(mem, HEAP_BASE, max_pages, Roots::default()).unwrap()
+    }
+
+    pub(super) fn rt() -> Runtime<HostMemory> {
+        rt_with(256)
+    }
+
+    pub(super) fn read_units(rt: &Runtime<HostMemory>, r: u32) -> Vec<u16> {
+        assert_eq!(rt.rt_id(r), ID_STRING);
+        let n = rt.rt_size(r) as usize / 2;
+        let b = rt.memory().bytes();
+        (0..n)
+            .map(|i| u16::from_le_bytes([b[r as usize + 2 * i], b[r as usize + 2 * i + 1]]))
+            .collect()
+    }
+
+    fn read_buffer(rt: &Runtime<HostMemory>, r: u32) -> Vec<u8> {
+        assert_eq!(rt.rt_id(r), ID_ARRAYBUFFER);
+        let n = rt.rt_size(r) as usize;
+        rt.memory().bytes()[r as usize..r as usize + n].to_vec()
+    }
+
+    /// A new heap String with the given code units.
+    pub(super) fn new_string(rt: &mut Runtime<HostMemory>, units: &[u16]) -> u32 {
+        let r = rt.new_object(units.len() as u32 * 2, ID_STRING).unwrap();
+        write_bytes(
+            rt,
+            r,
+            &units
+                .iter()
+                .flat_map(|u| u.to_le_bytes())
+                .collect::<Vec<_>>(),
+        );
+        r
+    }
+
+    fn write_bytes(rt: &Runtime<HostMemory>, at: u32, bytes: &[u8]) {
+        assert!(at as usize + bytes.len() <= rt.memory().size() as usize);
+        // SAFETY: in bounds (checked).
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), rt.memory().ptr(at), bytes.len()) }
+    }
+
+    /// Unmanaged scratch bytes, like a host's `__alloc` + copy.
+    fn put_bytes(rt: &mut Runtime<HostMemory>, bytes: &[u8]) -> u32 {
+        let p = rt.alloc(bytes.len() as u32).unwrap();
+        write_bytes(rt, p, bytes);
+        p
+    }
+
+    /// Runs `f`, which must fail with `err`, and checks the heap did not change.
+    fn fails_cleanly<T: std::fmt::Debug>(
+        rt: &mut Runtime<HostMemory>,
+        err: Error,
+        f: impl FnOnce(&mut Runtime<HostMemory>) -> Result<T, Error>,
+    ) {
+        let before = rt.stats();
+        assert_eq!(f(rt).unwrap_err(), err);
+        assert_eq!(rt.stats(), before, "an error must leave the heap unchanged");
+        assert_eq!(rt.check(), 0);
+    }
+
+    #[test]
+    fn from_utf16_copies_units_as_they_are() {
+        let mut rt = rt();
+        let units = [0x41, 0xD800, 0xDC00, 0xDFFF, 0x0, 0xFFFF];
+        let bytes: Vec<u8> = units.iter().flat_map(|u: &u16| u.to_le_bytes()).collect();
+        let p = put_bytes(&mut rt, &[&[0u8][..], &bytes].concat());
+        // Unaligned source (p + 1) is fine.
+        let s = rt.string_from_utf16(p + 1, units.len() as u32).unwrap();
+        assert_eq!(read_units(&rt, s), units);
+        let e = rt.string_from_utf16(p, 0).unwrap();
+        assert_eq!(rt.rt_size(e), 0);
+        // A range ending exactly at the end of memory is fine; one byte further is not.
+        let end = rt.memory().size();
+        rt.string_from_utf16(end - 4, 2).unwrap();
+        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| {
+            rt.string_from_utf16(end - 3, 2)
+        });
+        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| {
+            rt.string_from_utf16(u32::MAX, 1)
+        });
+        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| {
+            rt.string_from_utf16(0, u32::MAX)
+        });
+        assert_eq!(rt.check(), 0);
+    }
+
+    #[test]
+    fn from_utf8_replace_and_reject() {
+        let mut rt = rt();
+        for (input, expected, err) in cases() {
+            let p = put_bytes(&mut rt, input);
+            let s = rt.string_from_utf8(p, input.len() as u32, true).unwrap();
+            assert_eq!(read_units(&rt, s), expected, "{input:02X?}");
+            if err.is_some() {
+                fails_cleanly(&mut rt, Error::InvalidUtf8, |rt| {
+                    rt.string_from_utf8(p, input.len() as u32, false)
+                });
+            } else {
+                let s = rt.string_from_utf8(p, input.len() as u32, false).unwrap();
+                assert_eq!(read_units(&rt, s), expected);
+            }
+            rt.free(p).unwrap();
+        }
+        let end = rt.memory().size();
+        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| {
+            rt.string_from_utf8(end, 1, true)
+        });
+        // The source may be a managed ArrayBuffer's payload.
+        let ab = rt.new_object(5, ID_ARRAYBUFFER).unwrap();
+        write_bytes(&rt, ab, "héllo".as_bytes()[..5].as_ref());
+        let s = rt.string_from_utf8(ab, 5, true).unwrap();
+        assert_eq!(read_units(&rt, s), u16s("héll"));
+        assert_eq!(rt.check(), 0);
+    }
+
+    #[test]
+    fn to_utf8_and_length() {
+        let mut rt = rt();
+        let units = [0x61, 0xD83D, 0xDE00, 0xD800, 0xE9];
+        let s = new_string(&mut rt, &units);
+        let expected = encode_oracle(&units);
+        assert_eq!(rt.string_utf8_length(s), Ok(expected.len() as u32));
+        let b = rt.string_to_utf8(s, false).unwrap();
+        assert_eq!(read_buffer(&rt, b), expected);
+        let z = rt.string_to_utf8(s, true).unwrap();
+        assert_eq!(read_buffer(&rt, z), [&expected[..], &[0]].concat());
+        // Static strings are readable.
+        let h = rt.string_to_utf8(STATIC_HELLO, false).unwrap();
+        assert_eq!(read_buffer(&rt, h), b"hello, asrt");
+        assert_eq!(rt.string_utf8_length(STATIC_HELLO), Ok(11));
+        let empty = new_string(&mut rt, &[]);
+        let e = rt.string_to_utf8(empty, true).unwrap();
+        assert_eq!(read_buffer(&rt, e), [0]);
+        assert_eq!(rt.check(), 0);
+    }
+
+    #[test]
+    fn bad_refs_are_rejected_before_anything_changes() {
+        let mut rt = rt();
+        let s = new_string(&mut rt, &u16s("abc"));
+        let ab = rt.new_object(8, ID_ARRAYBUFFER).unwrap();
+        let raw = rt.alloc(8).unwrap();
+        let freed = new_string(&mut rt, &u16s("gone"));
+        rt.collect(); // nothing roots `s`, `ab` or `freed`: all three are collected
+        let s = new_string(&mut rt, &u16s("abc"));
+        let _ = (ab, freed);
+        let ab = rt.new_object(8, ID_ARRAYBUFFER).unwrap();
+        for (bad, err) in [
+            (0, Error::NullRef),
+            (ab, Error::NotAString),
+            (raw, Error::UnmanagedBlock),
+        ] {
+            fails_cleanly(&mut rt, err, |rt| rt.string_concat(s, bad));
+            fails_cleanly(&mut rt, err, |rt| rt.string_concat(bad, s));
+            fails_cleanly(&mut rt, err, |rt| rt.string_slice(bad, 0, 1));
+            fails_cleanly(&mut rt, err, |rt| rt.string_to_utf8(bad, true));
+            fails_cleanly(&mut rt, err, |rt| rt.string_utf8_length(bad));
+            fails_cleanly(&mut rt, err, |rt| rt.string_equals(s, bad));
+            fails_cleanly(&mut rt, err, |rt| rt.string_compare(bad, s));
+            fails_cleanly(&mut rt, err, |rt| rt.string_hash(bad));
+        }
+        // Pointers that are not objects at all: misaligned, outside the heap, inside a payload.
+        for bad in [
+            s + 4,
+            s + 16,
+            rt.memory().size() + 16,
+            17,
+            STATIC_HELLO + 16,
+        ] {
+            let before = rt.stats();
+            assert!(rt.string_concat(s, bad).is_err(), "{bad}");
+            assert!(rt.string_slice(bad, 0, 1).is_err(), "{bad}");
+            assert!(rt.string_hash(bad).is_err(), "{bad}");
+            assert_eq!(rt.stats(), before);
+        }
+        assert_eq!(rt.check(), 0);
+    }
+
+    #[test]
+    fn out_of_memory_is_an_error_not_a_corruption() {
+        let mut rt = rt_with(2);
+        let big = vec![0x41u16; 40_000];
+        let s = new_string(&mut rt, &big); // 80 KB of 128 KiB
+        rt.pin(s).unwrap();
+        let used = rt.stats().used_bytes;
+        assert_eq!(rt.string_concat(s, s).unwrap_err(), Error::OutOfMemory);
+        assert_eq!(
+            rt.string_to_utf8(s, false).map(|_| ()),
+            Ok(()),
+            "40 000 bytes still fit"
+        );
+        assert!(rt.stats().used_bytes > used);
+        assert_eq!(rt.check(), 0);
+    }
+
+    #[test]
+    fn concat_equals_compare_hash_slice() {
+        let mut rt = rt();
+        let a = new_string(&mut rt, &u16s("hello, "));
+        let b = new_string(&mut rt, &u16s("asrt"));
+        let e = new_string(&mut rt, &[]);
+        for r in [a, b, e] {
+            rt.pin(r).unwrap();
+        }
+        let ab = rt.string_concat(a, b).unwrap();
+        assert_eq!(read_units(&rt, ab), u16s("hello, asrt"));
+        assert_eq!(rt.string_concat(a, e), Ok(a));
+        assert_eq!(rt.string_concat(e, b), Ok(b));
+        assert_eq!(rt.string_concat(e, e), Ok(e));
+        // A heap string and the static one with the same content.
+        assert_eq!(rt.string_equals(ab, STATIC_HELLO), Ok(true));
+        assert_eq!(rt.string_compare(ab, STATIC_HELLO), Ok(0));
+        assert_eq!(rt.string_hash(ab), rt.string_hash(STATIC_HELLO));
+        assert_eq!(rt.string_hash(ab), Ok(hash_utf16(&u16s("hello, asrt"))));
+        assert_eq!(rt.string_equals(a, b), Ok(false));
+        assert_eq!(rt.string_compare(a, b), Ok(1));
+        assert_eq!(rt.string_compare(e, a), Ok(-1));
+        let sl = rt.string_slice(STATIC_HELLO, -4, 100).unwrap();
+        assert_eq!(read_units(&rt, sl), u16s("asrt"));
+        assert_eq!(rt.string_slice(b, 0, 4), Ok(b));
+        assert_eq!(rt.string_slice(b, -100, i32::MAX), Ok(b));
+        let empty = rt.string_slice(b, 3, 1).unwrap();
+        assert_eq!(rt.rt_size(empty), 0);
+        let concat_static = rt.string_concat(STATIC_HELLO, STATIC_HELLO).unwrap();
+        assert_eq!(
+            read_units(&rt, concat_static),
+            u16s("hello, asrthello, asrt")
+        );
+        assert_eq!(rt.check(), 0);
+    }
+
+    /// With the most aggressive pacing, the GC steps inside nearly every allocation. Each result
+    /// is fed into the next call while nothing but that call's `keep` protects it: if an input
+    /// could be swept by the step its own allocation pays for, contents would be corrupted.
+    #[test]
+    fn inputs_survive_the_gc_step_their_allocation_pays_for() {
+        let mut rt = rt();
+        rt.configure(10, 1024).unwrap();
+        let piece = new_string(&mut rt, &u16s("0123456789abcdef"));
+        rt.pin(piece).unwrap();
+        let mut model: Vec<u16> = Vec::new();
+        let mut cur = new_string(&mut rt, &[]);
+        let start_collections = rt.stats().collections;
+        for i in 0..8000u32 {
+            match i % 5 {
+                0 | 1 => {
+                    cur = rt.string_concat(cur, piece).unwrap();
+                    model.extend(u16s("0123456789abcdef"));
+                }
+                2 => {
+                    cur = rt.string_concat(piece, cur).unwrap();
+                    model.splice(0..0, u16s("0123456789abcdef"));
+                }
+                3 => {
+                    let (f, t) = slice_range(model.len(), 1, -1);
+                    cur = rt.string_slice(cur, 1, -1).unwrap();
+                    model = model[f..t].to_vec();
+                }
+                _ => {
+                    let buf = rt.string_to_utf8(cur, false).unwrap();
+                    assert_eq!(read_buffer(&rt, buf), encode_oracle(&model));
+                    cur = rt.string_from_utf8(buf, rt.rt_size(buf), false).unwrap();
+                }
+            }
+            if model.len() > 2000 {
+                cur = rt.string_slice(cur, -100, i32::MAX).unwrap();
+                model = model[model.len() - 100..].to_vec();
+            }
+            assert_eq!(read_units(&rt, cur), model, "step {i}");
+            if i % 97 == 0 {
+                assert_eq!(rt.check(), 0, "step {i}");
+            }
+        }
+        let st = rt.stats();
+        assert!(
+            st.collections > start_collections + 10,
+            "the GC must have run: {st:?}"
+        );
+        assert_eq!(rt.check(), 0);
+    }
+
+    /// The sharp case: an input made while the GC is idle (so it is white), then the host
+    /// advances the collector with `__gc_step` (the input is still readable: not yet swept),
+    /// then a string op whose allocation pays for a step that may finish marking and sweep.
+    /// Only the op's `keep` protects its input through that step.
+    #[test]
+    fn white_inputs_survive_when_the_op_steps_the_collector() {
+        let mut rt = rt();
+        rt.configure(10, 1024).unwrap();
+        let piece = new_string(&mut rt, &u16s("<piece>"));
+        rt.pin(piece).unwrap();
+        let mut checked = 0;
+        for round in 0..400usize {
+            rt.collect();
+            let units: Vec<u16> = (0..(40 + round % 50) as u16).map(|i| 0x41 + (i + round as u16) % 26).collect();
+            let x = new_string(&mut rt, &units);
+            // Also an ArrayBuffer holding UTF-8, as the source of string_from_utf8.
+            let bytes = encode_oracle(&units);
+            let ab = rt.new_object(bytes.len() as u32, ID_ARRAYBUFFER).unwrap();
+            write_bytes(&rt, ab, &bytes);
+            for _ in 0..round % 7 {
+                rt.gc_step();
+            }
+            // Still readable? (A host that stepped the GC with x unpinned may already have lost
+            // it; this test only uses inputs that are still intact.)
+            if rt.validate_string(x).is_err() || rt.validate_object(ab).is_err() {
+                continue;
+            }
+            checked += 1;
+            match round % 4 {
+                0 => {
+                    let r = rt.string_concat(x, piece).unwrap();
+                    assert_eq!(read_units(&rt, r), [&units[..], &u16s("<piece>")].concat(), "round {round}");
+                }
+                1 => {
+                    let r = rt.string_slice(x, 1, i32::MAX).unwrap();
+                    assert_eq!(read_units(&rt, r), units[1..].to_vec(), "round {round}");
+                }
+                2 => {
+                    let r = rt.string_to_utf8(x, true).unwrap();
+                    assert_eq!(read_buffer(&rt, r), [&bytes[..], &[0]].concat(), "round {round}");
+                }
+                _ => {
+                    let r = rt.string_from_utf8(ab, bytes.len() as u32, false).unwrap();
+                    assert_eq!(read_units(&rt, r), units, "round {round}");
+                }
+            }
+            assert_eq!(rt.check(), 0, "round {round}");
+        }
+        assert!(checked > 100, "{checked}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn wrappers_agree_with_the_pure_functions(
+            a in units_strategy(), b in units_strategy(), bytes in utf8ish(),
+            start in -60i32..60, end in -60i32..60,
+        ) {
+            let mut rt = rt();
+            let ra = new_string(&mut rt, &a);
+            let rb = new_string(&mut rt, &b);
+            rt.pin(ra).unwrap();
+            rt.pin(rb).unwrap();
+            let c = rt.string_concat(ra, rb).unwrap();
+            prop_assert_eq!(read_units(&rt, c), [&a[..], &b[..]].concat());
+            prop_assert_eq!(rt.string_equals(ra, rb).unwrap(), a == b);
+            prop_assert_eq!(rt.string_compare(ra, rb).unwrap(), a.cmp(&b) as i32);
+            prop_assert_eq!(rt.string_hash(ra).unwrap(), hash_utf16(&a));
+            let s = rt.string_slice(ra, start, end).unwrap();
+            let (f, t) = js_slice_model(a.len(), start, end);
+            prop_assert_eq!(read_units(&rt, s), a[f..t].to_vec());
+            prop_assert_eq!(rt.string_utf8_length(ra).unwrap() as usize, encode_oracle(&a).len());
+            let p = put_bytes(&mut rt, &bytes);
+            let d = rt.string_from_utf8(p, bytes.len() as u32, true).unwrap();
+            prop_assert_eq!(read_units(&rt, d), lossy(&bytes));
+            let strict = rt.string_from_utf8(p, bytes.len() as u32, false);
+            prop_assert_eq!(strict.is_ok(), std::str::from_utf8(&bytes).is_ok());
+            prop_assert_eq!(rt.check(), 0);
+        }
     }
 }

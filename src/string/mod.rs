@@ -9,8 +9,10 @@
 //!   string hash (XXH32 of the UTF-16LE bytes).
 
 pub mod ops;
-pub mod utf8;
 mod rt;
+pub mod utf8;
 
 pub use ops::{compare_utf16, equals_utf16, hash_utf16, slice_range, xxh32};
-pub use utf8::{REPLACEMENT, decode_utf8_into, encode_utf8_into, utf16_len_of_utf8, utf8_len_of_utf16};
+pub use utf8::{
+    REPLACEMENT, decode_utf8_into, encode_utf8_into, utf8_len_of_utf16, utf16_len_of_utf8,
+};

@@ -64,7 +64,9 @@ const P5: u32 = 0x1656_67B1;
 
 #[inline(always)]
 fn round(acc: u32, input: u32) -> u32 {
-    acc.wrapping_add(input.wrapping_mul(P2)).rotate_left(13).wrapping_mul(P1)
+    acc.wrapping_add(input.wrapping_mul(P2))
+        .rotate_left(13)
+        .wrapping_mul(P1)
 }
 
 #[inline(always)]
@@ -106,11 +108,17 @@ pub fn xxh32(bytes: &[u8], seed: u32) -> u32 {
     };
     h = h.wrapping_add(n as u32);
     while i + 4 <= n {
-        h = h.wrapping_add(rd(i).wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
+        h = h
+            .wrapping_add(rd(i).wrapping_mul(P3))
+            .rotate_left(17)
+            .wrapping_mul(P4);
         i += 4;
     }
     while i < n {
-        h = h.wrapping_add((bytes[i] as u32).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
+        h = h
+            .wrapping_add((bytes[i] as u32).wrapping_mul(P5))
+            .rotate_left(11)
+            .wrapping_mul(P1);
         i += 1;
     }
     avalanche(h)
@@ -146,12 +154,18 @@ pub fn hash_utf16(units: &[u16]) -> u32 {
     // The byte length; XXH32 adds it modulo 2^32.
     h = h.wrapping_add((n as u32).wrapping_mul(2));
     while i + 2 <= n {
-        h = h.wrapping_add(w(i).wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
+        h = h
+            .wrapping_add(w(i).wrapping_mul(P3))
+            .rotate_left(17)
+            .wrapping_mul(P4);
         i += 2;
     }
     if i < n {
         for byte in [units[i] & 0xFF, units[i] >> 8] {
-            h = h.wrapping_add((byte as u32).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
+            h = h
+                .wrapping_add((byte as u32).wrapping_mul(P5))
+                .rotate_left(11)
+                .wrapping_mul(P1);
         }
     }
     avalanche(h)
