@@ -241,3 +241,58 @@ pub extern "C" fn __instanceof(ptr: u32, id: u32) -> u32 {
 }
 
 // --- string exports ---
+
+/// `__string_from_utf16(ptr, units) -> String`: copies `units` UTF-16 code units as they are.
+#[unsafe(no_mangle)]
+pub extern "C" fn __string_from_utf16(ptr: u32, units: u32) -> u32 {
+    ok(runtime().string_from_utf16(ptr, units))
+}
+
+/// `__string_from_utf8(ptr, bytes, replace) -> String`: decodes as `new TextDecoder('utf-8',
+/// { ignoreBOM: true })`; `replace = 0` rejects ill-formed input (`InvalidUtf8`).
+#[unsafe(no_mangle)]
+pub extern "C" fn __string_from_utf8(ptr: u32, bytes: u32, replace: u32) -> u32 {
+    ok(runtime().string_from_utf8(ptr, bytes, replace != 0))
+}
+
+/// `__string_utf8_length(ref) -> bytes`: the length of the string's `TextEncoder` encoding.
+#[unsafe(no_mangle)]
+pub extern "C" fn __string_utf8_length(ptr: u32) -> u32 {
+    ok(runtime().string_utf8_length(ptr))
+}
+
+/// `__string_to_utf8(ref, nullTerminated) -> ArrayBuffer`: encodes as `TextEncoder`.
+#[unsafe(no_mangle)]
+pub extern "C" fn __string_to_utf8(ptr: u32, null_terminated: u32) -> u32 {
+    ok(runtime().string_to_utf8(ptr, null_terminated != 0))
+}
+
+/// `__string_concat(a, b) -> String`
+#[unsafe(no_mangle)]
+pub extern "C" fn __string_concat(a: u32, b: u32) -> u32 {
+    ok(runtime().string_concat(a, b))
+}
+
+/// `__string_equals(a, b) -> 1 | 0`
+#[unsafe(no_mangle)]
+pub extern "C" fn __string_equals(a: u32, b: u32) -> u32 {
+    ok(runtime().string_equals(a, b)) as u32
+}
+
+/// `__string_compare(a, b) -> -1 | 0 | 1`, ordered as JavaScript's `<`.
+#[unsafe(no_mangle)]
+pub extern "C" fn __string_compare(a: u32, b: u32) -> i32 {
+    ok(runtime().string_compare(a, b))
+}
+
+/// `__string_hash(ref) -> hash`: XXH32 (seed 0) of the UTF-16LE code units.
+#[unsafe(no_mangle)]
+pub extern "C" fn __string_hash(ptr: u32) -> u32 {
+    ok(runtime().string_hash(ptr))
+}
+
+/// `__string_slice(ref, start, end) -> String`, as `String.prototype.slice`.
+#[unsafe(no_mangle)]
+pub extern "C" fn __string_slice(ptr: u32, start: i32, end: i32) -> u32 {
+    ok(runtime().string_slice(ptr, start, end))
+}
