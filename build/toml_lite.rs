@@ -290,7 +290,7 @@ impl Parser {
                             self.pos += 1;
                             break;
                         }
-                        None => return Err((line, "unterminated array".into())),
+                        None => return Err((line, "unterminated array: the `[` is never closed".into())),
                         Some(_) => return Err((self.line, format!("expected `,` or `]` in the array, found `{}`", self.rest_of_token()))),
                     }
                 }
