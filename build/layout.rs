@@ -76,7 +76,12 @@ impl FixedKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Elem {
     /// A number: name (`i32`...), log2 of the size, signed, float.
-    Prim { name: &'static str, log2: u32, signed: bool, float: bool },
+    Prim {
+        name: &'static str,
+        log2: u32,
+        signed: bool,
+        float: bool,
+    },
     /// A reference to an object of type `id` (`String`, `ArrayBuffer`, a declared type).
     Ref { id: u32, nullable: bool },
 }
@@ -92,13 +97,20 @@ impl Elem {
     /// AssemblyScript's VALUE_* flags for this element type.
     pub fn flags(&self) -> u32 {
         match self {
-            Elem::Prim { log2, signed, float, .. } => {
+            Elem::Prim {
+                log2,
+                signed,
+                float,
+                ..
+            } => {
                 (flags::VALUE_ALIGN_0 << log2)
                     | if *signed { flags::VALUE_SIGNED } else { 0 }
                     | if *float { flags::VALUE_FLOAT } else { 0 }
             }
             Elem::Ref { nullable, .. } => {
-                (flags::VALUE_ALIGN_0 << 2) | flags::VALUE_MANAGED | if *nullable { flags::VALUE_NULLABLE } else { 0 }
+                (flags::VALUE_ALIGN_0 << 2)
+                    | flags::VALUE_MANAGED
+                    | if *nullable { flags::VALUE_NULLABLE } else { 0 }
             }
         }
     }
@@ -129,7 +141,9 @@ pub enum Kind {
     Array(Elem),
     StaticArray(Elem),
     /// A plain class: payload size in bytes, own ref-field offsets (inherited ones are in `TypeDef::refs`).
-    Class { size: u32 },
+    Class {
+        size: u32,
+    },
 }
 
 /// One resolved type id.
@@ -165,7 +179,11 @@ pub enum Payload {
     /// 32-bit references (a StaticArray's elements or the buffer of an Array of references).
     Refs(Vec<Slot>),
     /// An ArrayBufferView (`length: None`) or an Array (`length: Some`): the buffer is a static.
-    View { buffer: usize, byte_length: u32, length: Option<u32> },
+    View {
+        buffer: usize,
+        byte_length: u32,
+        length: Option<u32>,
+    },
 }
 
 impl Payload {
@@ -175,7 +193,9 @@ impl Payload {
             Payload::Bytes(b) => b.len() as u32,
             Payload::Refs(r) => 4 * r.len() as u32,
             Payload::View { length: None, .. } => 12,
-            Payload::View { length: Some(_), .. } => 16,
+            Payload::View {
+                length: Some(_), ..
+            } => 16,
         }
     }
 }
@@ -216,7 +236,10 @@ impl Layout {
     }
 
     pub fn fixed_id(&self, kind: FixedKind) -> Option<u32> {
-        self.types.iter().find(|t| t.kind == Kind::Fixed(kind)).map(|t| t.id)
+        self.types
+            .iter()
+            .find(|t| t.kind == Kind::Fixed(kind))
+            .map(|t| t.id)
     }
 
     /// Block size of a static object (header included).
@@ -227,7 +250,11 @@ impl Layout {
     /// Bytes of static data this layout adds (objects, RTTI table, shadow stack), without
     /// whatever else the program puts in its data section.
     pub fn static_bytes(&self, extra_objects: u64) -> u64 {
-        let objects: u64 = self.statics.iter().map(|s| Self::block_size(s.payload.size())).sum();
+        let objects: u64 = self
+            .statics
+            .iter()
+            .map(|s| Self::block_size(s.payload.size()))
+            .sum();
         let rtti = 16 + 8 * self.types.len() as u64;
         objects + extra_objects + rtti + 4 * self.shadow_stack_slots as u64 + 4096
     }
@@ -242,13 +269,20 @@ type R<T> = Result<T, (usize, String)>;
 
 fn is_ident(s: &str) -> bool {
     let mut c = s.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_') && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+        && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn check_keys(t: &Table, allowed: &[&str], what: &str) -> R<()> {
     for (k, line, _) in &t.entries {
         if !allowed.contains(&k.as_str()) {
-            return fail(*line, format!("unknown key `{k}` in {what} (expected one of: {})", allowed.join(", ")));
+            return fail(
+                *line,
+                format!(
+                    "unknown key `{k}` in {what} (expected one of: {})",
+                    allowed.join(", ")
+                ),
+            );
         }
     }
     Ok(())
@@ -257,44 +291,86 @@ fn check_keys(t: &Table, allowed: &[&str], what: &str) -> R<()> {
 fn get_str<'a>(t: &'a Table, key: &str, what: &str) -> R<Option<(&'a str, usize)>> {
     match t.get(key) {
         None => Ok(None),
-        Some(Item { value: Value::Str(s), line }) => Ok(Some((s, *line))),
-        Some(i) => fail(i.line, format!("`{key}` of {what} must be a string, found {}", i.value.type_name())),
+        Some(Item {
+            value: Value::Str(s),
+            line,
+        }) => Ok(Some((s, *line))),
+        Some(i) => fail(
+            i.line,
+            format!(
+                "`{key}` of {what} must be a string, found {}",
+                i.value.type_name()
+            ),
+        ),
     }
 }
 
 fn get_bool(t: &Table, key: &str, what: &str) -> R<Option<bool>> {
     match t.get(key) {
         None => Ok(None),
-        Some(Item { value: Value::Bool(b), .. }) => Ok(Some(*b)),
-        Some(i) => fail(i.line, format!("`{key}` of {what} must be true or false, found {}", i.value.type_name())),
+        Some(Item {
+            value: Value::Bool(b),
+            ..
+        }) => Ok(Some(*b)),
+        Some(i) => fail(
+            i.line,
+            format!(
+                "`{key}` of {what} must be true or false, found {}",
+                i.value.type_name()
+            ),
+        ),
     }
 }
 
 fn get_int(t: &Table, key: &str, what: &str, min: i64, max: i64) -> R<Option<(i64, usize)>> {
     match t.get(key) {
         None => Ok(None),
-        Some(Item { value: Value::Int(v), line }) => {
+        Some(Item {
+            value: Value::Int(v),
+            line,
+        }) => {
             if *v < min || *v > max {
-                fail(*line, format!("`{key}` of {what} must be between {min} and {max}, found {v}"))
+                fail(
+                    *line,
+                    format!("`{key}` of {what} must be between {min} and {max}, found {v}"),
+                )
             } else {
                 Ok(Some((*v, *line)))
             }
         }
-        Some(i) => fail(i.line, format!("`{key}` of {what} must be an integer, found {}", i.value.type_name())),
+        Some(i) => fail(
+            i.line,
+            format!(
+                "`{key}` of {what} must be an integer, found {}",
+                i.value.type_name()
+            ),
+        ),
     }
 }
 
 fn tables<'a>(root: &'a Table, key: &str) -> R<Vec<&'a Table>> {
     match root.get(key) {
         None => Ok(Vec::new()),
-        Some(Item { value: Value::Array(items), line }) => items
+        Some(Item {
+            value: Value::Array(items),
+            line,
+        }) => items
             .iter()
             .map(|i| match &i.value {
                 Value::Table(t) => Ok(t),
-                _ => fail(*line, format!("`{key}` must be written as `[[{key}]]` tables")),
+                _ => fail(
+                    *line,
+                    format!("`{key}` must be written as `[[{key}]]` tables"),
+                ),
             })
             .collect(),
-        Some(i) => fail(i.line, format!("`{key}` must be written as `[[{key}]]` tables, found {}", i.value.type_name())),
+        Some(i) => fail(
+            i.line,
+            format!(
+                "`{key}` must be written as `[[{key}]]` tables, found {}",
+                i.value.type_name()
+            ),
+        ),
     }
 }
 
@@ -302,43 +378,66 @@ fn tables<'a>(root: &'a Table, key: &str) -> R<Vec<&'a Table>> {
 /// `ASRT_PROFILE`, if set. An error is a message `path:line: problem`.
 pub fn load(path: &str, text: &str, profile_override: Option<&str>) -> Result<Layout, String> {
     load_inner(path, text, profile_override).map_err(|(line, msg)| {
-        if line == 0 { format!("{path}: {msg}") } else { format!("{path}:{line}: {msg}") }
+        if line == 0 {
+            format!("{path}: {msg}")
+        } else {
+            format!("{path}:{line}: {msg}")
+        }
     })
 }
 
 fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layout> {
     let root = toml_lite::parse(text)?;
-    check_keys(&root, &["profile", "shadow_stack_slots", "memory", "type", "static"], "the layout file")?;
+    check_keys(
+        &root,
+        &["profile", "shadow_stack_slots", "memory", "type", "static"],
+        "the layout file",
+    )?;
 
     // Profile.
     let file_profile = match get_str(&root, "profile", "the layout")? {
-        Some((s, line)) => {
-            Some(Profile::parse(s).ok_or((line, format!("unknown profile `{s}` (expected \"classic\" or \"modern\")")))?)
-        }
+        Some((s, line)) => Some(Profile::parse(s).ok_or((
+            line,
+            format!("unknown profile `{s}` (expected \"classic\" or \"modern\")"),
+        ))?),
         None => None,
     };
     let profile = match profile_override {
-        Some(p) => Profile::parse(p).ok_or((0, format!("ASRT_PROFILE is `{p}` (expected `classic` or `modern`)")))?,
+        Some(p) => Profile::parse(p).ok_or((
+            0,
+            format!("ASRT_PROFILE is `{p}` (expected `classic` or `modern`)"),
+        ))?,
         None => file_profile.unwrap_or(Profile::Classic),
     };
 
     // Shadow stack and memory.
-    let shadow_stack_slots =
-        get_int(&root, "shadow_stack_slots", "the layout", 1, 1 << 24)?.map(|(v, _)| v as u32).unwrap_or(16384);
-    let (mut initial_pages, mut max_pages, mut mem_line) = (None, None, 1);
+    let shadow_stack_slots = get_int(&root, "shadow_stack_slots", "the layout", 1, 1 << 24)?
+        .map(|(v, _)| v as u32)
+        .unwrap_or(16384);
+    let (mut initial_pages, mut max_pages) = (None, None);
     match root.get("memory") {
         None => {}
-        Some(Item { value: Value::Table(m), line }) => {
-            mem_line = *line;
+        Some(Item {
+            value: Value::Table(m),
+            ..
+        }) => {
             check_keys(m, &["initial_pages", "max_pages"], "[memory]")?;
             initial_pages = get_int(m, "initial_pages", "[memory]", 1, 65536)?;
             max_pages = get_int(m, "max_pages", "[memory]", 1, 65536)?;
         }
-        Some(i) => return fail(i.line, format!("`memory` must be a table, found {}", i.value.type_name())),
+        Some(i) => {
+            return fail(
+                i.line,
+                format!("`memory` must be a table, found {}", i.value.type_name()),
+            );
+        }
     }
     if let (Some((i, line)), Some((m, _))) = (initial_pages, max_pages) {
         if i > m {
-            return fail(line, format!("initial_pages ({i}) is larger than max_pages ({m})"));
+            return fail(
+                line,
+                format!("initial_pages ({i}) is larger than max_pages ({m})"),
+            );
         }
     }
 
@@ -372,28 +471,56 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
     let mut decls = Vec::new();
     for t in tables(&root, "type")? {
         let what = "a [[type]]";
-        check_keys(t, &["name", "kind", "element", "nullable", "size", "refs", "base", "export", "id"], what)?;
-        let (name, nline) = get_str(t, "name", what)?.ok_or((t.line, "[[type]] without a `name`".to_string()))?;
+        check_keys(
+            t,
+            &[
+                "name", "kind", "element", "nullable", "size", "refs", "base", "export", "id",
+            ],
+            what,
+        )?;
+        let (name, nline) =
+            get_str(t, "name", what)?.ok_or((t.line, "[[type]] without a `name`".to_string()))?;
         let what = format!("type `{name}`");
         if !is_ident(name) {
-            return fail(nline, format!("type name `{name}` is not an identifier (letters, digits, `_`)"));
+            return fail(
+                nline,
+                format!("type name `{name}` is not an identifier (letters, digits, `_`)"),
+            );
         }
-        let (kind, kline) = get_str(t, "kind", &what)?.ok_or((t.line, format!("type `{name}` has no `kind`")))?;
+        let (kind, kline) =
+            get_str(t, "kind", &what)?.ok_or((t.line, format!("type `{name}` has no `kind`")))?;
         let export = get_bool(t, "export", &what)?.unwrap_or(false);
         if let Some(fixed) = types[..fixed_count].iter_mut().find(|f| f.name == name) {
             // A fixed type may be listed (e.g. to export its id) but must match the profile.
-            let Kind::Fixed(fk) = fixed.kind else { unreachable!() };
+            let Kind::Fixed(fk) = fixed.kind else {
+                unreachable!()
+            };
             if kind != fk.keyword() {
-                return fail(kline, format!("`{name}` is a fixed type of kind \"{}\", declared as \"{kind}\"", fk.keyword()));
+                return fail(
+                    kline,
+                    format!(
+                        "`{name}` is a fixed type of kind \"{}\", declared as \"{kind}\"",
+                        fk.keyword()
+                    ),
+                );
             }
             if let Some((id, line)) = get_int(t, "id", &what, 0, u32::MAX as i64)? {
                 if id as u32 != fixed.id {
-                    return fail(line, format!("`{name}` has the fixed id {} in the {:?} profile, declared as {id}", fixed.id, profile));
+                    return fail(
+                        line,
+                        format!(
+                            "`{name}` has the fixed id {} in the {:?} profile, declared as {id}",
+                            fixed.id, profile
+                        ),
+                    );
                 }
             }
             for k in ["element", "nullable", "size", "refs", "base"] {
                 if let Some(i) = t.get(k) {
-                    return fail(i.line, format!("`{k}` cannot be set on the fixed type `{name}`"));
+                    return fail(
+                        i.line,
+                        format!("`{k}` cannot be set on the fixed type `{name}`"),
+                    );
                 }
             }
             if fixed.export && export {
@@ -403,17 +530,45 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             continue;
         }
         if let Some(f) = profile.fixed().iter().find(|(_, k)| k.keyword() == kind) {
-            let hint = if *kind == *"view" { " (a typed array is kind \"view\" with an `element`)" } else { "" };
+            let hint = if *kind == *"view" {
+                " (a typed array is kind \"view\" with an `element`)"
+            } else {
+                ""
+            };
             if kind != "view" || t.get("element").is_none() {
-                return fail(kline, format!("kind \"{kind}\" is reserved for the fixed type `{}`{hint}", f.0));
+                return fail(
+                    kline,
+                    format!(
+                        "kind \"{kind}\" is reserved for the fixed type `{}`{hint}",
+                        f.0
+                    ),
+                );
             }
         }
-        if ["Object", "ArrayBuffer", "String", "ArrayBufferView"].iter().any(|f| f.eq_ignore_ascii_case(name)) {
-            return fail(nline, format!("`{name}` is not a type of the {:?} profile", profile));
+        if ["Object", "ArrayBuffer", "String", "ArrayBufferView"]
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(name))
+        {
+            let what = if profile.fixed().iter().any(|f| f.0 == name) {
+                "is a fixed type"
+            } else if name == "Object" {
+                "is not a type of the Classic profile"
+            } else {
+                "is reserved (a fixed type name, ignoring case)"
+            };
+            return fail(nline, format!("`{name}` {what}"));
         }
         if let Some(prev) = types.iter().find(|p| p.name.eq_ignore_ascii_case(name)) {
-            let how = if prev.name == name { "duplicate type name" } else { "type name clashes (ignoring case) with" };
-            let at = if prev.line > 0 { format!(" (line {})", prev.line) } else { " (a fixed type)".into() };
+            let how = if prev.name == name {
+                "duplicate type name"
+            } else {
+                "type name clashes (ignoring case) with"
+            };
+            let at = if prev.line > 0 {
+                format!(" (line {})", prev.line)
+            } else {
+                " (a fixed type)".into()
+            };
             return fail(nline, format!("{how} `{}`{at}", prev.name));
         }
         if PRIMS.iter().any(|p| p.0 == name) {
@@ -422,7 +577,12 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         let id = types.len() as u32;
         if let Some((want, line)) = get_int(t, "id", &what, 0, u32::MAX as i64)? {
             if want as u32 != id {
-                return fail(line, format!("type `{name}` gets id {id} (ids follow declaration order after the fixed ids), declared as {want}"));
+                return fail(
+                    line,
+                    format!(
+                        "type `{name}` gets id {id} (ids follow declaration order after the fixed ids), declared as {want}"
+                    ),
+                );
             }
         }
         types.push(TypeDef {
@@ -435,16 +595,27 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             refs: vec![],
             line: t.line,
         });
-        decls.push(Decl { t, idx: types.len() - 1 });
+        decls.push(Decl {
+            t,
+            idx: types.len() - 1,
+        });
     }
 
     // Second pass: kinds, elements, flags.
     let lookup_elem = |types: &Vec<TypeDef>, name: &str| -> Option<Elem> {
         if let Some(p) = PRIMS.iter().find(|p| p.0 == name) {
-            return Some(Elem::Prim { name: p.0, log2: p.1, signed: p.2, float: p.3 });
+            return Some(Elem::Prim {
+                name: p.0,
+                log2: p.1,
+                signed: p.2,
+                float: p.3,
+            });
         }
         let name = if name == "string" { "String" } else { name };
-        types.iter().find(|t| t.name == name).map(|t| Elem::Ref { id: t.id, nullable: false })
+        types.iter().find(|t| t.name == name).map(|t| Elem::Ref {
+            id: t.id,
+            nullable: false,
+        })
     };
     let mut own_refs: Vec<Vec<u32>> = vec![vec![]; types.len()];
     let mut bases: Vec<Option<(u32, usize)>> = vec![None; types.len()];
@@ -463,7 +634,12 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                     match &mut el {
                         Elem::Ref { nullable, .. } => *nullable = n,
                         Elem::Prim { .. } => {
-                            return fail(t.get("nullable").unwrap().line, format!("`nullable` needs a reference element type, `{e}` is a number"));
+                            return fail(
+                                t.get("nullable").unwrap().line,
+                                format!(
+                                    "`nullable` needs a reference element type, `{e}` is a number"
+                                ),
+                            );
                         }
                     }
                 }
@@ -478,20 +654,37 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             }
             Ok(())
         };
-        let need_elem = || elem.clone().ok_or((t.line, format!("{what} of kind \"{kind}\" needs an `element` type")));
+        let need_elem = || {
+            elem.clone().ok_or((
+                t.line,
+                format!("{what} of kind \"{kind}\" needs an `element` type"),
+            ))
+        };
         let ty = &mut types[d.idx];
         match kind {
             "view" | "array" | "staticarray" => {
-                forbid(&["size", "refs", "base"], &format!("a \"{kind}\" has no declared fields"))?;
+                forbid(
+                    &["size", "refs", "base"],
+                    &format!("a \"{kind}\" has no declared fields"),
+                )?;
                 let (el, eline) = need_elem()?;
                 ty.flags = el.flags();
                 match kind {
                     "view" => {
                         if let Elem::Ref { .. } = el {
-                            return fail(eline, format!("a typed array (kind \"view\") holds numbers, not references"));
+                            return fail(
+                                eline,
+                                format!(
+                                    "a typed array (kind \"view\") holds numbers, not references"
+                                ),
+                            );
                         }
                         ty.flags |= flags::ARRAYBUFFERVIEW;
-                        ty.base = profile.fixed().iter().position(|f| f.1 == FixedKind::View).unwrap() as u32;
+                        ty.base = profile
+                            .fixed()
+                            .iter()
+                            .position(|f| f.1 == FixedKind::View)
+                            .unwrap() as u32;
                         ty.kind = Kind::TypedArray(el);
                     }
                     "array" => {
@@ -508,75 +701,143 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                 }
             }
             "class" => {
-                forbid(&["element", "nullable"], "a class has fields, not elements (use `size` and `refs`)")?;
-                let (size, sline) = get_int(t, "size", &what, 0, (1 << 30) - 16)?
-                    .ok_or((t.line, format!("{what} of kind \"class\" needs a `size` (payload bytes)")))?;
+                forbid(
+                    &["element", "nullable"],
+                    "a class has fields, not elements (use `size` and `refs`)",
+                )?;
+                let (size, _) = get_int(t, "size", &what, 0, (1 << 30) - 16)?.ok_or((
+                    t.line,
+                    format!("{what} of kind \"class\" needs a `size` (payload bytes)"),
+                ))?;
                 ty.kind = Kind::Class { size: size as u32 };
                 let mut refs = Vec::new();
                 match t.get("refs") {
                     None => {}
-                    Some(Item { value: Value::Array(items), .. }) => {
+                    Some(Item {
+                        value: Value::Array(items),
+                        ..
+                    }) => {
                         for i in items {
                             let Value::Int(off) = i.value else {
-                                return fail(i.line, format!("`refs` of {what} must hold byte offsets (integers), found {}", i.value.type_name()));
+                                return fail(
+                                    i.line,
+                                    format!(
+                                        "`refs` of {what} must hold byte offsets (integers), found {}",
+                                        i.value.type_name()
+                                    ),
+                                );
                             };
                             if off < 0 || off % 4 != 0 {
-                                return fail(i.line, format!("ref offset {off} of {what} is not a non-negative multiple of 4"));
+                                return fail(
+                                    i.line,
+                                    format!(
+                                        "ref offset {off} of {what} is not a non-negative multiple of 4"
+                                    ),
+                                );
                             }
                             if off + 4 > size {
-                                return fail(i.line, format!("ref offset {off} of {what} is outside its size of {size} bytes"));
+                                return fail(
+                                    i.line,
+                                    format!(
+                                        "ref offset {off} of {what} is outside its size of {size} bytes"
+                                    ),
+                                );
                             }
                             if refs.contains(&(off as u32)) {
-                                return fail(i.line, format!("ref offset {off} of {what} is listed twice"));
+                                return fail(
+                                    i.line,
+                                    format!("ref offset {off} of {what} is listed twice"),
+                                );
                             }
                             refs.push(off as u32);
                         }
                     }
-                    Some(i) => return fail(i.line, format!("`refs` of {what} must be an array of offsets, found {}", i.value.type_name())),
+                    Some(i) => {
+                        return fail(
+                            i.line,
+                            format!(
+                                "`refs` of {what} must be an array of offsets, found {}",
+                                i.value.type_name()
+                            ),
+                        );
+                    }
                 }
-                let _ = sline;
                 own_refs[d.idx] = refs;
                 if let Some((b, bline)) = get_str(t, "base", &what)? {
                     let Some(base) = types.iter().find(|x| x.name == b) else {
                         return fail(bline, format!("unknown base class `{b}`"));
                     };
                     if !matches!(base.kind, Kind::Class { .. }) || base.id as usize >= d.idx {
-                        let why = if base.id as usize >= d.idx { "must be a class declared earlier" } else { "is not a class" };
+                        let why = if base.id as usize >= d.idx {
+                            "must be a class declared earlier"
+                        } else {
+                            "is not a class"
+                        };
                         return fail(bline, format!("base `{b}` of {what} {why}"));
                     }
                     bases[d.idx] = Some((base.id, bline));
                 }
             }
             other => {
-                return fail(kline, format!("unknown kind \"{other}\" (expected \"view\", \"array\", \"staticarray\" or \"class\")"));
+                return fail(
+                    kline,
+                    format!(
+                        "unknown kind \"{other}\" (expected \"view\", \"array\", \"staticarray\" or \"class\")"
+                    ),
+                );
             }
         }
     }
     // Classes: inherited refs and sizes (bases are declared earlier, so one pass in id order works).
     for d in &decls {
-        let Kind::Class { size } = types[d.idx].kind else { continue };
+        let Kind::Class { size } = types[d.idx].kind else {
+            continue;
+        };
         let mut refs = Vec::new();
         if let Some((b, bline)) = bases[d.idx] {
             let base = &types[b as usize];
-            let Kind::Class { size: bsize } = base.kind else { unreachable!() };
+            let Kind::Class { size: bsize } = base.kind else {
+                unreachable!()
+            };
             if size < bsize {
-                return fail(bline, format!("class `{}` ({size} bytes) is smaller than its base `{}` ({bsize} bytes)", types[d.idx].name, base.name));
+                return fail(
+                    bline,
+                    format!(
+                        "class `{}` ({size} bytes) is smaller than its base `{}` ({bsize} bytes)",
+                        types[d.idx].name, base.name
+                    ),
+                );
             }
             if let Some(&off) = own_refs[d.idx].iter().find(|&&o| o < bsize) {
                 let line = match d.t.get("refs") {
-                    Some(Item { value: Value::Array(items), .. }) => {
-                        items.iter().find(|i| matches!(i.value, Value::Int(v) if v as u32 == off)).map(|i| i.line).unwrap_or(bline)
-                    }
+                    Some(Item {
+                        value: Value::Array(items),
+                        ..
+                    }) => items
+                        .iter()
+                        .find(|i| matches!(i.value, Value::Int(v) if v as u32 == off))
+                        .map(|i| i.line)
+                        .unwrap_or(bline),
                     _ => bline,
                 };
-                return fail(line, format!("ref offset {off} of class `{}` lies inside its base `{}` ({bsize} bytes): list only the fields the class adds", types[d.idx].name, base.name));
+                return fail(
+                    line,
+                    format!(
+                        "ref offset {off} of class `{}` lies inside its base `{}` ({bsize} bytes): list only the fields the class adds",
+                        types[d.idx].name, base.name
+                    ),
+                );
             }
             refs.extend_from_slice(&base.refs);
             types[d.idx].base = b;
         }
         refs.extend_from_slice(&own_refs[d.idx]);
         refs.sort();
-        types[d.idx].flags = if refs.is_empty() { flags::POINTERFREE } else { 0 };
+        types[d.idx].flags = if refs.is_empty() {
+            flags::POINTERFREE
+        } else {
+            0
+        };
         types[d.idx].refs = refs;
     }
 
@@ -587,13 +848,25 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
     let mut names: Vec<(String, usize)> = Vec::new();
     for t in &static_tables {
         let what = "a [[static]]";
-        check_keys(t, &["name", "type", "value", "values", "length", "export"], what)?;
-        let (name, nline) = get_str(t, "name", what)?.ok_or((t.line, "[[static]] without a `name`".to_string()))?;
+        check_keys(
+            t,
+            &["name", "type", "value", "values", "length", "export"],
+            what,
+        )?;
+        let (name, nline) =
+            get_str(t, "name", what)?.ok_or((t.line, "[[static]] without a `name`".to_string()))?;
         if !is_ident(name) {
-            return fail(nline, format!("static name `{name}` is not an identifier (letters, digits, `_`)"));
+            return fail(
+                nline,
+                format!("static name `{name}` is not an identifier (letters, digits, `_`)"),
+            );
         }
         if let Some((prev, pline)) = names.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            let how = if prev == name { "duplicate static name" } else { "static name clashes (ignoring case) with" };
+            let how = if prev == name {
+                "duplicate static name"
+            } else {
+                "static name clashes (ignoring case) with"
+            };
             return fail(nline, format!("{how} `{prev}` (line {pline})"));
         }
         names.push((name.to_string(), nline));
@@ -610,8 +883,16 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             describe: String::new(),
         });
     }
-    let string_id = types.iter().find(|t| t.kind == Kind::Fixed(FixedKind::String)).unwrap().id;
-    let buffer_id = types.iter().find(|t| t.kind == Kind::Fixed(FixedKind::Buffer)).unwrap().id;
+    let string_id = types
+        .iter()
+        .find(|t| t.kind == Kind::Fixed(FixedKind::String))
+        .unwrap()
+        .id;
+    let buffer_id = types
+        .iter()
+        .find(|t| t.kind == Kind::Fixed(FixedKind::Buffer))
+        .unwrap()
+        .id;
     // Is `id` the type `want` or derived from it?
     let is_a = |types: &Vec<TypeDef>, mut id: u32, want: u32| loop {
         if id == want {
@@ -627,7 +908,8 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
     for (si, t) in static_tables.iter().enumerate() {
         let name = names[si].0.clone();
         let what = format!("static `{name}`");
-        let (tname, tline) = get_str(t, "type", &what)?.ok_or((t.line, format!("{what} has no `type`")))?;
+        let (tname, tline) =
+            get_str(t, "type", &what)?.ok_or((t.line, format!("{what} has no `type`")))?;
         let tname_n = if tname == "string" { "String" } else { tname };
         let ty = types
             .iter()
@@ -645,8 +927,19 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         let length = get_int(t, "length", &what, 0, (1 << 28) as i64)?;
         let values: Option<(&Vec<Item>, usize)> = match t.get("values") {
             None => None,
-            Some(Item { value: Value::Array(v), line }) => Some((v, *line)),
-            Some(i) => return fail(i.line, format!("`values` of {what} must be an array, found {}", i.value.type_name())),
+            Some(Item {
+                value: Value::Array(v),
+                line,
+            }) => Some((v, *line)),
+            Some(i) => {
+                return fail(
+                    i.line,
+                    format!(
+                        "`values` of {what} must be an array, found {}",
+                        i.value.type_name()
+                    ),
+                );
+            }
         };
         let value = get_str(t, "value", &what)?;
         let forbid = |keys: &[&str], why: &str| -> R<()> {
@@ -659,7 +952,10 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         };
         let count_line = |n: usize| -> R<u32> {
             match length {
-                Some((l, line)) if (l as usize) < n => fail(line, format!("`length` {l} of {what} is less than its {n} values")),
+                Some((l, line)) if (l as usize) < n => fail(
+                    line,
+                    format!("`length` {l} of {what} is less than its {n} values"),
+                ),
                 Some((l, _)) => Ok(l as u32),
                 None => Ok(n as u32),
             }
@@ -667,13 +963,22 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         let (payload, describe) = match &ty.kind {
             Kind::Fixed(FixedKind::String) => {
                 forbid(&["values", "length"], "a String takes a `value`")?;
-                let (s, _) = value.ok_or((t.line, format!("{what} of type String needs a `value`")))?;
+                let (s, _) =
+                    value.ok_or((t.line, format!("{what} of type String needs a `value`")))?;
                 let bytes: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
                 (Payload::Bytes(bytes), format!("String {s:?}"))
             }
             Kind::Fixed(FixedKind::Buffer) => {
-                forbid(&["value"], "an ArrayBuffer takes byte `values` and/or a `length`")?;
-                let elem = Elem::Prim { name: "u8", log2: 0, signed: false, float: false };
+                forbid(
+                    &["value"],
+                    "an ArrayBuffer takes byte `values` and/or a `length`",
+                )?;
+                let elem = Elem::Prim {
+                    name: "u8",
+                    log2: 0,
+                    signed: false,
+                    float: false,
+                };
                 let vals = values.map(|v| v.0.as_slice()).unwrap_or(&[]);
                 let n = count_line(vals.len())?;
                 let bytes = encode_numbers(&elem, vals, n, &what)?;
@@ -684,11 +989,22 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                 (Payload::Bytes(vec![]), "Object".into())
             }
             Kind::Fixed(FixedKind::View) => {
-                return fail(t.get("type").unwrap().line, format!("{what}: a plain ArrayBufferView cannot be a static; declare a typed array type (kind \"view\" with an `element`)"));
+                return fail(
+                    t.get("type").unwrap().line,
+                    format!(
+                        "{what}: a plain ArrayBufferView cannot be a static; declare a typed array type (kind \"view\" with an `element`)"
+                    ),
+                );
             }
             Kind::Class { size } => {
-                forbid(&["value", "values", "length"], "class statics are zero-initialized")?;
-                (Payload::Bytes(vec![0; *size as usize]), format!("{} (zeroed)", ty.name))
+                forbid(
+                    &["value", "values", "length"],
+                    "class statics are zero-initialized",
+                )?;
+                (
+                    Payload::Bytes(vec![0; *size as usize]),
+                    format!("{} (zeroed)", ty.name),
+                )
             }
             Kind::TypedArray(el) | Kind::Array(el) | Kind::StaticArray(el) => {
                 forbid(&["value"], "an array takes `values` and/or a `length`")?;
@@ -702,9 +1018,16 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                             let slot = match &v.value {
                                 Value::Str(s) => {
                                     if *want != string_id {
-                                        return fail(v.line, format!("element {k} of {what} is a string, but the elements are `{}`", types[*want as usize].name));
+                                        return fail(
+                                            v.line,
+                                            format!(
+                                                "element {k} of {what} is a string, but the elements are `{}`",
+                                                types[*want as usize].name
+                                            ),
+                                        );
                                     }
-                                    let bytes: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+                                    let bytes: Vec<u8> =
+                                        s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
                                     statics.push(StaticObj {
                                         name: format!("{name}_{k}"),
                                         named: false,
@@ -716,23 +1039,66 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                                     Slot::Static(statics.len() - 1)
                                 }
                                 Value::Table(tb) => {
-                                    check_keys(tb, &["ref", "null"], &format!("element {k} of {what}"))?;
+                                    check_keys(
+                                        tb,
+                                        &["ref", "null"],
+                                        &format!("element {k} of {what}"),
+                                    )?;
                                     match (tb.get("ref"), tb.get("null")) {
-                                        (Some(Item { value: Value::Str(r), line }), None) => {
-                                            let Some(ri) = names.iter().position(|(n, _)| n == r) else {
-                                                return fail(*line, format!("element {k} of {what} refers to the unknown static `{r}`"));
+                                        (
+                                            Some(Item {
+                                                value: Value::Str(r),
+                                                line,
+                                            }),
+                                            None,
+                                        ) => {
+                                            let Some(ri) = names.iter().position(|(n, _)| n == r)
+                                            else {
+                                                return fail(
+                                                    *line,
+                                                    format!(
+                                                        "element {k} of {what} refers to the unknown static `{r}`"
+                                                    ),
+                                                );
                                             };
                                             if !is_a(&types, pending_types[ri], *want) {
-                                                return fail(*line, format!("element {k} of {what} refers to `{r}` of type `{}`, but the elements are `{}`", types[pending_types[ri] as usize].name, types[*want as usize].name));
+                                                return fail(
+                                                    *line,
+                                                    format!(
+                                                        "element {k} of {what} refers to `{r}` of type `{}`, but the elements are `{}`",
+                                                        types[pending_types[ri] as usize].name,
+                                                        types[*want as usize].name
+                                                    ),
+                                                );
                                             }
                                             Slot::Static(ri)
                                         }
-                                        (None, Some(Item { value: Value::Bool(true), .. })) => Slot::Null,
-                                        _ => return fail(v.line, format!("element {k} of {what}: write a string, `{{ ref = \"name\" }}` or `{{ null = true }}`")),
+                                        (
+                                            None,
+                                            Some(Item {
+                                                value: Value::Bool(true),
+                                                ..
+                                            }),
+                                        ) => Slot::Null,
+                                        _ => {
+                                            return fail(
+                                                v.line,
+                                                format!(
+                                                    "element {k} of {what}: write a string, `{{ ref = \"name\" }}` or `{{ null = true }}`"
+                                                ),
+                                            );
+                                        }
                                     }
                                 }
                                 other => {
-                                    return fail(v.line, format!("element {k} of {what} is {}, but the elements are references (`{}`): write a string, `{{ ref = \"name\" }}` or `{{ null = true }}`", other.type_name(), types[*want as usize].name));
+                                    return fail(
+                                        v.line,
+                                        format!(
+                                            "element {k} of {what} is {}, but the elements are references (`{}`): write a string, `{{ ref = \"name\" }}` or `{{ null = true }}`",
+                                            other.type_name(),
+                                            types[*want as usize].name
+                                        ),
+                                    );
                                 }
                             };
                             slots.push(slot);
@@ -754,10 +1120,23 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                             export: false,
                             type_id: buffer_id,
                             payload: inner,
-                            describe: format!("ArrayBuffer of {byte_length} bytes (the buffer of `{name}`)"),
+                            describe: format!(
+                                "ArrayBuffer of {byte_length} bytes (the buffer of `{name}`)"
+                            ),
                         });
-                        let length = if matches!(ty.kind, Kind::Array(_)) { Some(count) } else { None };
-                        (Payload::View { buffer: statics.len() - 1, byte_length, length }, desc)
+                        let length = if matches!(ty.kind, Kind::Array(_)) {
+                            Some(count)
+                        } else {
+                            None
+                        };
+                        (
+                            Payload::View {
+                                buffer: statics.len() - 1,
+                                byte_length,
+                                length,
+                            },
+                            desc,
+                        )
                     }
                 }
             }
@@ -779,19 +1158,31 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         // The stack (1 MiB) and the static data must fit in the initial memory.
         let need = STACK_BYTES + layout.static_bytes(0);
         if (i as u64) * PAGE < need {
-            return fail(line, format!(
-                "initial_pages = {i} ({} KiB) cannot hold the 1 MiB stack and this layout's {} KiB of static data: use at least {}",
-                i as u64 * PAGE / 1024, (need - STACK_BYTES).div_ceil(1024), need.div_ceil(PAGE) + 1
-            ));
+            return fail(
+                line,
+                format!(
+                    "initial_pages = {i} ({} KiB) cannot hold the 1 MiB stack and this layout's {} KiB of static data: use at least {}",
+                    i as u64 * PAGE / 1024,
+                    (need - STACK_BYTES).div_ceil(1024),
+                    need.div_ceil(PAGE) + 1
+                ),
+            );
         }
     }
-    let _ = mem_line;
     Ok(layout)
 }
 
 /// Encodes `n` numbers (values then zeros) little-endian.
 fn encode_numbers(el: &Elem, vals: &[Item], n: u32, what: &str) -> R<Vec<u8>> {
-    let Elem::Prim { name, log2, signed, float } = *el else { unreachable!() };
+    let Elem::Prim {
+        name,
+        log2,
+        signed,
+        float,
+    } = *el
+    else {
+        unreachable!()
+    };
     let size = 1usize << log2;
     let mut out = Vec::with_capacity(size * n as usize);
     for (k, v) in vals.iter().enumerate() {
@@ -800,7 +1191,10 @@ fn encode_numbers(el: &Elem, vals: &[Item], n: u32, what: &str) -> R<Vec<u8>> {
                 let i = *i;
                 if name == "bool" {
                     if i != 0 && i != 1 {
-                        return fail(v.line, format!("element {k} of {what} is {i}, but a bool is 0 or 1"));
+                        return fail(
+                            v.line,
+                            format!("element {k} of {what} is {i}, but a bool is 0 or 1"),
+                        );
                     }
                     i as u64
                 } else {
@@ -811,7 +1205,12 @@ fn encode_numbers(el: &Elem, vals: &[Item], n: u32, what: &str) -> R<Vec<u8>> {
                         (0, (1i128 << bitsn) - 1)
                     };
                     if (i as i128) < min || (i as i128) > max {
-                        return fail(v.line, format!("element {k} of {what} is {i}, outside the range of {name} ({min} to {max})"));
+                        return fail(
+                            v.line,
+                            format!(
+                                "element {k} of {what} is {i}, outside the range of {name} ({min} to {max})"
+                            ),
+                        );
                     }
                     i as u64
                 }
@@ -819,15 +1218,34 @@ fn encode_numbers(el: &Elem, vals: &[Item], n: u32, what: &str) -> R<Vec<u8>> {
             (Value::Bool(b), false) if name == "bool" => *b as u64,
             (Value::Int(i), true) => {
                 if (*i as f64) as i64 != *i {
-                    return fail(v.line, format!("element {k} of {what} is {i}, not exactly representable as {name}"));
+                    return fail(
+                        v.line,
+                        format!(
+                            "element {k} of {what} is {i}, not exactly representable as {name}"
+                        ),
+                    );
                 }
-                if size == 4 { (*i as f32).to_bits() as u64 } else { (*i as f64).to_bits() }
+                if size == 4 {
+                    (*i as f32).to_bits() as u64
+                } else {
+                    (*i as f64).to_bits()
+                }
             }
             (Value::Float(f), true) => {
-                if size == 4 { (*f as f32).to_bits() as u64 } else { f.to_bits() }
+                if size == 4 {
+                    (*f as f32).to_bits() as u64
+                } else {
+                    f.to_bits()
+                }
             }
             (other, _) => {
-                return fail(v.line, format!("element {k} of {what} is {}, but the elements are {name}", other.type_name()));
+                return fail(
+                    v.line,
+                    format!(
+                        "element {k} of {what} is {}, but the elements are {name}",
+                        other.type_name()
+                    ),
+                );
             }
         };
         out.extend_from_slice(&bits.to_le_bytes()[..size]);

@@ -53,16 +53,25 @@ pub struct Table {
 impl Table {
     /// The entry for `key`, if present.
     pub fn get(&self, key: &str) -> Option<&Item> {
-        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, _, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, v)| v)
     }
 
     fn get_mut(&mut self, key: &str) -> Option<&mut Item> {
-        self.entries.iter_mut().find(|(k, _, _)| k == key).map(|(_, _, v)| v)
+        self.entries
+            .iter_mut()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, v)| v)
     }
 
     fn insert(&mut self, key: String, line: usize, item: Item) -> Result<(), (usize, String)> {
         if let Some((_, first, _)) = self.entries.iter().find(|(k, _, _)| *k == key) {
-            return Err((line, format!("duplicate key `{key}` (first defined on line {first})")));
+            return Err((
+                line,
+                format!("duplicate key `{key}` (first defined on line {first})"),
+            ));
         }
         self.entries.push((key, line, item));
         Ok(())
@@ -74,8 +83,15 @@ pub type ParseError = (usize, String);
 
 /// Parses a whole document into its root table.
 pub fn parse(text: &str) -> Result<Table, ParseError> {
-    let mut p = Parser { chars: text.chars().collect(), pos: 0, line: 1 };
-    let mut root = Table { line: 1, ..Table::default() };
+    let mut p = Parser {
+        chars: text.chars().collect(),
+        pos: 0,
+        line: 1,
+    };
+    let mut root = Table {
+        line: 1,
+        ..Table::default()
+    };
     // Path of the table that `key = value` lines currently go to: None = root;
     // Some((name, is_array)) = `[name]` or the last element of `[[name]]`.
     let mut current: Option<(String, bool)> = None;
@@ -93,7 +109,10 @@ pub fn parse(text: &str) -> Result<Table, ParseError> {
             let name = p.key()?;
             p.skip_ws();
             if p.peek() == Some('.') {
-                return Err((line, "dotted table names are not supported in the layout file".into()));
+                return Err((
+                    line,
+                    "dotted table names are not supported in the layout file".into(),
+                ));
             }
             p.expect(']')?;
             if array {
@@ -101,30 +120,67 @@ pub fn parse(text: &str) -> Result<Table, ParseError> {
             }
             p.end_of_line()?;
             if array {
-                let table = Table { line, header: true, ..Table::default() };
+                let table = Table {
+                    line,
+                    header: true,
+                    ..Table::default()
+                };
                 match root.get_mut(&name) {
                     None => root.insert(
                         name.clone(),
                         line,
-                        Item { value: Value::Array(vec![Item { value: Value::Table(table), line }]), line },
+                        Item {
+                            value: Value::Array(vec![Item {
+                                value: Value::Table(table),
+                                line,
+                            }]),
+                            line,
+                        },
                     )?,
-                    Some(Item { value: Value::Array(items), .. })
-                        if items.iter().all(|i| matches!(&i.value, Value::Table(t) if t.header)) =>
+                    Some(Item {
+                        value: Value::Array(items),
+                        ..
+                    }) if items
+                        .iter()
+                        .all(|i| matches!(&i.value, Value::Table(t) if t.header)) =>
                     {
-                        items.push(Item { value: Value::Table(table), line })
+                        items.push(Item {
+                            value: Value::Table(table),
+                            line,
+                        })
                     }
                     Some(other) => {
                         return Err((
                             line,
-                            format!("`[[{name}]]` conflicts with the key `{name}` defined on line {}", other.line),
+                            format!(
+                                "`[[{name}]]` conflicts with the key `{name}` defined on line {}",
+                                other.line
+                            ),
                         ));
                     }
                 }
             } else {
                 if let Some(other) = root.get(&name) {
-                    return Err((line, format!("table `[{name}]` is defined twice (first on line {})", other.line)));
+                    return Err((
+                        line,
+                        format!(
+                            "table `[{name}]` is defined twice (first on line {})",
+                            other.line
+                        ),
+                    ));
                 }
-                root.insert(name.clone(), line, Item { value: Value::Table(Table { line, header: true, ..Table::default() }), line })?;
+                root.insert(
+                    name.clone(),
+                    line,
+                    Item {
+                        value: Value::Table(Table {
+                            line,
+                            header: true,
+                            ..Table::default()
+                        }),
+                        line,
+                    },
+                )?;
             }
             current = Some((name, array));
             continue;
@@ -133,7 +189,10 @@ pub fn parse(text: &str) -> Result<Table, ParseError> {
         let key = p.key()?;
         p.skip_ws();
         if p.peek() == Some('.') {
-            return Err((line, format!("dotted keys (`{key}.…`) are not supported in the layout file")));
+            return Err((
+                line,
+                format!("dotted keys (`{key}.…`) are not supported in the layout file"),
+            ));
         }
         p.expect('=')?;
         p.skip_ws();
@@ -142,11 +201,17 @@ pub fn parse(text: &str) -> Result<Table, ParseError> {
         let table = match &current {
             None => &mut root,
             Some((name, false)) => match root.get_mut(name) {
-                Some(Item { value: Value::Table(t), .. }) => t,
+                Some(Item {
+                    value: Value::Table(t),
+                    ..
+                }) => t,
                 _ => unreachable!(),
             },
             Some((name, true)) => match root.get_mut(name) {
-                Some(Item { value: Value::Array(items), .. }) => match &mut items.last_mut().unwrap().value {
+                Some(Item {
+                    value: Value::Array(items),
+                    ..
+                }) => match &mut items.last_mut().unwrap().value {
                     Value::Table(t) => t,
                     _ => unreachable!(),
                 },
@@ -215,12 +280,22 @@ impl Parser {
         if self.peek().is_none() || self.newline() {
             Ok(())
         } else {
-            Err((self.line, format!("expected the end of the line, found `{}`", self.rest_of_token())))
+            Err((
+                self.line,
+                format!(
+                    "expected the end of the line, found `{}`",
+                    self.rest_of_token()
+                ),
+            ))
         }
     }
 
     fn rest_of_token(&self) -> String {
-        self.chars[self.pos..].iter().take_while(|c| !c.is_whitespace()).take(20).collect()
+        self.chars[self.pos..]
+            .iter()
+            .take_while(|c| !c.is_whitespace())
+            .take(20)
+            .collect()
     }
 
     fn expect(&mut self, c: char) -> Result<(), ParseError> {
@@ -243,7 +318,8 @@ impl Parser {
             Some('\'') => self.literal_string(),
             _ => {
                 let start = self.pos;
-                while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
                     self.pos += 1;
                 }
                 if start == self.pos {
@@ -263,13 +339,19 @@ impl Parser {
         let value = match self.peek() {
             Some('"') => {
                 if self.chars[self.pos..].starts_with(&['"', '"', '"']) {
-                    return Err((line, "multi-line strings are not supported in the layout file".into()));
+                    return Err((
+                        line,
+                        "multi-line strings are not supported in the layout file".into(),
+                    ));
                 }
                 Value::Str(self.basic_string()?)
             }
             Some('\'') => {
                 if self.chars[self.pos..].starts_with(&['\'', '\'', '\'']) {
-                    return Err((line, "multi-line strings are not supported in the layout file".into()));
+                    return Err((
+                        line,
+                        "multi-line strings are not supported in the layout file".into(),
+                    ));
                 }
                 Value::Str(self.literal_string()?)
             }
@@ -290,15 +372,31 @@ impl Parser {
                             self.pos += 1;
                             break;
                         }
-                        None => return Err((line, "unterminated array: the `[` is never closed".into())),
-                        Some(_) => return Err((self.line, format!("expected `,` or `]` in the array, found `{}`", self.rest_of_token()))),
+                        None => {
+                            return Err((
+                                line,
+                                "unterminated array: the `[` is never closed".into(),
+                            ));
+                        }
+                        Some(_) => {
+                            return Err((
+                                self.line,
+                                format!(
+                                    "expected `,` or `]` in the array, found `{}`",
+                                    self.rest_of_token()
+                                ),
+                            ));
+                        }
                     }
                 }
                 Value::Array(items)
             }
             Some('{') => {
                 self.pos += 1;
-                let mut table = Table { line, ..Table::default() };
+                let mut table = Table {
+                    line,
+                    ..Table::default()
+                };
                 self.skip_ws();
                 if self.peek() == Some('}') {
                     self.pos += 1;
@@ -309,7 +407,12 @@ impl Parser {
                         let key = self.key()?;
                         self.skip_ws();
                         if self.peek() == Some('.') {
-                            return Err((kline, format!("dotted keys (`{key}.…`) are not supported in the layout file")));
+                            return Err((
+                                kline,
+                                format!(
+                                    "dotted keys (`{key}.…`) are not supported in the layout file"
+                                ),
+                            ));
                         }
                         self.expect('=')?;
                         self.skip_ws();
@@ -336,14 +439,18 @@ impl Parser {
 
     fn scalar(&mut self) -> Result<Value, ParseError> {
         let start = self.pos;
-        while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '.' | ':')) {
+        while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '.' | ':'))
+        {
             self.pos += 1;
         }
         let word: String = self.chars[start..self.pos].iter().collect();
         let line = self.line;
         let bad = |what: &str| Err((line, format!("invalid {what} `{word}`")));
         if word.is_empty() {
-            return Err((line, format!("expected a value, found `{}`", self.rest_of_token())));
+            return Err((
+                line,
+                format!("expected a value, found `{}`", self.rest_of_token()),
+            ));
         }
         match word.as_str() {
             "true" => return Ok(Value::Bool(true)),
@@ -353,10 +460,22 @@ impl Parser {
             "nan" | "+nan" | "-nan" => return Ok(Value::Float(f64::NAN)),
             _ => {}
         }
-        if word.contains(':') || (word.len() >= 10 && word.as_bytes().get(4) == Some(&b'-') && word[..4].bytes().all(|b| b.is_ascii_digit())) {
-            return Err((line, format!("dates and times are not supported in the layout file (`{word}`)")));
+        if word.contains(':')
+            || (word.len() >= 10
+                && word.as_bytes().get(4) == Some(&b'-')
+                && word[..4].bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err((
+                line,
+                format!("dates and times are not supported in the layout file (`{word}`)"),
+            ));
         }
-        if word.contains("__") || word.starts_with('_') || word.ends_with('_') || word.contains("_.") || word.contains("._") {
+        if word.contains("__")
+            || word.starts_with('_')
+            || word.ends_with('_')
+            || word.contains("_.")
+            || word.contains("._")
+        {
             return bad("number");
         }
         let clean: String = word.chars().filter(|&c| c != '_').collect();
@@ -370,7 +489,9 @@ impl Parser {
                     return bad("integer");
                 }
                 return match i64::from_str_radix(digits, radix) {
-                    Ok(v) if !digits.is_empty() && !digits.starts_with(['+', '-']) => Ok(Value::Int(v)),
+                    Ok(v) if !digits.is_empty() && !digits.starts_with(['+', '-']) => {
+                        Ok(Value::Int(v))
+                    }
                     _ => bad("integer"),
                 };
             }
@@ -393,7 +514,9 @@ impl Parser {
         } else {
             match clean.parse::<i64>() {
                 Ok(v) => Ok(Value::Int(v)),
-                Err(_) if body.bytes().all(|b| b.is_ascii_digit()) => Err((line, format!("integer `{word}` is out of range"))),
+                Err(_) if body.bytes().all(|b| b.is_ascii_digit()) => {
+                    Err((line, format!("integer `{word}` is out of range")))
+                }
                 Err(_) => bad("value"),
             }
         }
@@ -444,16 +567,36 @@ impl Parser {
                         Some('\\') => s.push('\\'),
                         Some(u @ ('u' | 'U')) => {
                             let n = if u == 'u' { 4 } else { 8 };
-                            let hex: String = self.chars.get(self.pos..self.pos + n).map(|h| h.iter().collect()).unwrap_or_default();
-                            let c = u32::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == n).and_then(char::from_u32);
+                            let hex: String = self
+                                .chars
+                                .get(self.pos..self.pos + n)
+                                .map(|h| h.iter().collect())
+                                .unwrap_or_default();
+                            let c = u32::from_str_radix(&hex, 16)
+                                .ok()
+                                .filter(|_| hex.len() == n)
+                                .and_then(char::from_u32);
                             match c {
                                 Some(c) => s.push(c),
-                                None => return Err((line, format!("invalid unicode escape `\\{u}{hex}` (must name a Unicode scalar value)"))),
+                                None => {
+                                    return Err((
+                                        line,
+                                        format!(
+                                            "invalid unicode escape `\\{u}{hex}` (must name a Unicode scalar value)"
+                                        ),
+                                    ));
+                                }
                             }
                             self.pos += n;
                         }
                         other => {
-                            return Err((line, format!("invalid escape `\\{}` in a string", other.map(String::from).unwrap_or_default())));
+                            return Err((
+                                line,
+                                format!(
+                                    "invalid escape `\\{}` in a string",
+                                    other.map(String::from).unwrap_or_default()
+                                ),
+                            ));
                         }
                     }
                 }
