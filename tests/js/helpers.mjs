@@ -178,6 +178,37 @@ export class Runtime {
   snapshot() {
     return new Uint8Array(this.memory.buffer).slice(this.heapStart);
   }
+  /**
+   * Walks the heap's blocks in address order (ABI.md §2 extents; a region ends in a 16-byte
+   * sentinel whose rtSize holds the next region's start, see src/heap/mod.rs). Returns
+   * `[{ block, size, free, gcInfo, rtId, rtSize }]`. Throws on a malformed chain.
+   */
+  blocks() {
+    const u = this.u32;
+    const end = this.byteLength;
+    const out = [];
+    let at = this.heapStart;
+    let guard = 0;
+    while (at) {
+      if (at % 16 || at + 16 > end || ++guard > 1e7) throw new Error(`heap walk: bad block address ${at}`);
+      const b = at >>> 2;
+      const mm = u[b];
+      const size = 4 + (mm & ~3);
+      const free = (mm & FREE) !== 0;
+      const sentinel = !free && size === 16 && u[b + 1] === 2 && u[b + 2] === 0xffffffff;
+      if (sentinel) {
+        at = u[b + 3];
+        continue;
+      }
+      out.push({ block: at, size, free, gcInfo: free ? 0 : u[b + 1], rtId: free ? 0 : u[b + 2], rtSize: free ? 0 : u[b + 3] });
+      at += size;
+    }
+    return out;
+  }
+  /** Set of the refs of every used managed heap block. */
+  liveRefs() {
+    return new Set(this.blocks().filter((b) => !b.free && b.gcInfo & MANAGED).map((b) => b.block + HEADER));
+  }
   readString(ref) {
     return readStringFrom(this.memory, ref);
   }
