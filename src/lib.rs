@@ -11,6 +11,7 @@
 #[cfg(any(feature = "std", not(target_arch = "wasm32")))]
 extern crate std;
 
+pub mod api;
 pub mod error;
 #[cfg(target_arch = "wasm32")]
 mod exports;
