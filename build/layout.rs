@@ -432,13 +432,13 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             );
         }
     }
-    if let (Some((i, line)), Some((m, _))) = (initial_pages, max_pages) {
-        if i > m {
-            return fail(
-                line,
-                format!("initial_pages ({i}) is larger than max_pages ({m})"),
-            );
-        }
+    if let (Some((i, line)), Some((m, _))) = (initial_pages, max_pages)
+        && i > m
+    {
+        return fail(
+            line,
+            format!("initial_pages ({i}) is larger than max_pages ({m})"),
+        );
     }
 
     // Types: the fixed ones first.
@@ -504,8 +504,10 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                     ),
                 );
             }
-            if let Some((id, line)) = get_int(t, "id", &what, 0, u32::MAX as i64)? {
-                if id as u32 != fixed.id {
+            if let Some((id, line)) = get_int(t, "id", &what, 0, u32::MAX as i64)?
+                && id as u32 != fixed.id
+            {
+                {
                     return fail(
                         line,
                         format!(
@@ -575,8 +577,10 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             return fail(nline, format!("type name `{name}` is a primitive type"));
         }
         let id = types.len() as u32;
-        if let Some((want, line)) = get_int(t, "id", &what, 0, u32::MAX as i64)? {
-            if want as u32 != id {
+        if let Some((want, line)) = get_int(t, "id", &what, 0, u32::MAX as i64)?
+            && want as u32 != id
+        {
+            {
                 return fail(
                     line,
                     format!(
@@ -674,9 +678,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                         if let Elem::Ref { .. } = el {
                             return fail(
                                 eline,
-                                format!(
-                                    "a typed array (kind \"view\") holds numbers, not references"
-                                ),
+                                "a typed array (kind \"view\") holds numbers, not references",
                             );
                         }
                         ty.flags |= flags::ARRAYBUFFERVIEW;
