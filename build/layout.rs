@@ -507,15 +507,13 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             if let Some((id, line)) = get_int(t, "id", &what, 0, u32::MAX as i64)?
                 && id as u32 != fixed.id
             {
-                {
-                    return fail(
-                        line,
-                        format!(
-                            "`{name}` has the fixed id {} in the {:?} profile, declared as {id}",
-                            fixed.id, profile
-                        ),
-                    );
-                }
+                return fail(
+                    line,
+                    format!(
+                        "`{name}` has the fixed id {} in the {:?} profile, declared as {id}",
+                        fixed.id, profile
+                    ),
+                );
             }
             for k in ["element", "nullable", "size", "refs", "base"] {
                 if let Some(i) = t.get(k) {
@@ -580,14 +578,12 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         if let Some((want, line)) = get_int(t, "id", &what, 0, u32::MAX as i64)?
             && want as u32 != id
         {
-            {
-                return fail(
-                    line,
-                    format!(
-                        "type `{name}` gets id {id} (ids follow declaration order after the fixed ids), declared as {want}"
-                    ),
-                );
-            }
+            return fail(
+                line,
+                format!(
+                    "type `{name}` gets id {id} (ids follow declaration order after the fixed ids), declared as {want}"
+                ),
+            );
         }
         types.push(TypeDef {
             name: name.to_string(),
