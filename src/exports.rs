@@ -98,6 +98,9 @@ fn ok<T>(r: Result<T, Error>) -> T {
     }
 }
 
+// The generated exported globals: `__id_<Name>` and `__static_<name>` (ABI.md §3, §4).
+include!(concat!(env!("OUT_DIR"), "/exports_static.rs"));
+
 // ----- unmanaged blocks -----
 
 /// `__alloc(size) -> ptr`
