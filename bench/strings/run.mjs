@@ -200,6 +200,12 @@ ArrayBuffer; "round trip": JS string to heap String and back through the loader 
 path of js/loader.mjs, and its UTF-16 path; AssemblyScript: @assemblyscript/loader, UTF-16
 path). The JS column does the same work on plain JS strings (decode / encode / encode+decode).
 
+Semantics differ: asrt decodes exactly as TextDecoder (validation, one U+FFFD per maximal
+subpart) in two passes, exact UTF-16 length first, then the decode into an exactly sized String;
+AssemblyScript's String.UTF8.decodeUnsafe does not validate (ill-formed input yields garbage,
+never U+FFFD) and decodes in one pass into a String of the maximal size, shrunk by __renew.
+Both encoders run two passes (byte length, then encode) and replace lone surrogates.
+
 ${table}
 ${notes.length ? "\n" + notes.map(n => `- ${n}`).join("\n") + "\n" : ""}`;
 mkdirSync(dirname(outFile), { recursive: true });
