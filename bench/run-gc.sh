@@ -15,6 +15,7 @@
 #   ASRT_TREENODE_ID=N               stopgap while asrt lacks __id_TreeNode (and
 #                                    without __static_slots the root is pinned)
 #   ASRT_BINARYTREES_WASM=path       asrt binary-trees module exporting run(n)
+#   GC_VARIANTS=paced,idle           asrt variants (also: idle-eager)
 #   GC_REPS=3                        fresh-process runs per pause configuration
 #   SKIP_BT=1 / SKIP_GC=1            skip one of the two benchmarks
 #   GC_MOCK_ASRT=1                   check the driver's asrt code path against

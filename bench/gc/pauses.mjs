@@ -16,10 +16,13 @@
 //        ABI exports (/work/shared/ABI.md section 5): stores are written to
 //        memory by the host, then __link(parent, child, 0).
 //
-// Variants:
-//   paced  the host never steps the GC; all GC work happens inside __new.
-//   idle   additionally, after every frame (16 unit replacements) the host
-//          calls __gc_step until it returns 0 (idle) or a 1 ms budget is used.
+// Variants (asrt; GC_VARIANTS=paced,idle,idle-eager picks them):
+//   paced       the host never steps the GC; all GC work happens inside __new.
+//   idle        additionally, after every frame (16 unit replacements), while a
+//               cycle is under way, the host calls __gc_step until it returns
+//               0 (idle) or a 1 ms budget is used.
+//   idle-eager  the same in every frame, even when the collector is idle (so
+//               the host starts cycles itself: near-continuous collection).
 //
 // Environment: GC_LIVE_MIB (list), GC_ALLOC_FACTOR, GC_SEED, GC_IDLE_BUDGET_MS,
 // GC_MAX_SECONDS (per run), GC_FRAME, GC_REPS, ASRT_WASM, ASRT_TREENODE_ID
@@ -324,8 +327,20 @@ function runWorkload(be, opts) {
     if (s.heapBytes > peakHeap) peakHeap = s.heapBytes;
   };
 
-  let idleSteps = 0, idleSlices = 0;
-  const idleSlice = () => {
+  // Idle-time stepping. "idle-eager": every slice steps until the collector
+  // reports idle (0) or the budget is used, so a slice that finds it idle
+  // starts a new cycle. "idle": only helps cycles already under way: it steps
+  // when its own last step left a cycle in progress, or when the GC step
+  // counter in __gc_stats grew since its last slice (the allocator's pacing
+  // has started or advanced a cycle); without __gc_stats it behaves eagerly.
+  let idleSteps = 0, idleSlices = 0, lastPhase = 0, lastStepCount = -1;
+  const idleSlice = (eager) => {
+    if (!eager && be.stats) {
+      const n = be.stats().steps;
+      const active = lastPhase !== 0 || (lastStepCount >= 0 && n > lastStepCount);
+      lastStepCount = n;
+      if (!active) return;
+    }
     idleSlices++;
     const start = performance.now();
     for (let k = 0; k < 100000; k++) {
@@ -335,8 +350,10 @@ function runWorkload(be, opts) {
       const t1 = performance.now();
       rec.step.push(t1 - t0, mem.buffer.byteLength !== before);
       idleSteps++;
+      lastPhase = phase;
       if (phase === 0 || t1 - start >= idleBudgetMs) break;
     }
+    if (!eager && be.stats) lastStepCount = be.stats().steps;
   };
 
   // Build phase.
@@ -357,7 +374,7 @@ function runWorkload(be, opts) {
   let frames = 0, timedOut = false;
   while (allocated - buildAllocated < target) {
     for (let k = 0; k < frame; k++) replaceUnit(Math.floor(rand() * U));
-    if (variant === "idle") idleSlice();
+    if (variant === "idle" || variant === "idle-eager") idleSlice(variant === "idle-eager");
     if ((frames & 15) === 0) sample();
     frames++;
     if (performance.now() - tBuild > maxSeconds * 1000) { timedOut = true; break; }
@@ -440,7 +457,7 @@ if (process.argv[2] === "--child") {
   try {
     const { exports, memory } = await instantiate(wasmPath);
     const be = runtime === "asrt" ? makeAsrtBackend(exports, memory) : makeASBackend(exports, memory);
-    if (variant === "idle" && !be.step) throw new Error(`${runtime}: missing export __gc_step`);
+    if (variant.startsWith("idle") && !be.step) throw new Error(`${runtime}: missing export __gc_step`);
     result = { ok: true, ...runWorkload(be, opts) };
   } catch (e) {
     result = { ok: false, error: String(e && e.message ? e.message : e) };
@@ -457,6 +474,7 @@ const factor = Number(arg("factor", process.env.GC_ALLOC_FACTOR ?? 4));
 const outFile = arg("out", null);
 const wasmDir = resolve(arg("wasm-dir", process.env.BT_WASM_DIR ?? join(root, "bench", "out", "wasm")));
 const maxSeconds = Number(process.env.GC_MAX_SECONDS ?? 180);
+const asrtVariants = String(process.env.GC_VARIANTS ?? "paced,idle").split(",").filter(Boolean);
 const reps = Math.max(1, Number(arg("reps", process.env.GC_REPS ?? 3)));
 
 // Combines repetitions: every number becomes the median over the runs, except
@@ -521,7 +539,7 @@ if (!existsSync(asrtPath)) {
     for (const n of missing.optional) notes.push(`asrt: missing export ${n} (${ASRT_OPTIONAL[n]} skipped)`);
     if (!missing.required.length) {
       configs.push({ runtime: "asrt", label: "asrt", path: asrtPath,
-        variants: missing.optional.includes("__gc_step") ? ["paced"] : ["paced", "idle"] });
+        variants: missing.optional.includes("__gc_step") ? ["paced"] : asrtVariants });
     }
   }
 }
@@ -567,7 +585,8 @@ lines.push(`node ${process.version}. Live set: index tree of TreeNodes rooted in
   `random units replaced (allocate, link in, drop old) until ${factor} × live bytes allocated. ` +
   `Every \`__new\`, every store + barrier (\`link\`) and every host \`__gc_step\` is timed alone with performance.now() ` +
   `(includes ~0.1 µs JS↔wasm call overhead). Variant \`paced\`: the host never steps the GC; \`idle\`: after every frame of ` +
-  `16 replacements the host calls \`__gc_step\` until it returns 0 or a 1 ms budget is used. ` +
+  `16 replacements, if a cycle is under way (its last step returned non-zero, or \`__gc_stats\`' step count grew), the host calls ` +
+  `\`__gc_step\` until it returns 0 or a 1 ms budget is used; \`idle-eager\`: the same in every frame (starts cycles itself). ` +
   `Live = Σ(16 B header + payload) of reachable objects, excluding allocator rounding. ` +
   `Each configuration runs ${reps}× in fresh node processes; every figure is the median over the runs, ` +
   `except "worst max" (the largest over all runs). "Noise floor" times a no-op export call (\`__pin(0)\`) the same way: ` +
