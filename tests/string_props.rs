@@ -573,13 +573,8 @@ mod runtime {
     #[test]
     fn bad_refs_are_rejected_before_anything_changes() {
         let mut rt = rt();
-        let s = new_string(&mut rt, &u16s("abc"));
-        let ab = rt.new_object(8, ID_ARRAYBUFFER).unwrap();
         let raw = rt.alloc(8).unwrap();
-        let freed = new_string(&mut rt, &u16s("gone"));
-        rt.collect(); // nothing roots `s`, `ab` or `freed`: all three are collected
         let s = new_string(&mut rt, &u16s("abc"));
-        let _ = (ab, freed);
         let ab = rt.new_object(8, ID_ARRAYBUFFER).unwrap();
         for (bad, err) in [
             (0, Error::NullRef),
