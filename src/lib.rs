@@ -22,6 +22,8 @@ pub mod host;
 pub mod memory;
 pub mod object;
 pub mod rtti;
+#[cfg(feature = "rtrace")]
+mod rtrace;
 pub mod runtime;
 pub mod statics;
 pub mod string;

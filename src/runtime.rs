@@ -81,8 +81,11 @@ impl<M: Memory> Runtime<M> {
     /// A runtime whose heap starts at `heap_base` in `mem` and may grow the memory to
     /// `max_pages`. Time: O(1).
     pub fn new(mem: M, heap_base: u32, max_pages: u32, roots: Roots) -> Result<Self, Error> {
+        let heap = Heap::new(mem, heap_base, max_pages)?;
+        #[cfg(feature = "rtrace")] // rtrace hook
+        crate::rtrace::init(heap.start());
         Ok(Runtime {
-            heap: Heap::new(mem, heap_base, max_pages)?,
+            heap,
             gc: Collector::new(),
             pins: PinTable::new(),
             roots,
@@ -146,6 +149,8 @@ impl<M: Memory> Runtime<M> {
             return Ok(());
         }
         let block = self.validate_unmanaged(ptr)?;
+        #[cfg(feature = "rtrace")] // rtrace hook
+        crate::rtrace::free(block);
         // SAFETY: validated as a live unmanaged block.
         unsafe { self.heap.free_block(block) };
         Ok(())

@@ -225,6 +225,8 @@ impl<M: Memory> Runtime<M> {
                 && !self.on_shadow_stack(ptr)
             {
                 self.live_objects -= 1;
+                #[cfg(feature = "rtrace")] // rtrace hook
+                crate::rtrace::free(block);
                 // SAFETY: nothing the runtime knows of refers to the old block any more.
                 unsafe { self.heap.free_block(block) };
             }
@@ -305,6 +307,8 @@ impl<M: Memory> Runtime<M> {
 
     /// One step of at most `step_work` units in the current phase.
     fn step(&mut self) {
+        #[cfg(feature = "rtrace")] // rtrace hook
+        crate::rtrace::interrupt();
         self.gc.steps += 1;
         let budget = self.gc.step_work;
         match self.gc.phase {
@@ -312,6 +316,8 @@ impl<M: Memory> Runtime<M> {
             Phase::Mark => self.mark_step(budget),
             Phase::Sweep => self.sweep_step(budget),
         }
+        #[cfg(feature = "rtrace")] // rtrace hook
+        crate::rtrace::yielded();
     }
 
     /// `__collect`: finishes the cycle in progress, then runs one full cycle.

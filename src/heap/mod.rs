@@ -428,15 +428,28 @@ impl<M: Memory> Heap<M> {
         // SAFETY: `ptr` is validated, so the header is a used block's.
         unsafe {
             let old = self.mem.load(block + RT_SIZE);
+            #[cfg(feature = "rtrace")] // rtrace hook
+            let old_extent = size_of_info(self.mem.load(block + MM_INFO));
             if self.resize_in_place(block, block_size(payload)) {
                 self.mem.store(block + RT_SIZE, payload);
+                #[cfg(feature = "rtrace")] // rtrace hook
+                if size_of_info(self.mem.load(block + MM_INFO)) != old_extent {
+                    crate::rtrace::resize(block, old_extent);
+                }
                 return Ok(ptr);
             }
             let gc = self.mem.load(block + GC_INFO);
             let id = self.mem.load(block + RT_ID);
             let new = self.alloc_object(payload, gc, id)?;
+            #[cfg(feature = "rtrace")] // rtrace hook
+            crate::rtrace::alloc(new - HEADER_SIZE, payload);
             self.mem.copy(new, ptr, old.min(payload));
             if !keep_old {
+                #[cfg(feature = "rtrace")] // rtrace hooks
+                {
+                    crate::rtrace::moved(block, new - HEADER_SIZE);
+                    crate::rtrace::free(block);
+                }
                 self.free_block(block);
             }
             Ok(new)
