@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! Host tests of the layout generator (build.rs and build/): the TOML reader, the checks (every
 //! fixture in tests/bad_layouts must fail with its message at its line), AssemblyScript's RTTI
 //! flags for each kind of type, the static objects' headers and payloads, and the generated code.

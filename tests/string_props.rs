@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! Host tests of the string algorithms (src/string): hand-written cases for every class of
 //! ill-formed UTF-8, and properties against std as the oracle.
 
