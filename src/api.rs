@@ -673,7 +673,8 @@ impl<M: Memory> Mutator<M> {
             self.rt.load(header + 4),
             self.rt.load(header + 8),
         );
-        if top < base || top >= limit || top % 4 != 0 {
+        // One compare for base <= top < limit (wrapping), one test for alignment.
+        if top.wrapping_sub(base) >= limit.wrapping_sub(base) || top % 4 != 0 {
             fail(Error::StackOverflow);
         }
         self.rt.store(top, raw);
