@@ -15,6 +15,9 @@
 #   ASRT_TREENODE_ID=N               stopgap while asrt lacks __id_TreeNode (and
 #                                    without __static_slots the root is pinned)
 #   ASRT_BINARYTREES_WASM=path       asrt binary-trees module exporting run(n)
+#                                    (default: the one bench/run-binarytrees.sh
+#                                    builds, when it exists; this script never
+#                                    builds Rust)
 #   GC_VARIANTS=paced,idle           asrt variants (also: idle-eager)
 #   GC_REPS=3                        fresh-process runs per pause configuration
 #   SKIP_BT=1 / SKIP_GC=1            skip one of the two benchmarks
@@ -45,6 +48,11 @@ fi
 
 live="${GC_LIVE_MIB:-16,64,256}"
 if [ -n "${GC_SKIP_256:-}" ] && [ -z "${GC_LIVE_MIB:-}" ]; then live=16,64; fi
+
+bt_default=target/binarytrees/wasm32-unknown-unknown/release/asrt_binarytrees.wasm
+if [ -z "${ASRT_BINARYTREES_WASM:-}" ] && [ -f "$bt_default" ]; then
+  export ASRT_BINARYTREES_WASM="$bt_default"
+fi
 
 written=()
 if [ -z "${SKIP_BT:-}" ]; then
