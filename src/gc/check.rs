@@ -54,6 +54,17 @@ impl<M: Memory> Runtime<M> {
             if !marking && color == Color::Black as u32 && self.gc.phase == Phase::Idle {
                 errors += 1;
             }
+            // Nothing freed is reachable: every reference a live object holds is a live
+            // object (or null).
+            if color != Color::White0 as u32 && color != Color::White1 as u32
+                || !marking && self.gc.phase != Phase::Sweep
+            {
+                self.for_each_child(block + HEADER_SIZE, |c| {
+                    if c != 0 && self.validate_object(c).is_err() {
+                        errors += 1;
+                    }
+                });
+            }
             if marking && color == Color::Black as u32 {
                 let partial = self.gc.partial.is_some_and(|p| p.block == block);
                 if !partial {

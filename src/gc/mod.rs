@@ -185,9 +185,9 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// `__renew`: resizes a managed object keeping its contents and zeroing a grown tail. It
-    /// stays in place when the heap allows; when it moves, the old block is freed at once unless
-    /// something may still see it (pinned, gray, or on the shadow stack), in which case it is left
-    /// to the collector as an ordinary object. Time: O(size) plus one GC step.
+    /// stays in place when the heap allows (shrinking always does); when it moves, the old block
+    /// is left to the collector, which reclaims it safely once nothing refers to it (as
+    /// AssemblyScript does). Time: O(size) plus one GC step.
     pub fn renew(&mut self, ptr: u32, size: u32) -> Result<u32, Error> {
         let block = self.validate_managed(ptr)?;
         if size > MAX_PAYLOAD {
@@ -215,21 +215,16 @@ impl<M: Memory> Runtime<M> {
                 self.store(new - HEADER_SIZE + GC_INFO, MANAGED | Color::Black as u32);
                 self.regray(new - HEADER_SIZE);
             } else {
-                self.store(new - HEADER_SIZE + GC_INFO, MANAGED | (gc & 3));
+                // While sweeping, the copy may land behind the cursor, where the sweep would
+                // never whiten it: it takes the current white (it is live either way).
+                let color = if self.gc.phase == Phase::Sweep { self.gc.white } else { gc & 3 };
+                self.store(new - HEADER_SIZE + GC_INFO, MANAGED | color);
             }
             #[cfg(feature = "rtrace")]
             crate::rtrace::moved(block, new - HEADER_SIZE);
-            if gc & crate::object::PINNED == 0
-                && gc & 3 != Color::Gray as u32
-                && !partial
-                && !self.on_shadow_stack(ptr)
-            {
-                self.live_objects -= 1;
-                #[cfg(feature = "rtrace")] // rtrace hook
-                crate::rtrace::free(block);
-                // SAFETY: nothing the runtime knows of refers to the old block any more.
-                unsafe { self.heap.free_block(block) };
-            }
+            // The old block stays an ordinary object: the collector frees it once nothing
+            // refers to it. Freeing it here would be unsafe: floating garbage that is still gray
+            // (or a caller's second reference) could make the tracer read a freed block.
         } else {
             self.store(block + RT_SIZE, size);
         }
