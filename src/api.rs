@@ -12,7 +12,7 @@
 //!   ([`Mutator::step`], [`Mutator::collect`]). It is a `#[repr(transparent)]` wrapper, so
 //!   [`Mutator::from_runtime`] views any `&mut Runtime<M>` as one for free, and it derefs to the
 //!   runtime for everything else.
-//! - On wasm32, [`with`] lends the module's own global runtime (the one the exports use).
+//! - On wasm32, `asrt::api::with` lends the module's own global runtime (the one the exports use).
 //!
 //! # Rooting
 //!
@@ -389,7 +389,7 @@ impl<C: Class, V: Value> Field<C, V> {
 
 /// The runtime seen through typed refs: allocation, field access with the write barrier,
 /// shadow-stack roots and GC triggers. Generic over the memory, so the same code runs on wasm32
-/// ([`with`]) and on the host (`Mutator::new(Runtime::host(..))`).
+/// (`asrt::api::with`) and on the host (`Mutator::new(Runtime::host(..))`).
 ///
 /// Derefs to [`Runtime`] for the untyped (validating) API.
 #[repr(transparent)]
