@@ -12,15 +12,15 @@
 //   NAME.oz.wasm      the bench module after `wasm-opt -Oz` (size only)
 // A missing NAME.wasm gives a "not built" row.
 //
-// Every module gets its own instance (and so its own memory) in this one node process, then one
-// untimed verification run that writes and checks every byte of every block and one warm-up run.
-// The measured runs are interleaved: round k (k = 1..runs) runs every allocator once with seed k,
-// starting with a different allocator each round, so that changing load on the machine hits every
-// allocator alike. Each run is one call of the module's `run(seed, actions, 0)`, timed with
-// process.hrtime.bigint(). Any run that reports an error (pattern mismatch, null or misaligned
-// block) fails that allocator.
+// Each allocator runs in its own node process (fresh isolate, nothing shared): one untimed
+// verification run that writes and checks every byte of every block, one warm-up run, then the
+// measured runs, each one call of the module's `run(seed, actions, 0)` timed with
+// process.hrtime.bigint(). Run k (k = 1..runs) uses seed k for every allocator; the warm-up uses
+// seed 0. Any run that reports an error (pattern mismatch, null or misaligned block) fails.
 
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,6 +54,7 @@ function parseArgs(argv) {
     actions: 100_000,
     budget: 60,
     only: null,
+    worker: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -67,6 +68,7 @@ function parseArgs(argv) {
     else if (a === '--actions') opts.actions = Number(val());
     else if (a === '--budget') opts.budget = Number(val());
     else if (a === '--only') opts.only = val().split(',');
+    else if (a === '--worker') opts.worker = val();
     else throw new Error(`unknown argument ${a}`);
   }
   if (!(opts.runs >= 1) || !(opts.actions >= 1)) throw new Error('--runs and --actions must be >= 1');
@@ -107,38 +109,45 @@ function stats(exports) {
   return out;
 }
 
-async function prepare(name, opts) {
+async function worker(name, opts) {
   const exports = await instantiate(join(opts.wasm, `${name}.wasm`));
-  for (const [label, seed, full] of [['verification', 0xc0ffee, 1], ['warm-up', 0, 0]]) {
+  const check = (label, seed, full) => {
     const errors = exports.run(seed, opts.actions, full) >>> 0;
+    const s = stats(exports);
     if (errors !== 0) {
-      throw new Error(`${label} run (seed ${seed}) reported ${errors} errors: ${JSON.stringify(stats(exports))}`);
+      throw new Error(`${name}: ${label} run (seed ${seed}) reported ${errors} errors: ${JSON.stringify(s)}`);
     }
-  }
-  return { name, exports, rates: [], spent: 0n, stopped: null, first: null };
-}
-
-// Measured run k of one allocator; sets b.stopped when the allocator's series ends early.
-function measure(b, k, opts) {
-  if (k > MIN_RUNS && b.spent > BigInt(Math.round(opts.budget * 1e9))) {
-    b.stopped = `time budget of ${opts.budget} s spent`;
-    return;
-  }
-  const t0 = process.hrtime.bigint();
-  const errors = b.exports.run(k, opts.actions, 0) >>> 0;
-  const t1 = process.hrtime.bigint();
-  b.spent += t1 - t0;
-  const s = stats(b.exports);
-  if (errors !== 0) {
-    if (s.nulls > 0 && s.mismatches === 0 && s.misaligned === 0 && k > 1) {
-      // Allocation failed (the 4 GiB of wasm32 memory are used up) without any corruption.
-      b.stopped = `out of memory in run ${k}`;
-      return;
+    return s;
+  };
+  const verify = check('verification', 0xc0ffee, 1);
+  check('warm-up', 0, 0);
+  const rates = [];
+  let first = null;
+  let stopped = null; // why fewer than opts.runs measured runs were done
+  let spent = 0n;
+  for (let k = 1; k <= opts.runs; k++) {
+    if (k > MIN_RUNS && spent > BigInt(Math.round(opts.budget * 1e9))) {
+      stopped = `time budget of ${opts.budget} s spent`;
+      break;
     }
-    throw new Error(`measured run ${k} reported ${errors} errors: ${JSON.stringify(s)}`);
+    const t0 = process.hrtime.bigint();
+    const errors = exports.run(k, opts.actions, 0) >>> 0;
+    const t1 = process.hrtime.bigint();
+    spent += t1 - t0;
+    if (errors !== 0) {
+      const s = stats(exports);
+      if (s.nulls > 0 && s.mismatches === 0 && s.misaligned === 0 && k > 1) {
+        // Allocation failed (the 4 GiB of wasm32 memory are used up) without any corruption.
+        stopped = `out of memory in run ${k}`;
+        break;
+      }
+      throw new Error(`${name}: measured run ${k} reported ${errors} errors: ${JSON.stringify(s)}`);
+    }
+    if (k === 1) first = stats(exports);
+    rates.push((opts.actions * 1000) / Number(t1 - t0)); // actions per microsecond
   }
-  if (k === 1) b.first = s;
-  b.rates.push((opts.actions * 1000) / Number(t1 - t0)); // actions per microsecond
+  const end = stats(exports);
+  return { rates, verify, first, stopped, pagesAtEnd: end.pages };
 }
 
 function summarize(rates) {
@@ -164,79 +173,60 @@ function size(file) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.worker) {
+    const result = await worker(opts.worker, opts);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
+
+  const loadBefore = loadavg()[0];
   const fmt = (x) => (x === null || x === undefined ? 'n/a' : x.toFixed(2));
   const bytes = (x) => (x === null ? 'n/a' : String(x));
+  const rows = [];
+  const details = [];
   const failures = [];
-  const entries = [];
+  let reference = null; // action counts of run 1, identical for every allocator
 
   for (const a of ALLOCATORS) {
     if (opts.only && !opts.only.includes(a.name)) continue;
     const file = join(opts.wasm, `${a.name}.wasm`);
-    const e = {
-      a,
-      sizes: {
-        min: size(join(opts.wasm, `${a.name}.min.wasm`)),
-        minOz: size(join(opts.wasm, `${a.name}.min.oz.wasm`)),
-        minDceOz: size(join(opts.wasm, `${a.name}.min.dce.oz.wasm`)),
-        full: size(file),
-        fullOz: size(join(opts.wasm, `${a.name}.oz.wasm`)),
-      },
-      bench: null,
-      status: null, // 'not built' | 'FAILED' | null
+    const sizes = {
+      min: size(join(opts.wasm, `${a.name}.min.wasm`)),
+      minOz: size(join(opts.wasm, `${a.name}.min.oz.wasm`)),
+      minDceOz: size(join(opts.wasm, `${a.name}.min.dce.oz.wasm`)),
+      full: size(file),
+      fullOz: size(join(opts.wasm, `${a.name}.oz.wasm`)),
     };
-    entries.push(e);
+    let label = a.note ? `${a.name} ⚠` : a.name;
     const missing = existsSync(file) ? unresolved(file) : [];
     if (!existsSync(file) || missing.length) {
       console.error(`${a.name}: not built${missing.length ? ` (the module imports ${missing.join(', ')}: the runtime does not define them yet)` : ''}`);
-      e.status = 'not built';
+      rows.push(`| ${label} | not built | | | | n/a | n/a |`);
+      details.push(`| ${a.name} | ${a.setup} | n/a | n/a | n/a | n/a | ${a.note ?? ''} |`);
       continue;
     }
+    console.error(`${a.name}: running ${opts.runs} x ${opts.actions} actions ...`);
+    let result;
     try {
-      e.bench = await prepare(a.name, opts);
-    } catch (err) {
-      failures.push(`${a.name}: ${err.message}`);
-      e.status = 'FAILED';
-    }
-  }
-
-  const live = entries.filter((e) => e.bench);
-  console.error(`measuring ${live.map((e) => e.a.name).join(', ')}: ${opts.runs} interleaved rounds of ${opts.actions} actions ...`);
-  for (let k = 1; k <= opts.runs; k++) {
-    for (let j = 0; j < live.length; j++) {
-      const e = live[(k + j) % live.length];
-      if (!e.bench || e.bench.stopped) continue;
-      try {
-        measure(e.bench, k, opts);
-      } catch (err) {
-        failures.push(`${e.a.name}: ${err.message}`);
-        e.status = 'FAILED';
-        e.bench = null;
-      }
-    }
-  }
-
-  const rows = [];
-  const details = [];
-  let reference = null; // action counts of run 1, identical for every allocator
-  for (const { a, sizes, bench, status } of entries) {
-    let label = a.note ? `${a.name} ⚠` : a.name;
-    const sizeCells = status === 'not built' ? 'n/a | n/a' : `${bytes(sizes.min)} | ${bytes(sizes.minDceOz)}`;
-    const memory = bench ? String(stats(bench.exports).pages * 64) : 'n/a';
-    details.push(`| ${a.name} | ${a.setup} | ${bytes(sizes.minOz)} | ${bytes(sizes.full)} | ${bytes(sizes.fullOz)} | ${memory} | ${a.note ?? ''} |`);
-    if (!bench || bench.rates.length === 0) {
-      rows.push(`| ${label} | ${status ?? 'FAILED'} | | | | ${sizeCells} |`);
+      const args = [fileURLToPath(import.meta.url), '--worker', a.name, '--wasm', opts.wasm,
+        '--runs', String(opts.runs), '--actions', String(opts.actions), '--budget', String(opts.budget)];
+      result = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+    } catch (e) {
+      failures.push(`${a.name}: ${e.message.split('\n')[0]}`);
+      rows.push(`| ${label} | FAILED | | | | ${bytes(sizes.min)} | ${bytes(sizes.minDceOz)} |`);
+      details.push(`| ${a.name} | ${a.setup} | ${bytes(sizes.minOz)} | ${bytes(sizes.full)} | ${bytes(sizes.fullOz)} | n/a | ${a.note ?? ''} |`);
       continue;
     }
-    const f = bench.first;
-    const counts = `${f.allocs}/${f.frees}/${f.reallocs}/${f.peakLive}`;
+    const counts = `${result.first.allocs}/${result.first.frees}/${result.first.reallocs}/${result.first.peakLive}`;
     if (reference === null) reference = counts;
     else if (reference !== counts) failures.push(`${a.name}: action counts ${counts} differ from ${reference}`);
-    const s = summarize(bench.rates);
-    if (bench.stopped) {
-      label += ` (${bench.rates.length} runs: ${bench.stopped})`;
-      console.error(`${a.name}: stopped after ${bench.rates.length} measured runs: ${bench.stopped}`);
+    const s = summarize(result.rates);
+    if (result.stopped) {
+      label += ` (${result.rates.length} runs: ${result.stopped})`;
+      console.error(`${a.name}: stopped after ${result.rates.length} measured runs: ${result.stopped}`);
     }
-    rows.push(`| ${label} | ${fmt(s.median)} | ${fmt(s.mean)} | ${fmt(s.min)} | ${fmt(s.max)} | ${sizeCells} |`);
+    rows.push(`| ${label} | ${fmt(s.median)} | ${fmt(s.mean)} | ${fmt(s.min)} | ${fmt(s.max)} | ${bytes(sizes.min)} | ${bytes(sizes.minDceOz)} |`);
+    details.push(`| ${a.name} | ${a.setup} | ${bytes(sizes.minOz)} | ${bytes(sizes.full)} | ${bytes(sizes.fullOz)} | ${result.pagesAtEnd * 64} | ${a.note ?? ''} |`);
     console.error(`${a.name}: median ${fmt(s.median)} actions/µs`);
   }
 
@@ -246,10 +236,10 @@ async function main() {
     `Workload: ${opts.actions.toLocaleString('en-US')} random actions (alloc / free / realloc, 1/3 each), sizes 1..10,000 bytes,`,
     'never fewer than 50 live blocks, all requests 16-byte aligned (asrt\'s block alignment, used for every allocator);',
     `one verification run (every byte written and checked), one warm-up run, then ${opts.runs} measured runs (seeds 1..${opts.runs},`,
-    'the same for every allocator), interleaved: round k runs every allocator once, starting with a different one each round.',
-    'The action loop runs inside each wasm module (the same Rust driver, bench/alloc/driver.rs); each run is one call',
-    'timed from JS with process.hrtime.bigint(). Timed runs check an 8-byte head, the middle and the last byte of every block.',
-    `Node ${process.version}, one instance per allocator in one node process; asrt at ${process.env.ASRT_REV ?? 'an unrecorded revision'}.`,
+    'the same for every allocator). The action loop runs inside each wasm module (the same Rust driver, bench/alloc/driver.rs);',
+    'each run is one call timed from JS with process.hrtime.bigint(). Timed runs check an 8-byte head, the middle and the last byte of every block.',
+    `Node ${process.version}, one node process per allocator, one after the other; asrt at ${process.env.ASRT_REV ?? 'an unrecorded revision'}.`,
+    `Load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadavg()[0].toFixed(2)} on ${availableParallelism()} CPUs: other work on the machine lowers every figure.`,
     '',
     '| allocator | actions/µs median | mean | min | max | module bytes | after wasm-opt -Oz |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
