@@ -92,7 +92,7 @@ pub struct Collector {
     pub(crate) partial: Option<Partial>,
     /// Block bytes marked in this cycle (objects shaded plus objects allocated black).
     pub(crate) marked_bytes: u64,
-    /// Payload bytes allocated since marking last ended.
+    /// Block bytes allocated since marking last ended.
     pub(crate) allocated: u64,
     /// Start a cycle once `allocated` reaches this.
     pub(crate) threshold: u64,
@@ -217,7 +217,11 @@ impl<M: Memory> Runtime<M> {
             } else {
                 // While sweeping, the copy may land behind the cursor, where the sweep would
                 // never whiten it: it takes the current white (it is live either way).
-                let color = if self.gc.phase == Phase::Sweep { self.gc.white } else { gc & 3 };
+                let color = if self.gc.phase == Phase::Sweep {
+                    self.gc.white
+                } else {
+                    gc & 3
+                };
                 self.store(new - HEADER_SIZE + GC_INFO, MANAGED | color);
             }
             #[cfg(feature = "rtrace")]
@@ -235,7 +239,8 @@ impl<M: Memory> Runtime<M> {
     /// bounded step when the debt reaches a step's worth. `keep` survives that step.
     #[inline(always)]
     fn pay(&mut self, bytes: u32, keep: &[u32]) {
-        self.gc.allocated += bytes as u64;
+        // Block bytes, the unit `marked_bytes` counts survivors in.
+        self.gc.allocated += block_size(bytes) as u64;
         match self.gc.phase {
             Phase::Idle => {
                 if self.gc.allocated >= self.gc.threshold {

@@ -25,11 +25,7 @@ impl<M: Memory> Runtime<M> {
                 if gc & MANAGED != 0 {
                     let color = gc & 3;
                     if color == dead {
-                        self.live_objects -= 1;
-                        #[cfg(feature = "rtrace")]
-                        crate::rtrace::free(at);
-                        // SAFETY: an old-white object is unreachable: nothing can see it.
-                        unsafe { self.heap.free_block(at) };
+                        work += self.free_dead_run(at, info, dead, budget - work.min(budget));
                         // The cursor now starts the (merged) free block: skipped next round.
                         continue;
                     }
@@ -42,5 +38,41 @@ impl<M: Memory> Runtime<M> {
             let next = unsafe { self.heap.next_block(at) };
             self.heap.set_cursor(next);
         }
+    }
+
+    /// Frees the dead object at `at` together with the dead objects right after it (within
+    /// `budget`), as one block: one free-list update for the whole run instead of one per
+    /// object. Returns the work done beyond the first block.
+    fn free_dead_run(&mut self, at: u32, info: u32, dead: u32, budget: u32) -> u32 {
+        let mut end = at + (info & !3) + 4;
+        let mut work = 0u32;
+        self.live_objects -= 1;
+        #[cfg(feature = "rtrace")]
+        crate::rtrace::free(at);
+        while work < budget {
+            let next = self.load(end + MM_INFO);
+            if next & FREE != 0 {
+                break; // freeing merges it anyway
+            }
+            let gc = self.load(end + GC_INFO);
+            if gc & MANAGED == 0 || gc & 3 != dead {
+                break;
+            }
+            self.live_objects -= 1;
+            #[cfg(feature = "rtrace")]
+            crate::rtrace::free(end);
+            // Mark the swallowed header free so a stale ref to it is rejected, not trusted.
+            self.store(end + MM_INFO, next | FREE);
+            end += (next & !3) + 4;
+            work += OBJECT_WORK;
+        }
+        // One used block spanning the run, keeping the first header's LEFTFREE bit.
+        self.store(
+            at + MM_INFO,
+            (end - at - 4) | (info & crate::object::LEFTFREE),
+        );
+        // SAFETY: [at, end) is a run of whole blocks, all dead (unreachable) objects.
+        unsafe { self.heap.free_block(at) };
+        work
     }
 }
