@@ -43,11 +43,8 @@ fn main() {
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "layout.toml".into());
-    let path = if Path::new(&shown).is_absolute() {
-        PathBuf::from(&shown)
-    } else {
-        manifest.join(&shown)
-    };
+    let path =
+        if Path::new(&shown).is_absolute() { PathBuf::from(&shown) } else { manifest.join(&shown) };
     println!("cargo:rerun-if-changed={}", path.display());
     let text = match fs::read_to_string(&path) {
         Ok(t) => t,
@@ -60,11 +57,7 @@ fn main() {
     };
     fs::write(out.join("layout.rs"), codegen::layout_rs(&layout)).unwrap();
     fs::write(out.join("statics.rs"), codegen::statics_rs(&layout, &list)).unwrap();
-    fs::write(
-        out.join("exports_static.rs"),
-        codegen::exports_static_rs(&layout),
-    )
-    .unwrap();
+    fs::write(out.join("exports_static.rs"), codegen::exports_static_rs(&layout)).unwrap();
 
     if env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
         let import = env::var_os("CARGO_FEATURE_IMPORT_MEMORY").is_some();

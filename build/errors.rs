@@ -7,9 +7,7 @@ pub fn parse(text: &str) -> Vec<(String, String)> {
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
-            let (v, m) = l
-                .split_once(' ')
-                .expect("src/errors.txt: each line is `Variant message`");
+            let (v, m) = l.split_once(' ').expect("src/errors.txt: each line is `Variant message`");
             (v.to_string(), m.to_string())
         })
         .collect()

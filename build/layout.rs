@@ -76,12 +76,7 @@ impl FixedKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Elem {
     /// A number: name (`i32`...), log2 of the size, signed, float.
-    Prim {
-        name: &'static str,
-        log2: u32,
-        signed: bool,
-        float: bool,
-    },
+    Prim { name: &'static str, log2: u32, signed: bool, float: bool },
     /// A reference to an object of type `id` (`String`, `ArrayBuffer`, a declared type).
     Ref { id: u32, nullable: bool },
 }
@@ -97,12 +92,7 @@ impl Elem {
     /// AssemblyScript's VALUE_* flags for this element type.
     pub fn flags(&self) -> u32 {
         match self {
-            Elem::Prim {
-                log2,
-                signed,
-                float,
-                ..
-            } => {
+            Elem::Prim { log2, signed, float, .. } => {
                 (flags::VALUE_ALIGN_0 << log2)
                     | if *signed { flags::VALUE_SIGNED } else { 0 }
                     | if *float { flags::VALUE_FLOAT } else { 0 }
@@ -179,11 +169,7 @@ pub enum Payload {
     /// 32-bit references (a StaticArray's elements or the buffer of an Array of references).
     Refs(Vec<Slot>),
     /// An ArrayBufferView (`length: None`) or an Array (`length: Some`): the buffer is a static.
-    View {
-        buffer: usize,
-        byte_length: u32,
-        length: Option<u32>,
-    },
+    View { buffer: usize, byte_length: u32, length: Option<u32> },
 }
 
 impl Payload {
@@ -193,9 +179,7 @@ impl Payload {
             Payload::Bytes(b) => b.len() as u32,
             Payload::Refs(r) => 4 * r.len() as u32,
             Payload::View { length: None, .. } => 12,
-            Payload::View {
-                length: Some(_), ..
-            } => 16,
+            Payload::View { length: Some(_), .. } => 16,
         }
     }
 }
@@ -236,10 +220,7 @@ impl Layout {
     }
 
     pub fn fixed_id(&self, kind: FixedKind) -> Option<u32> {
-        self.types
-            .iter()
-            .find(|t| t.kind == Kind::Fixed(kind))
-            .map(|t| t.id)
+        self.types.iter().find(|t| t.kind == Kind::Fixed(kind)).map(|t| t.id)
     }
 
     /// Block size of a static object (header included).
@@ -250,11 +231,7 @@ impl Layout {
     /// Bytes of static data this layout adds (objects, RTTI table, shadow stack), without
     /// whatever else the program puts in its data section.
     pub fn static_bytes(&self, extra_objects: u64) -> u64 {
-        let objects: u64 = self
-            .statics
-            .iter()
-            .map(|s| Self::block_size(s.payload.size()))
-            .sum();
+        let objects: u64 = self.statics.iter().map(|s| Self::block_size(s.payload.size())).sum();
         let rtti = 16 + 8 * self.types.len() as u64;
         objects + extra_objects + rtti + 4 * self.shadow_stack_slots as u64 + 4096
     }
@@ -278,10 +255,7 @@ fn check_keys(t: &Table, allowed: &[&str], what: &str) -> R<()> {
         if !allowed.contains(&k.as_str()) {
             return fail(
                 *line,
-                format!(
-                    "unknown key `{k}` in {what} (expected one of: {})",
-                    allowed.join(", ")
-                ),
+                format!("unknown key `{k}` in {what} (expected one of: {})", allowed.join(", ")),
             );
         }
     }
@@ -291,16 +265,10 @@ fn check_keys(t: &Table, allowed: &[&str], what: &str) -> R<()> {
 fn get_str<'a>(t: &'a Table, key: &str, what: &str) -> R<Option<(&'a str, usize)>> {
     match t.get(key) {
         None => Ok(None),
-        Some(Item {
-            value: Value::Str(s),
-            line,
-        }) => Ok(Some((s, *line))),
+        Some(Item { value: Value::Str(s), line }) => Ok(Some((s, *line))),
         Some(i) => fail(
             i.line,
-            format!(
-                "`{key}` of {what} must be a string, found {}",
-                i.value.type_name()
-            ),
+            format!("`{key}` of {what} must be a string, found {}", i.value.type_name()),
         ),
     }
 }
@@ -308,16 +276,10 @@ fn get_str<'a>(t: &'a Table, key: &str, what: &str) -> R<Option<(&'a str, usize)
 fn get_bool(t: &Table, key: &str, what: &str) -> R<Option<bool>> {
     match t.get(key) {
         None => Ok(None),
-        Some(Item {
-            value: Value::Bool(b),
-            ..
-        }) => Ok(Some(*b)),
+        Some(Item { value: Value::Bool(b), .. }) => Ok(Some(*b)),
         Some(i) => fail(
             i.line,
-            format!(
-                "`{key}` of {what} must be true or false, found {}",
-                i.value.type_name()
-            ),
+            format!("`{key}` of {what} must be true or false, found {}", i.value.type_name()),
         ),
     }
 }
@@ -325,25 +287,16 @@ fn get_bool(t: &Table, key: &str, what: &str) -> R<Option<bool>> {
 fn get_int(t: &Table, key: &str, what: &str, min: i64, max: i64) -> R<Option<(i64, usize)>> {
     match t.get(key) {
         None => Ok(None),
-        Some(Item {
-            value: Value::Int(v),
-            line,
-        }) => {
+        Some(Item { value: Value::Int(v), line }) => {
             if *v < min || *v > max {
-                fail(
-                    *line,
-                    format!("`{key}` of {what} must be between {min} and {max}, found {v}"),
-                )
+                fail(*line, format!("`{key}` of {what} must be between {min} and {max}, found {v}"))
             } else {
                 Ok(Some((*v, *line)))
             }
         }
         Some(i) => fail(
             i.line,
-            format!(
-                "`{key}` of {what} must be an integer, found {}",
-                i.value.type_name()
-            ),
+            format!("`{key}` of {what} must be an integer, found {}", i.value.type_name()),
         ),
     }
 }
@@ -351,25 +304,16 @@ fn get_int(t: &Table, key: &str, what: &str, min: i64, max: i64) -> R<Option<(i6
 fn tables<'a>(root: &'a Table, key: &str) -> R<Vec<&'a Table>> {
     match root.get(key) {
         None => Ok(Vec::new()),
-        Some(Item {
-            value: Value::Array(items),
-            line,
-        }) => items
+        Some(Item { value: Value::Array(items), line }) => items
             .iter()
             .map(|i| match &i.value {
                 Value::Table(t) => Ok(t),
-                _ => fail(
-                    *line,
-                    format!("`{key}` must be written as `[[{key}]]` tables"),
-                ),
+                _ => fail(*line, format!("`{key}` must be written as `[[{key}]]` tables")),
             })
             .collect(),
         Some(i) => fail(
             i.line,
-            format!(
-                "`{key}` must be written as `[[{key}]]` tables, found {}",
-                i.value.type_name()
-            ),
+            format!("`{key}` must be written as `[[{key}]]` tables, found {}", i.value.type_name()),
         ),
     }
 }
@@ -378,11 +322,7 @@ fn tables<'a>(root: &'a Table, key: &str) -> R<Vec<&'a Table>> {
 /// `ASRT_PROFILE`, if set. An error is a message `path:line: problem`.
 pub fn load(path: &str, text: &str, profile_override: Option<&str>) -> Result<Layout, String> {
     load_inner(path, text, profile_override).map_err(|(line, msg)| {
-        if line == 0 {
-            format!("{path}: {msg}")
-        } else {
-            format!("{path}:{line}: {msg}")
-        }
+        if line == 0 { format!("{path}: {msg}") } else { format!("{path}:{line}: {msg}") }
     })
 }
 
@@ -403,10 +343,8 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         None => None,
     };
     let profile = match profile_override {
-        Some(p) => Profile::parse(p).ok_or((
-            0,
-            format!("ASRT_PROFILE is `{p}` (expected `classic` or `modern`)"),
-        ))?,
+        Some(p) => Profile::parse(p)
+            .ok_or((0, format!("ASRT_PROFILE is `{p}` (expected `classic` or `modern`)")))?,
         None => file_profile.unwrap_or(Profile::Classic),
     };
 
@@ -417,10 +355,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
     let (mut initial_pages, mut max_pages) = (None, None);
     match root.get("memory") {
         None => {}
-        Some(Item {
-            value: Value::Table(m),
-            ..
-        }) => {
+        Some(Item { value: Value::Table(m), .. }) => {
             check_keys(m, &["initial_pages", "max_pages"], "[memory]")?;
             initial_pages = get_int(m, "initial_pages", "[memory]", 1, 65536)?;
             max_pages = get_int(m, "max_pages", "[memory]", 1, 65536)?;
@@ -435,10 +370,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
     if let (Some((i, line)), Some((m, _))) = (initial_pages, max_pages)
         && i > m
     {
-        return fail(
-            line,
-            format!("initial_pages ({i}) is larger than max_pages ({m})"),
-        );
+        return fail(line, format!("initial_pages ({i}) is larger than max_pages ({m})"));
     }
 
     // Types: the fixed ones first.
@@ -473,9 +405,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         let what = "a [[type]]";
         check_keys(
             t,
-            &[
-                "name", "kind", "element", "nullable", "size", "refs", "base", "export", "id",
-            ],
+            &["name", "kind", "element", "nullable", "size", "refs", "base", "export", "id"],
             what,
         )?;
         let (name, nline) =
@@ -492,9 +422,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         let export = get_bool(t, "export", &what)?.unwrap_or(false);
         if let Some(fixed) = types[..fixed_count].iter_mut().find(|f| f.name == name) {
             // A fixed type may be listed (e.g. to export its id) but must match the profile.
-            let Kind::Fixed(fk) = fixed.kind else {
-                unreachable!()
-            };
+            let Kind::Fixed(fk) = fixed.kind else { unreachable!() };
             if kind != fk.keyword() {
                 return fail(
                     kline,
@@ -517,10 +445,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             }
             for k in ["element", "nullable", "size", "refs", "base"] {
                 if let Some(i) = t.get(k) {
-                    return fail(
-                        i.line,
-                        format!("`{k}` cannot be set on the fixed type `{name}`"),
-                    );
+                    return fail(i.line, format!("`{k}` cannot be set on the fixed type `{name}`"));
                 }
             }
             if fixed.export && export {
@@ -538,10 +463,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             if kind != "view" || t.get("element").is_none() {
                 return fail(
                     kline,
-                    format!(
-                        "kind \"{kind}\" is reserved for the fixed type `{}`{hint}",
-                        f.0
-                    ),
+                    format!("kind \"{kind}\" is reserved for the fixed type `{}`{hint}", f.0),
                 );
             }
         }
@@ -595,27 +517,16 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             refs: vec![],
             line: t.line,
         });
-        decls.push(Decl {
-            t,
-            idx: types.len() - 1,
-        });
+        decls.push(Decl { t, idx: types.len() - 1 });
     }
 
     // Second pass: kinds, elements, flags.
     let lookup_elem = |types: &Vec<TypeDef>, name: &str| -> Option<Elem> {
         if let Some(p) = PRIMS.iter().find(|p| p.0 == name) {
-            return Some(Elem::Prim {
-                name: p.0,
-                log2: p.1,
-                signed: p.2,
-                float: p.3,
-            });
+            return Some(Elem::Prim { name: p.0, log2: p.1, signed: p.2, float: p.3 });
         }
         let name = if name == "string" { "String" } else { name };
-        types.iter().find(|t| t.name == name).map(|t| Elem::Ref {
-            id: t.id,
-            nullable: false,
-        })
+        types.iter().find(|t| t.name == name).map(|t| Elem::Ref { id: t.id, nullable: false })
     };
     let mut own_refs: Vec<Vec<u32>> = vec![vec![]; types.len()];
     let mut bases: Vec<Option<(u32, usize)>> = vec![None; types.len()];
@@ -655,18 +566,13 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             Ok(())
         };
         let need_elem = || {
-            elem.clone().ok_or((
-                t.line,
-                format!("{what} of kind \"{kind}\" needs an `element` type"),
-            ))
+            elem.clone()
+                .ok_or((t.line, format!("{what} of kind \"{kind}\" needs an `element` type")))
         };
         let ty = &mut types[d.idx];
         match kind {
             "view" | "array" | "staticarray" => {
-                forbid(
-                    &["size", "refs", "base"],
-                    &format!("a \"{kind}\" has no declared fields"),
-                )?;
+                forbid(&["size", "refs", "base"], &format!("a \"{kind}\" has no declared fields"))?;
                 let (el, eline) = need_elem()?;
                 ty.flags = el.flags();
                 match kind {
@@ -678,11 +584,9 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                             );
                         }
                         ty.flags |= flags::ARRAYBUFFERVIEW;
-                        ty.base = profile
-                            .fixed()
-                            .iter()
-                            .position(|f| f.1 == FixedKind::View)
-                            .unwrap() as u32;
+                        ty.base =
+                            profile.fixed().iter().position(|f| f.1 == FixedKind::View).unwrap()
+                                as u32;
                         ty.kind = Kind::TypedArray(el);
                     }
                     "array" => {
@@ -711,10 +615,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                 let mut refs = Vec::new();
                 match t.get("refs") {
                     None => {}
-                    Some(Item {
-                        value: Value::Array(items),
-                        ..
-                    }) => {
+                    Some(Item { value: Value::Array(items), .. }) => {
                         for i in items {
                             let Value::Int(off) = i.value else {
                                 return fail(
@@ -794,9 +695,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         let mut refs = Vec::new();
         if let Some((b, bline)) = bases[d.idx] {
             let base = &types[b as usize];
-            let Kind::Class { size: bsize } = base.kind else {
-                unreachable!()
-            };
+            let Kind::Class { size: bsize } = base.kind else { unreachable!() };
             if size < bsize {
                 return fail(
                     bline,
@@ -808,10 +707,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             }
             if let Some(&off) = own_refs[d.idx].iter().find(|&&o| o < bsize) {
                 let line = match d.t.get("refs") {
-                    Some(Item {
-                        value: Value::Array(items),
-                        ..
-                    }) => items
+                    Some(Item { value: Value::Array(items), .. }) => items
                         .iter()
                         .find(|i| matches!(i.value, Value::Int(v) if v as u32 == off))
                         .map(|i| i.line)
@@ -831,11 +727,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         }
         refs.extend_from_slice(&own_refs[d.idx]);
         refs.sort();
-        types[d.idx].flags = if refs.is_empty() {
-            flags::POINTERFREE
-        } else {
-            0
-        };
+        types[d.idx].flags = if refs.is_empty() { flags::POINTERFREE } else { 0 };
         types[d.idx].refs = refs;
     }
 
@@ -846,11 +738,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
     let mut names: Vec<(String, usize)> = Vec::new();
     for t in &static_tables {
         let what = "a [[static]]";
-        check_keys(
-            t,
-            &["name", "type", "value", "values", "length", "export"],
-            what,
-        )?;
+        check_keys(t, &["name", "type", "value", "values", "length", "export"], what)?;
         let (name, nline) =
             get_str(t, "name", what)?.ok_or((t.line, "[[static]] without a `name`".to_string()))?;
         if !is_ident(name) {
@@ -881,16 +769,8 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             describe: String::new(),
         });
     }
-    let string_id = types
-        .iter()
-        .find(|t| t.kind == Kind::Fixed(FixedKind::String))
-        .unwrap()
-        .id;
-    let buffer_id = types
-        .iter()
-        .find(|t| t.kind == Kind::Fixed(FixedKind::Buffer))
-        .unwrap()
-        .id;
+    let string_id = types.iter().find(|t| t.kind == Kind::Fixed(FixedKind::String)).unwrap().id;
+    let buffer_id = types.iter().find(|t| t.kind == Kind::Fixed(FixedKind::Buffer)).unwrap().id;
     // Is `id` the type `want` or derived from it?
     let is_a = |types: &Vec<TypeDef>, mut id: u32, want: u32| loop {
         if id == want {
@@ -925,17 +805,11 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         let length = get_int(t, "length", &what, 0, (1 << 28) as i64)?;
         let values: Option<(&Vec<Item>, usize)> = match t.get("values") {
             None => None,
-            Some(Item {
-                value: Value::Array(v),
-                line,
-            }) => Some((v, *line)),
+            Some(Item { value: Value::Array(v), line }) => Some((v, *line)),
             Some(i) => {
                 return fail(
                     i.line,
-                    format!(
-                        "`values` of {what} must be an array, found {}",
-                        i.value.type_name()
-                    ),
+                    format!("`values` of {what} must be an array, found {}", i.value.type_name()),
                 );
             }
         };
@@ -950,10 +824,9 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         };
         let count_line = |n: usize| -> R<u32> {
             match length {
-                Some((l, line)) if (l as usize) < n => fail(
-                    line,
-                    format!("`length` {l} of {what} is less than its {n} values"),
-                ),
+                Some((l, line)) if (l as usize) < n => {
+                    fail(line, format!("`length` {l} of {what} is less than its {n} values"))
+                }
                 Some((l, _)) => Ok(l as u32),
                 None => Ok(n as u32),
             }
@@ -967,16 +840,8 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                 (Payload::Bytes(bytes), format!("String {s:?}"))
             }
             Kind::Fixed(FixedKind::Buffer) => {
-                forbid(
-                    &["value"],
-                    "an ArrayBuffer takes byte `values` and/or a `length`",
-                )?;
-                let elem = Elem::Prim {
-                    name: "u8",
-                    log2: 0,
-                    signed: false,
-                    float: false,
-                };
+                forbid(&["value"], "an ArrayBuffer takes byte `values` and/or a `length`")?;
+                let elem = Elem::Prim { name: "u8", log2: 0, signed: false, float: false };
                 let vals = values.map(|v| v.0.as_slice()).unwrap_or(&[]);
                 let n = count_line(vals.len())?;
                 let bytes = encode_numbers(&elem, vals, n, &what)?;
@@ -995,14 +860,8 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                 );
             }
             Kind::Class { size } => {
-                forbid(
-                    &["value", "values", "length"],
-                    "class statics are zero-initialized",
-                )?;
-                (
-                    Payload::Bytes(vec![0; *size as usize]),
-                    format!("{} (zeroed)", ty.name),
-                )
+                forbid(&["value", "values", "length"], "class statics are zero-initialized")?;
+                (Payload::Bytes(vec![0; *size as usize]), format!("{} (zeroed)", ty.name))
             }
             Kind::TypedArray(el) | Kind::Array(el) | Kind::StaticArray(el) => {
                 forbid(&["value"], "an array takes `values` and/or a `length`")?;
@@ -1043,13 +902,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                                         &format!("element {k} of {what}"),
                                     )?;
                                     match (tb.get("ref"), tb.get("null")) {
-                                        (
-                                            Some(Item {
-                                                value: Value::Str(r),
-                                                line,
-                                            }),
-                                            None,
-                                        ) => {
+                                        (Some(Item { value: Value::Str(r), line }), None) => {
                                             let Some(ri) = names.iter().position(|(n, _)| n == r)
                                             else {
                                                 return fail(
@@ -1071,13 +924,9 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                                             }
                                             Slot::Static(ri)
                                         }
-                                        (
-                                            None,
-                                            Some(Item {
-                                                value: Value::Bool(true),
-                                                ..
-                                            }),
-                                        ) => Slot::Null,
+                                        (None, Some(Item { value: Value::Bool(true), .. })) => {
+                                            Slot::Null
+                                        }
                                         _ => {
                                             return fail(
                                                 v.line,
@@ -1122,19 +971,9 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                                 "ArrayBuffer of {byte_length} bytes (the buffer of `{name}`)"
                             ),
                         });
-                        let length = if matches!(ty.kind, Kind::Array(_)) {
-                            Some(count)
-                        } else {
-                            None
-                        };
-                        (
-                            Payload::View {
-                                buffer: statics.len() - 1,
-                                byte_length,
-                                length,
-                            },
-                            desc,
-                        )
+                        let length =
+                            if matches!(ty.kind, Kind::Array(_)) { Some(count) } else { None };
+                        (Payload::View { buffer: statics.len() - 1, byte_length, length }, desc)
                     }
                 }
             }
@@ -1172,15 +1011,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
 
 /// Encodes `n` numbers (values then zeros) little-endian.
 fn encode_numbers(el: &Elem, vals: &[Item], n: u32, what: &str) -> R<Vec<u8>> {
-    let Elem::Prim {
-        name,
-        log2,
-        signed,
-        float,
-    } = *el
-    else {
-        unreachable!()
-    };
+    let Elem::Prim { name, log2, signed, float } = *el else { unreachable!() };
     let size = 1usize << log2;
     let mut out = Vec::with_capacity(size * n as usize);
     for (k, v) in vals.iter().enumerate() {
@@ -1223,11 +1054,7 @@ fn encode_numbers(el: &Elem, vals: &[Item], n: u32, what: &str) -> R<Vec<u8>> {
                         ),
                     );
                 }
-                if size == 4 {
-                    (*i as f32).to_bits() as u64
-                } else {
-                    (*i as f64).to_bits()
-                }
+                if size == 4 { (*i as f32).to_bits() as u64 } else { (*i as f64).to_bits() }
             }
             (Value::Float(f), true) => {
                 if size == 4 {

@@ -53,25 +53,16 @@ pub struct Table {
 impl Table {
     /// The entry for `key`, if present.
     pub fn get(&self, key: &str) -> Option<&Item> {
-        self.entries
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, _, v)| v)
+        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, _, v)| v)
     }
 
     fn get_mut(&mut self, key: &str) -> Option<&mut Item> {
-        self.entries
-            .iter_mut()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, _, v)| v)
+        self.entries.iter_mut().find(|(k, _, _)| k == key).map(|(_, _, v)| v)
     }
 
     fn insert(&mut self, key: String, line: usize, item: Item) -> Result<(), (usize, String)> {
         if let Some((_, first, _)) = self.entries.iter().find(|(k, _, _)| *k == key) {
-            return Err((
-                line,
-                format!("duplicate key `{key}` (first defined on line {first})"),
-            ));
+            return Err((line, format!("duplicate key `{key}` (first defined on line {first})")));
         }
         self.entries.push((key, line, item));
         Ok(())
@@ -83,15 +74,8 @@ pub type ParseError = (usize, String);
 
 /// Parses a whole document into its root table.
 pub fn parse(text: &str) -> Result<Table, ParseError> {
-    let mut p = Parser {
-        chars: text.chars().collect(),
-        pos: 0,
-        line: 1,
-    };
-    let mut root = Table {
-        line: 1,
-        ..Table::default()
-    };
+    let mut p = Parser { chars: text.chars().collect(), pos: 0, line: 1 };
+    let mut root = Table { line: 1, ..Table::default() };
     // Path of the table that `key = value` lines currently go to: None = root;
     // Some((name, is_array)) = `[name]` or the last element of `[[name]]`.
     let mut current: Option<(String, bool)> = None;
@@ -120,34 +104,22 @@ pub fn parse(text: &str) -> Result<Table, ParseError> {
             }
             p.end_of_line()?;
             if array {
-                let table = Table {
-                    line,
-                    header: true,
-                    ..Table::default()
-                };
+                let table = Table { line, header: true, ..Table::default() };
                 match root.get_mut(&name) {
                     None => root.insert(
                         name.clone(),
                         line,
                         Item {
-                            value: Value::Array(vec![Item {
-                                value: Value::Table(table),
-                                line,
-                            }]),
+                            value: Value::Array(vec![Item { value: Value::Table(table), line }]),
                             line,
                         },
                     )?,
-                    Some(Item {
-                        value: Value::Array(items),
-                        ..
-                    }) if items
-                        .iter()
-                        .all(|i| matches!(&i.value, Value::Table(t) if t.header)) =>
+                    Some(Item { value: Value::Array(items), .. })
+                        if items
+                            .iter()
+                            .all(|i| matches!(&i.value, Value::Table(t) if t.header)) =>
                     {
-                        items.push(Item {
-                            value: Value::Table(table),
-                            line,
-                        })
+                        items.push(Item { value: Value::Table(table), line })
                     }
                     Some(other) => {
                         return Err((
@@ -163,21 +135,14 @@ pub fn parse(text: &str) -> Result<Table, ParseError> {
                 if let Some(other) = root.get(&name) {
                     return Err((
                         line,
-                        format!(
-                            "table `[{name}]` is defined twice (first on line {})",
-                            other.line
-                        ),
+                        format!("table `[{name}]` is defined twice (first on line {})", other.line),
                     ));
                 }
                 root.insert(
                     name.clone(),
                     line,
                     Item {
-                        value: Value::Table(Table {
-                            line,
-                            header: true,
-                            ..Table::default()
-                        }),
+                        value: Value::Table(Table { line, header: true, ..Table::default() }),
                         line,
                     },
                 )?;
@@ -201,20 +166,16 @@ pub fn parse(text: &str) -> Result<Table, ParseError> {
         let table = match &current {
             None => &mut root,
             Some((name, false)) => match root.get_mut(name) {
-                Some(Item {
-                    value: Value::Table(t),
-                    ..
-                }) => t,
+                Some(Item { value: Value::Table(t), .. }) => t,
                 _ => unreachable!(),
             },
             Some((name, true)) => match root.get_mut(name) {
-                Some(Item {
-                    value: Value::Array(items),
-                    ..
-                }) => match &mut items.last_mut().unwrap().value {
-                    Value::Table(t) => t,
-                    _ => unreachable!(),
-                },
+                Some(Item { value: Value::Array(items), .. }) => {
+                    match &mut items.last_mut().unwrap().value {
+                        Value::Table(t) => t,
+                        _ => unreachable!(),
+                    }
+                }
                 _ => unreachable!(),
             },
         };
@@ -282,20 +243,13 @@ impl Parser {
         } else {
             Err((
                 self.line,
-                format!(
-                    "expected the end of the line, found `{}`",
-                    self.rest_of_token()
-                ),
+                format!("expected the end of the line, found `{}`", self.rest_of_token()),
             ))
         }
     }
 
     fn rest_of_token(&self) -> String {
-        self.chars[self.pos..]
-            .iter()
-            .take_while(|c| !c.is_whitespace())
-            .take(20)
-            .collect()
+        self.chars[self.pos..].iter().take_while(|c| !c.is_whitespace()).take(20).collect()
     }
 
     fn expect(&mut self, c: char) -> Result<(), ParseError> {
@@ -393,10 +347,7 @@ impl Parser {
             }
             Some('{') => {
                 self.pos += 1;
-                let mut table = Table {
-                    line,
-                    ..Table::default()
-                };
+                let mut table = Table { line, ..Table::default() };
                 self.skip_ws();
                 if self.peek() == Some('}') {
                     self.pos += 1;
@@ -447,10 +398,7 @@ impl Parser {
         let line = self.line;
         let bad = |what: &str| Err((line, format!("invalid {what} `{word}`")));
         if word.is_empty() {
-            return Err((
-                line,
-                format!("expected a value, found `{}`", self.rest_of_token()),
-            ));
+            return Err((line, format!("expected a value, found `{}`", self.rest_of_token())));
         }
         match word.as_str() {
             "true" => return Ok(Value::Bool(true)),

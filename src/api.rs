@@ -122,7 +122,10 @@ const fn check_class(id: u32, size: u32) {
     assert!(size <= crate::object::MAX_PAYLOAD, "Class::SIZE too large");
     let mut i = 0;
     while i < desc.refs.len() {
-        assert!(desc.refs[i] + 4 <= size, "a reference field of the layout lies beyond Class::SIZE");
+        assert!(
+            desc.refs[i] + 4 <= size,
+            "a reference field of the layout lies beyond Class::SIZE"
+        );
         i += 1;
     }
 }
@@ -181,10 +184,7 @@ impl<T> Ref<T> {
     #[inline(always)]
     pub const fn from_raw(raw: u32) -> Option<Self> {
         match NonZeroU32::new(raw) {
-            Some(raw) => Some(Ref {
-                raw,
-                _class: PhantomData,
-            }),
+            Some(raw) => Some(Ref { raw, _class: PhantomData }),
             None => None,
         }
     }
@@ -199,10 +199,7 @@ impl<T> Ref<T> {
     /// accessors still validate the object's type.
     #[inline(always)]
     pub const fn cast<U>(self) -> Ref<U> {
-        Ref {
-            raw: self.raw,
-            _class: PhantomData,
-        }
+        Ref { raw: self.raw, _class: PhantomData }
     }
 }
 
@@ -372,10 +369,7 @@ impl<C: Class, V: Value> Field<C, V> {
         } else {
             assert!(!overlaps_ref(C::ID, offset, V::BYTES), "plain field over a traced reference");
         }
-        Field {
-            offset,
-            _field: PhantomData,
-        }
+        Field { offset, _field: PhantomData }
     }
 
     /// The byte offset in the payload.
@@ -589,12 +583,16 @@ impl<M: Memory> Mutator<M> {
     /// # Safety
     /// `obj` is a live object of class `C`; a stored ref is a live managed object.
     #[inline(always)]
-    pub unsafe fn set_unchecked<C: Class, V: Value>(&mut self, obj: Ref<C>, f: Field<C, V>, value: V) {
+    pub unsafe fn set_unchecked<C: Class, V: Value>(
+        &mut self,
+        obj: Ref<C>,
+        f: Field<C, V>,
+        value: V,
+    ) {
         // SAFETY: as for `get_unchecked`.
         unsafe { value.write(self.rt.memory(), obj.raw() + f.offset) };
         if V::IS_REF {
-            self.rt
-                .link_unchecked(obj.raw(), value.as_ref_bits(), false);
+            self.rt.link_unchecked(obj.raw(), value.as_ref_bits(), false);
         }
     }
 
@@ -668,11 +666,8 @@ impl<M: Memory> Mutator<M> {
         if header == 0 {
             fail(Error::StackOverflow);
         }
-        let (top, base, limit) = (
-            self.rt.load(header),
-            self.rt.load(header + 4),
-            self.rt.load(header + 8),
-        );
+        let (top, base, limit) =
+            (self.rt.load(header), self.rt.load(header + 4), self.rt.load(header + 8));
         // One compare for base <= top < limit (wrapping), one test for alignment.
         if top.wrapping_sub(base) >= limit.wrapping_sub(base) || top % 4 != 0 {
             fail(Error::StackOverflow);
@@ -707,10 +702,7 @@ impl<M: Memory> Mutator<M> {
     #[inline]
     #[track_caller]
     pub fn slot<T>(&mut self) -> Slot<T> {
-        Slot {
-            addr: self.push_raw(0),
-            _class: PhantomData,
-        }
+        Slot { addr: self.push_raw(0), _class: PhantomData }
     }
 
     /// Replaces the content of `slot` (validating a non-null ref). A slot whose scope has ended

@@ -34,10 +34,8 @@ struct Global {
 // call, and exports do not re-enter each other.
 unsafe impl Sync for Global {}
 
-static GLOBAL: Global = Global {
-    runtime: UnsafeCell::new(MaybeUninit::uninit()),
-    ready: UnsafeCell::new(false),
-};
+static GLOBAL: Global =
+    Global { runtime: UnsafeCell::new(MaybeUninit::uninit()), ready: UnsafeCell::new(false) };
 
 /// The runtime, created on first use.
 #[inline(always)]
@@ -77,14 +75,7 @@ fn init() {
 #[inline(never)]
 fn fail_at(e: Error, at: &Location<'_>) -> ! {
     // SAFETY: calling the host's import with static String refs.
-    unsafe {
-        env_abort(
-            statics::error_message(e),
-            statics::abort_file(),
-            at.line(),
-            at.column(),
-        )
-    };
+    unsafe { env_abort(statics::error_message(e), statics::abort_file(), at.line(), at.column()) };
     core::arch::wasm32::unreachable()
 }
 
@@ -220,11 +211,7 @@ pub extern "C" fn __typeinfo(id: u32) -> u32 {
     if rtti::type_desc(id).is_none() {
         fail_at(Error::UnknownType, Location::caller());
     }
-    let entry = if rtti::PROFILE == rtti::Profile::Classic {
-        8
-    } else {
-        4
-    };
+    let entry = if rtti::PROFILE == rtti::Profile::Classic { 8 } else { 4 };
     // SAFETY: the RTTI table holds an entry for every known id.
     unsafe { WasmMemory.load(statics::rtti_base() + 4 + entry * id) }
 }

@@ -31,22 +31,14 @@ pub struct HostConfig {
 
 impl Default for HostConfig {
     fn default() -> Self {
-        HostConfig {
-            initial_pages: 2,
-            max_pages: 4096,
-            stack_slots: 1024,
-            static_slots: 8,
-        }
+        HostConfig { initial_pages: 2, max_pages: 4096, stack_slots: 1024, static_slots: 8 }
     }
 }
 
 /// The id of the first StaticArray type with managed elements (`StaticArray<string>`).
 pub fn static_array_id() -> u32 {
     let want = flags::STATICARRAY | flags::VALUE_MANAGED;
-    rtti::TYPES
-        .iter()
-        .position(|t| t.flags & want == want)
-        .expect("a StaticArray<ref> type") as u32
+    rtti::TYPES.iter().position(|t| t.flags & want == want).expect("a StaticArray<ref> type") as u32
 }
 
 impl Runtime<HostMemory> {
@@ -64,10 +56,7 @@ impl Runtime<HostMemory> {
         let slots = slots_block + HEADER_SIZE;
         let list = slots_block + block_size(payload);
         let heap_base = (list + 4 + 15) & !15;
-        assert!(
-            heap_base + 64 <= config.initial_pages * PAGE_SIZE,
-            "static area too large"
-        );
+        assert!(heap_base + 64 <= config.initial_pages * PAGE_SIZE, "static area too large");
         // SAFETY: all these addresses lie below `heap_base`, inside the initial pages.
         unsafe {
             mem.store(header, base);
@@ -79,11 +68,7 @@ impl Runtime<HostMemory> {
             mem.store(slots_block + RT_SIZE, payload);
             mem.store(list, slots);
         }
-        let roots = Roots {
-            shadow_stack: header,
-            statics: list,
-            static_count: 1,
-        };
+        let roots = Roots { shadow_stack: header, statics: list, static_count: 1 };
         Runtime::new(mem, heap_base, config.max_pages, roots).expect("host runtime")
     }
 

@@ -21,9 +21,9 @@ pub mod heap;
 pub mod host;
 pub mod memory;
 pub mod object;
-pub mod rtti;
 #[cfg(feature = "rtrace")]
 mod rtrace;
+pub mod rtti;
 pub mod runtime;
 pub mod statics;
 pub mod string;

@@ -107,9 +107,7 @@ impl GcStack {
     /// The header of an empty stack over `slots` slots starting at `base`.
     pub const fn new((base, slots): (*const u8, usize)) -> Self {
         // SAFETY (const eval): `base + 4 * slots` is one past the end of the slot array.
-        GcStack(UnsafeCell::new([base, base, unsafe {
-            base.add(4 * slots)
-        }]))
+        GcStack(UnsafeCell::new([base, base, unsafe { base.add(4 * slots) }]))
     }
 }
 
@@ -160,10 +158,7 @@ mod generated {
 
     /// The shadow-stack slot array and its length, for `__gc_stack`'s initializer.
     pub const fn shadow_slots() -> (*const u8, usize) {
-        (
-            (&raw const SHADOW_SLOTS).cast::<u8>(),
-            crate::rtti::SHADOW_STACK_SLOTS as usize,
-        )
+        ((&raw const SHADOW_SLOTS).cast::<u8>(), crate::rtti::SHADOW_STACK_SLOTS as usize)
     }
 
     const _: () = assert!(ERROR_MESSAGES.len() == Error::ALL.len());

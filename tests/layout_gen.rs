@@ -31,11 +31,7 @@ fn default_layout(profile: Option<&str>) -> Layout {
 }
 
 fn flags_of(l: &Layout, name: &str) -> (u32, u32) {
-    let t = l
-        .types
-        .iter()
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("no type {name}"));
+    let t = l.types.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no type {name}"));
     (t.flags, t.base)
 }
 
@@ -80,10 +76,7 @@ fn default_layout_classic_matches_assemblyscript() {
     assert_eq!(flags_of(&l, "ArrayString"), (AS_ARRAY_STRING, 0));
     assert_eq!(flags_of(&l, "ArrayI32"), (AS_ARRAY_I32, 0));
     assert_eq!(flags_of(&l, "ArrayF64"), (AS_ARRAY_F64, 0));
-    assert_eq!(
-        flags_of(&l, "StaticArrayString"),
-        (AS_STATICARRAY_STRING, 0)
-    );
+    assert_eq!(flags_of(&l, "StaticArrayString"), (AS_STATICARRAY_STRING, 0));
     // asc 0.22 gives typed arrays the base ArrayBufferView (id 2).
     assert_eq!(flags_of(&l, "Int32Array"), (AS_INT32ARRAY, 2));
     assert_eq!(flags_of(&l, "Float64Array"), (AS_FLOAT64ARRAY, 2));
@@ -94,12 +87,8 @@ fn default_layout_classic_matches_assemblyscript() {
     assert_eq!(tn.kind, Kind::Class { size: 8 });
     // The collector follows ArrayBufferView's `buffer` as a class field (its flags are 0).
     assert_eq!(l.types[2].refs, [0]);
-    let exported: Vec<&str> = l
-        .types
-        .iter()
-        .filter(|t| t.export)
-        .map(|t| t.name.as_str())
-        .collect();
+    let exported: Vec<&str> =
+        l.types.iter().filter(|t| t.export).map(|t| t.name.as_str()).collect();
     for want in ["TreeNode", "ArrayString", "ArrayI32", "StaticArrayString"] {
         assert!(exported.contains(&want), "{want} not exported");
     }
@@ -118,16 +107,7 @@ fn default_layout_modern_matches_assemblyscript() {
     let l = default_layout(Some("modern"));
     assert_eq!(l.profile, Profile::Modern);
     let names: Vec<&str> = l.types.iter().take(5).map(|t| t.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "Object",
-            "ArrayBuffer",
-            "String",
-            "ArrayBufferView",
-            "ArrayString"
-        ]
-    );
+    assert_eq!(names, ["Object", "ArrayBuffer", "String", "ArrayBufferView", "ArrayString"]);
     assert_eq!(flags_of(&l, "Object"), (POINTERFREE, 0));
     assert_eq!(flags_of(&l, "ArrayString").0, AS_ARRAY_STRING);
     assert_eq!(flags_of(&l, "Int32Array"), (AS_INT32ARRAY, 3));
@@ -258,17 +238,13 @@ fn default_statics() {
     assert_eq!(slots.type_id, l.id_of("StaticArrayString").unwrap());
     assert_eq!(slots.payload, Payload::Refs(vec![Slot::Null; 8]));
     let words = static_named(&l, "words");
-    let Payload::Refs(w) = &words.payload else {
-        panic!()
-    };
+    let Payload::Refs(w) = &words.payload else { panic!() };
     let texts: Vec<Vec<u8>> = w
         .iter()
         .map(|s| match s {
             Slot::Static(i) => {
                 assert_eq!(l.statics[*i].type_id, 1);
-                let Payload::Bytes(b) = &l.statics[*i].payload else {
-                    panic!()
-                };
+                let Payload::Bytes(b) = &l.statics[*i].payload else { panic!() };
                 b.clone()
             }
             Slot::Null => panic!(),
@@ -276,46 +252,20 @@ fn default_statics() {
         .collect();
     assert_eq!(texts, [utf16("alpha"), utf16("βeta"), utf16("gamma 🙂")]);
     let primes = static_named(&l, "primes");
-    let Payload::View {
-        buffer,
-        byte_length,
-        length: None,
-    } = primes.payload
-    else {
-        panic!()
-    };
+    let Payload::View { buffer, byte_length, length: None } = primes.payload else { panic!() };
     assert_eq!(byte_length, 32);
-    let want: Vec<u8> = [2i32, 3, 5, 7, 11, 13, 17, 19]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
+    let want: Vec<u8> =
+        [2i32, 3, 5, 7, 11, 13, 17, 19].iter().flat_map(|v| v.to_le_bytes()).collect();
     assert_eq!(l.statics[buffer].payload, Payload::Bytes(want));
     assert_eq!(l.statics[buffer].type_id, 0);
     let names = static_named(&l, "names");
-    let Payload::View {
-        buffer,
-        length: Some(3),
-        ..
-    } = names.payload
-    else {
-        panic!()
-    };
-    let Payload::Refs(r) = &l.statics[buffer].payload else {
-        panic!()
-    };
-    assert_eq!(
-        r[0],
-        Slot::Static(l.statics.iter().position(|s| s.name == "greeting").unwrap())
-    );
+    let Payload::View { buffer, length: Some(3), .. } = names.payload else { panic!() };
+    let Payload::Refs(r) = &l.statics[buffer].payload else { panic!() };
+    assert_eq!(r[0], Slot::Static(l.statics.iter().position(|s| s.name == "greeting").unwrap()));
     assert_eq!(r[2], Slot::Null);
     let halves = static_named(&l, "halves");
-    let Payload::View { buffer, .. } = halves.payload else {
-        panic!()
-    };
-    let want: Vec<u8> = [0.5f64, 1.5, -2.25]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
+    let Payload::View { buffer, .. } = halves.payload else { panic!() };
+    let want: Vec<u8> = [0.5f64, 1.5, -2.25].iter().flat_map(|v| v.to_le_bytes()).collect();
     assert_eq!(l.statics[buffer].payload, Payload::Bytes(want));
     assert_eq!(
         static_named(&l, "bytes").payload,
@@ -350,10 +300,7 @@ fn generated_code_names_everything() {
     let st = codegen::statics_rs(&l, &errs);
     assert!(st.contains("pub static __rtti_base: RttiTable<22>"));
     assert!(st.contains("pub static __gc_stack: GcStack"));
-    assert!(st.contains(&format!(
-        "pub(crate) static ERROR_MESSAGES: [StaticRef; {}]",
-        errs.len()
-    )));
+    assert!(st.contains(&format!("pub(crate) static ERROR_MESSAGES: [StaticRef; {}]", errs.len())));
     // slots, words, names, primes, squares, halves can hold references; greeting and bytes cannot.
     assert!(st.contains("pub(crate) static ROOTS: [StaticRef; 6]"));
     // greeting: block 48 → mmInfo 44; gcInfo; rtId 1; rtSize 22.
@@ -367,10 +314,7 @@ fn generated_code_names_everything() {
         "__static_greeting",
         "__static_slots",
     ] {
-        assert!(
-            ex.contains(&format!("pub static {name}:")),
-            "exports_static.rs lacks {name}"
-        );
+        assert!(ex.contains(&format!("pub static {name}:")), "exports_static.rs lacks {name}");
     }
     assert!(!ex.contains("__rtti_base"));
 }
@@ -382,12 +326,7 @@ fn link_args() {
     l.max_pages = Some(256);
     assert_eq!(
         codegen::link_args(&l, true),
-        [
-            "--initial-memory=2097152",
-            "--max-memory=16777216",
-            "--import-memory",
-            "--export-memory"
-        ]
+        ["--initial-memory=2097152", "--max-memory=16777216", "--import-memory", "--export-memory"]
     );
     assert!(codegen::layout_rs(&l).contains("pub const MAX_MEMORY_PAGES: u32 = 256;"));
 }
@@ -414,25 +353,17 @@ fn toml_reader() {
     assert!(matches!(get("a"), toml_lite::Value::Int(1000)));
     assert!(matches!(get("b"), toml_lite::Value::Str(s) if s == "lit\\"));
     assert!(matches!(get("c"), toml_lite::Value::Str(s) if s == "eé\t"));
-    let toml_lite::Value::Array(d) = get("d") else {
-        panic!()
-    };
+    let toml_lite::Value::Array(d) = get("d") else { panic!() };
     assert!(matches!(d[0].value, toml_lite::Value::Int(16)));
     assert!(matches!(d[1].value, toml_lite::Value::Int(-3)));
     assert!(matches!(d[2].value, toml_lite::Value::Float(v) if v == 150.0));
     assert!(matches!(d[3].value, toml_lite::Value::Float(v) if v.is_infinite()));
     assert_eq!(d[2].line, 6);
-    let toml_lite::Value::Array(arr) = get("arr") else {
-        panic!()
-    };
+    let toml_lite::Value::Array(arr) = get("arr") else { panic!() };
     assert_eq!(arr.len(), 2);
     assert_eq!(arr[1].line, 12);
     for (bad, line, msg) in [
-        (
-            "a = 1\na = 2\n",
-            2,
-            "duplicate key `a` (first defined on line 1)",
-        ),
+        ("a = 1\na = 2\n", 2, "duplicate key `a` (first defined on line 1)"),
         ("a = 1 2\n", 1, "expected the end of the line"),
         ("a.b = 1\n", 1, "dotted keys"),
         ("a = \"\"\"x\"\"\"\n", 1, "multi-line strings"),
@@ -461,15 +392,9 @@ fn bad_profile_override() {
 fn bad_layouts_fail_with_file_line_and_problem() {
     let dir = Path::new(ROOT).join("tests/bad_layouts");
     let mut n = 0;
-    let mut entries: Vec<_> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut entries: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
-    for path in entries
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-    {
+    for path in entries.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
         let text = fs::read_to_string(path).unwrap();
         let expect = text
             .lines()
@@ -481,10 +406,7 @@ fn bad_layouts_fail_with_file_line_and_problem() {
             .position(|l| l.contains("# <-"))
             .unwrap_or_else(|| panic!("{path:?}: no `# <-` marker"))
             + 1;
-        let shown = format!(
-            "tests/bad_layouts/{}",
-            path.file_name().unwrap().to_str().unwrap()
-        );
+        let shown = format!("tests/bad_layouts/{}", path.file_name().unwrap().to_str().unwrap());
         let err = match layout::load(&shown, &text, None) {
             Ok(_) => panic!("{shown} was accepted"),
             Err(e) => e,
@@ -494,10 +416,7 @@ fn bad_layouts_fail_with_file_line_and_problem() {
             err.starts_with(&prefix),
             "{shown}: expected the message to start with {prefix:?}, got {err:?}"
         );
-        assert!(
-            err.contains(expect),
-            "{shown}: expected {expect:?} in {err:?}"
-        );
+        assert!(err.contains(expect), "{shown}: expected {expect:?} in {err:?}");
         n += 1;
     }
     assert!(n >= 20, "only {n} fixtures");

@@ -11,11 +11,7 @@ const R: u16 = 0xFFFD;
 fn decode(bytes: &[u8]) -> Vec<u16> {
     let n = utf16_len_of_utf8(bytes, true).expect("replace never fails");
     let mut out = vec![0xAAAAu16; n];
-    assert_eq!(
-        decode_utf8_into(bytes, &mut out),
-        n,
-        "length pass and write pass agree"
-    );
+    assert_eq!(decode_utf8_into(bytes, &mut out), n, "length pass and write pass agree");
     out
 }
 
@@ -103,11 +99,7 @@ fn cases() -> Vec<(&'static [u8], Vec<u16>, Option<usize>)> {
         (b"\xE0\xA0A", vec![R, 0x41], Some(0)),
         (b"\xF0\x90\x80A", vec![R, 0x41], Some(0)),
         (b"\xE1\x80\xE2\x82\xAC", vec![R, 0x20AC], Some(0)),
-        (
-            b"\xF1\x80\x80\xF0\x9F\x98\x80",
-            vec![R, 0xD83D, 0xDE00],
-            Some(0),
-        ),
+        (b"\xF1\x80\x80\xF0\x9F\x98\x80", vec![R, 0xD83D, 0xDE00], Some(0)),
         (b"\xC2\xC2\x80", vec![R, 0x80], Some(0)),
         // The Unicode standard's own example (§3.9, U+FFFD substitution of maximal subparts):
         // 61 F1 80 80 E1 80 C2 62 80 63 80 BF 64 → a R R R b R c R R d.
@@ -117,11 +109,7 @@ fn cases() -> Vec<(&'static [u8], Vec<u16>, Option<usize>)> {
             Some(1),
         ),
         // An error after an 8-byte ASCII run (exercises the word fast path).
-        (
-            b"abcdefgh\x80",
-            vec![0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, R],
-            Some(8),
-        ),
+        (b"abcdefgh\x80", vec![0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, R], Some(8)),
         (b"abcdefghijklmnop\xC3\xA9", u16s("abcdefghijklmnopé"), None),
     ]
 }
@@ -189,10 +177,7 @@ fn encode_cases() {
     assert_eq!(encode(&[0xD800, 0x41]), b"\xEF\xBF\xBDA");
     assert_eq!(encode(&[0xDC00]), b"\xEF\xBF\xBD");
     assert_eq!(encode(&[0xDC00, 0xD800]), b"\xEF\xBF\xBD\xEF\xBF\xBD");
-    assert_eq!(
-        encode(&[0xD800, 0xD800, 0xDC00]),
-        "\u{FFFD}\u{10000}".as_bytes()
-    );
+    assert_eq!(encode(&[0xD800, 0xD800, 0xDC00]), "\u{FFFD}\u{10000}".as_bytes());
     assert_eq!(
         encode(&[0x7F, 0x80, 0x7FF, 0x800, 0xFFFF]),
         "\u{7F}\u{80}\u{7FF}\u{800}\u{FFFF}".as_bytes()
@@ -217,10 +202,7 @@ fn slice_examples() {
     assert_eq!(slice_range(l, 5, 5), (5, 5));
     assert_eq!(slice_range(l, 7, 9), (5, 5));
     assert_eq!(slice_range(l, i32::MIN, i32::MAX), (0, 5));
-    assert_eq!(
-        slice_range(l, i32::MAX, i32::MIN).1,
-        slice_range(l, i32::MAX, i32::MIN).0
-    );
+    assert_eq!(slice_range(l, i32::MAX, i32::MIN).1, slice_range(l, i32::MAX, i32::MIN).0);
     assert_eq!(slice_range(0, -1, 1), (0, 0));
 }
 
@@ -240,10 +222,7 @@ fn compare_examples() {
 
 #[test]
 fn hash_equal_contents_equal_hash() {
-    assert_eq!(
-        hash_utf16(&u16s("hello, asrt")),
-        hash_utf16(&u16s("hello, asrt"))
-    );
+    assert_eq!(hash_utf16(&u16s("hello, asrt")), hash_utf16(&u16s("hello, asrt")));
     // Reference value: XXH32 of the UTF-16LE bytes, seed 0.
     let bytes: Vec<u8> = u16s("abc").iter().flat_map(|u| u.to_le_bytes()).collect();
     assert_eq!(hash_utf16(&u16s("abc")), xxh32(&bytes, 0));
@@ -289,10 +268,7 @@ fn hash_distribution() {
             buckets[((h >> shift) & 1023) as usize] += 1;
         }
         let expected = hashes.len() as f64 / 1024.0;
-        let chi2: f64 = buckets
-            .iter()
-            .map(|&b| (b as f64 - expected).powi(2) / expected)
-            .sum();
+        let chi2: f64 = buckets.iter().map(|&b| (b as f64 - expected).powi(2) / expected).sum();
         // 1023 degrees of freedom: mean 1023, sd ~45; 1250 is a 5-sigma bound.
         assert!(chi2 < 1250.0, "chi2 {chi2} for shift {shift}");
     }
@@ -459,14 +435,7 @@ mod runtime {
     /// A new heap String with the given code units.
     pub(super) fn new_string(rt: &mut Runtime<HostMemory>, units: &[u16]) -> u32 {
         let r = rt.new_object(units.len() as u32 * 2, ID_STRING).unwrap();
-        write_bytes(
-            rt,
-            r,
-            &units
-                .iter()
-                .flat_map(|u| u.to_le_bytes())
-                .collect::<Vec<_>>(),
-        );
+        write_bytes(rt, r, &units.iter().flat_map(|u| u.to_le_bytes()).collect::<Vec<_>>());
         r
     }
 
@@ -509,15 +478,9 @@ mod runtime {
         // A range ending exactly at the end of memory is fine; one byte further is not.
         let end = rt.memory().size();
         rt.string_from_utf16(end - 4, 2).unwrap();
-        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| {
-            rt.string_from_utf16(end - 3, 2)
-        });
-        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| {
-            rt.string_from_utf16(u32::MAX, 1)
-        });
-        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| {
-            rt.string_from_utf16(0, u32::MAX)
-        });
+        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| rt.string_from_utf16(end - 3, 2));
+        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| rt.string_from_utf16(u32::MAX, 1));
+        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| rt.string_from_utf16(0, u32::MAX));
         assert_eq!(rt.check(), 0);
     }
 
@@ -539,9 +502,7 @@ mod runtime {
             rt.free(p).unwrap();
         }
         let end = rt.memory().size();
-        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| {
-            rt.string_from_utf8(end, 1, true)
-        });
+        fails_cleanly(&mut rt, Error::OutOfBounds, |rt| rt.string_from_utf8(end, 1, true));
         // The source may be a managed ArrayBuffer's payload.
         let ab = rt.new_object(5, ID_ARRAYBUFFER).unwrap();
         write_bytes(&rt, ab, "héllo".as_bytes()[..5].as_ref());
@@ -577,11 +538,9 @@ mod runtime {
         let raw = rt.alloc(8).unwrap();
         let s = new_string(&mut rt, &u16s("abc"));
         let ab = rt.new_object(8, ID_ARRAYBUFFER).unwrap();
-        for (bad, err) in [
-            (0, Error::NullRef),
-            (ab, Error::NotAString),
-            (raw, Error::UnmanagedBlock),
-        ] {
+        for (bad, err) in
+            [(0, Error::NullRef), (ab, Error::NotAString), (raw, Error::UnmanagedBlock)]
+        {
             fails_cleanly(&mut rt, err, |rt| rt.string_concat(s, bad));
             fails_cleanly(&mut rt, err, |rt| rt.string_concat(bad, s));
             fails_cleanly(&mut rt, err, |rt| rt.string_slice(bad, 0, 1));
@@ -592,13 +551,7 @@ mod runtime {
             fails_cleanly(&mut rt, err, |rt| rt.string_hash(bad));
         }
         // Pointers that are not objects at all: misaligned, outside the heap, inside a payload.
-        for bad in [
-            s + 4,
-            s + 16,
-            rt.memory().size() + 16,
-            17,
-            STATIC_HELLO + 16,
-        ] {
+        for bad in [s + 4, s + 16, rt.memory().size() + 16, 17, STATIC_HELLO + 16] {
             let before = rt.stats();
             assert!(rt.string_concat(s, bad).is_err(), "{bad}");
             assert!(rt.string_slice(bad, 0, 1).is_err(), "{bad}");
@@ -616,11 +569,7 @@ mod runtime {
         rt.pin(s).unwrap();
         let used = rt.stats().used_bytes;
         assert_eq!(rt.string_concat(s, s).unwrap_err(), Error::OutOfMemory);
-        assert_eq!(
-            rt.string_to_utf8(s, false).map(|_| ()),
-            Ok(()),
-            "40 000 bytes still fit"
-        );
+        assert_eq!(rt.string_to_utf8(s, false).map(|_| ()), Ok(()), "40 000 bytes still fit");
         assert!(rt.stats().used_bytes > used);
         assert_eq!(rt.check(), 0);
     }
@@ -654,10 +603,7 @@ mod runtime {
         let empty = rt.string_slice(b, 3, 1).unwrap();
         assert_eq!(rt.rt_size(empty), 0);
         let concat_static = rt.string_concat(STATIC_HELLO, STATIC_HELLO).unwrap();
-        assert_eq!(
-            read_units(&rt, concat_static),
-            u16s("hello, asrthello, asrt")
-        );
+        assert_eq!(read_units(&rt, concat_static), u16s("hello, asrthello, asrt"));
         assert_eq!(rt.check(), 0);
     }
 
@@ -704,10 +650,7 @@ mod runtime {
             }
         }
         let st = rt.stats();
-        assert!(
-            st.collections > start_collections + 10,
-            "the GC must have run: {st:?}"
-        );
+        assert!(st.collections > start_collections + 10, "the GC must have run: {st:?}");
         assert_eq!(rt.check(), 0);
     }
 
@@ -724,7 +667,8 @@ mod runtime {
         let mut checked = 0;
         for round in 0..400usize {
             rt.collect();
-            let units: Vec<u16> = (0..(40 + round % 50) as u16).map(|i| 0x41 + (i + round as u16) % 26).collect();
+            let units: Vec<u16> =
+                (0..(40 + round % 50) as u16).map(|i| 0x41 + (i + round as u16) % 26).collect();
             let x = new_string(&mut rt, &units);
             // Also an ArrayBuffer holding UTF-8, as the source of string_from_utf8.
             let bytes = encode_oracle(&units);
@@ -742,7 +686,11 @@ mod runtime {
             match round % 4 {
                 0 => {
                     let r = rt.string_concat(x, piece).unwrap();
-                    assert_eq!(read_units(&rt, r), [&units[..], &u16s("<piece>")].concat(), "round {round}");
+                    assert_eq!(
+                        read_units(&rt, r),
+                        [&units[..], &u16s("<piece>")].concat(),
+                        "round {round}"
+                    );
                 }
                 1 => {
                     let r = rt.string_slice(x, 1, i32::MAX).unwrap();

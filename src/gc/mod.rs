@@ -138,11 +138,7 @@ impl<M: Memory> Runtime<M> {
     /// The color new objects get now: black while marking, else the current white.
     #[inline(always)]
     fn new_color(&self) -> u32 {
-        if self.gc.phase == Phase::Mark {
-            Color::Black as u32
-        } else {
-            self.gc.white
-        }
+        if self.gc.phase == Phase::Mark { Color::Black as u32 } else { self.gc.white }
     }
 
     /// `__new`: a managed object of type `id` with a zeroed payload of `size` bytes. May do one
@@ -162,9 +158,7 @@ impl<M: Memory> Runtime<M> {
             return Err(Error::UnknownType);
         }
         self.pay(size, keep);
-        let ptr = self
-            .heap
-            .alloc_object(size, MANAGED | self.new_color(), id)?;
+        let ptr = self.heap.alloc_object(size, MANAGED | self.new_color(), id)?;
         // SAFETY: `alloc_object` returned a block with `size` payload bytes.
         unsafe { self.heap.mem.zero(ptr, size) };
         self.account_new(ptr, size);
@@ -217,11 +211,7 @@ impl<M: Memory> Runtime<M> {
             } else {
                 // While sweeping, the copy may land behind the cursor, where the sweep would
                 // never whiten it: it takes the current white (it is live either way).
-                let color = if self.gc.phase == Phase::Sweep {
-                    self.gc.white
-                } else {
-                    gc & 3
-                };
+                let color = if self.gc.phase == Phase::Sweep { self.gc.white } else { gc & 3 };
                 self.store(new - HEADER_SIZE + GC_INFO, MANAGED | color);
             }
             #[cfg(feature = "rtrace")]

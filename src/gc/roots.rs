@@ -35,11 +35,7 @@ pub struct PinTable {
 impl PinTable {
     /// An empty table.
     pub const fn new() -> Self {
-        PinTable {
-            table: 0,
-            capacity: 0,
-            len: 0,
-        }
+        PinTable { table: 0, capacity: 0, len: 0 }
     }
 
     #[inline]
@@ -87,24 +83,12 @@ impl<M: Memory> Runtime<M> {
             return Ok(());
         }
         let cap = (self.pins.capacity * 2).max(16);
-        let table = self
-            .heap
-            .alloc_object(cap * 8, Kind::Internal as u32, NO_TYPE)?;
+        let table = self.heap.alloc_object(cap * 8, Kind::Internal as u32, NO_TYPE)?;
         // SAFETY: the new block holds `cap * 8` bytes.
         unsafe { self.heap.mem.zero(table, cap * 8) };
-        let old = core::mem::replace(
-            &mut self.pins,
-            PinTable {
-                table,
-                capacity: cap,
-                len: 0,
-            },
-        );
+        let old = core::mem::replace(&mut self.pins, PinTable { table, capacity: cap, len: 0 });
         for i in 0..old.capacity {
-            let (k, n) = (
-                self.load(old.table + 8 * i),
-                self.load(old.table + 8 * i + 4),
-            );
+            let (k, n) = (self.load(old.table + 8 * i), self.load(old.table + 8 * i + 4));
             if k != 0 {
                 self.pin_insert(k);
                 let j = self.pin_slot(k).unwrap_or(0);
@@ -177,11 +161,7 @@ impl<M: Memory> Runtime<M> {
             }
             let home = self.pins.home(k);
             // Move k back to i if its home is not cyclically in (i, j].
-            let between = if i <= j {
-                i < home && home <= j
-            } else {
-                i < home || home <= j
-            };
+            let between = if i <= j { i < home && home <= j } else { i < home || home <= j };
             if !between {
                 self.store(t + 8 * i, k);
                 self.store(t + 8 * i + 4, self.load(t + 8 * j + 4));
@@ -195,8 +175,7 @@ impl<M: Memory> Runtime<M> {
 
     /// How many times `r` is pinned.
     pub fn pin_count(&self, r: u32) -> u32 {
-        self.pin_slot(r)
-            .map_or(0, |i| self.load(self.pins.table + 8 * i + 4))
+        self.pin_slot(r).map_or(0, |i| self.load(self.pins.table + 8 * i + 4))
     }
 
     // ----- shadow stack -----

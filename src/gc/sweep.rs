@@ -67,10 +67,7 @@ impl<M: Memory> Runtime<M> {
             work += OBJECT_WORK;
         }
         // One used block spanning the run, keeping the first header's LEFTFREE bit.
-        self.store(
-            at + MM_INFO,
-            (end - at - 4) | (info & crate::object::LEFTFREE),
-        );
+        self.store(at + MM_INFO, (end - at - 4) | (info & crate::object::LEFTFREE));
         // SAFETY: [at, end) is a run of whole blocks, all dead (unreachable) objects.
         unsafe { self.heap.free_block(at) };
         work

@@ -31,11 +31,7 @@ pub(crate) enum Refs {
     /// A buffer ref (0 for none) and a run of u32 slots `[start, end)`.
     Slots { buffer: u32, start: u32, end: u32 },
     /// The fields at `offsets` inside the `size`-byte payload of `r`.
-    Fields {
-        r: u32,
-        size: u32,
-        offsets: &'static [u32],
-    },
+    Fields { r: u32, size: u32, offsets: &'static [u32] },
 }
 
 /// Work units charged per object popped or block visited.
@@ -60,10 +56,7 @@ impl<M: Memory> Runtime<M> {
     /// Pushes a non-gray managed `block` with gcInfo `gc` on the gray stack.
     #[inline(always)]
     fn push_gray(&mut self, block: u32, gc: u32) {
-        self.store(
-            block + GC_INFO,
-            self.gc.gray | (gc & (PINNED | MANAGED)) | Color::Gray as u32,
-        );
+        self.store(block + GC_INFO, self.gc.gray | (gc & (PINNED | MANAGED)) | Color::Gray as u32);
         self.gc.gray = block;
         #[cfg(feature = "rtrace")]
         crate::rtrace::visit(block);
@@ -98,10 +91,7 @@ impl<M: Memory> Runtime<M> {
             }
             let gc = self.load(block + GC_INFO);
             self.gc.gray = gc & LINK_MASK;
-            self.store(
-                block + GC_INFO,
-                (gc & (PINNED | MANAGED)) | Color::Black as u32,
-            );
+            self.store(block + GC_INFO, (gc & (PINNED | MANAGED)) | Color::Black as u32);
             work += OBJECT_WORK + self.trace(block + HEADER_SIZE);
         }
     }
@@ -123,11 +113,7 @@ impl<M: Memory> Runtime<M> {
                 return Refs::None;
             }
             let buffer = self.load(r);
-            let no_slots = Refs::Slots {
-                buffer,
-                start: 0,
-                end: 0,
-            };
+            let no_slots = Refs::Slots { buffer, start: 0, end: 0 };
             if !managed || buffer < self.heap.start() + HEADER_SIZE && !self.is_static(buffer) {
                 return no_slots;
             }
@@ -142,27 +128,15 @@ impl<M: Memory> Runtime<M> {
             if data < buffer || data % 4 != 0 || data as u64 + bytes as u64 > buf_end {
                 return no_slots;
             }
-            return Refs::Slots {
-                buffer,
-                start: data,
-                end: data + bytes,
-            };
+            return Refs::Slots { buffer, start: data, end: data + bytes };
         }
         if f & flags::STATICARRAY != 0 {
             if !managed {
                 return Refs::None;
             }
-            return Refs::Slots {
-                buffer: 0,
-                start: r,
-                end: r + (size & !3),
-            };
+            return Refs::Slots { buffer: 0, start: r, end: r + (size & !3) };
         }
-        Refs::Fields {
-            r,
-            size,
-            offsets: desc.refs,
-        }
+        Refs::Fields { r, size, offsets: desc.refs }
     }
 
     /// Shades the children of the object `r` (heap or static), or sets up a chunked scan of its
@@ -173,11 +147,7 @@ impl<M: Memory> Runtime<M> {
             Refs::Slots { buffer, start, end } => {
                 self.shade(buffer);
                 if start < end {
-                    self.gc.partial = Some(Partial {
-                        block: r - HEADER_SIZE,
-                        next: start,
-                        end,
-                    });
+                    self.gc.partial = Some(Partial { block: r - HEADER_SIZE, next: start, end });
                 }
                 4
             }
@@ -221,22 +191,14 @@ impl<M: Memory> Runtime<M> {
     fn scan_slots(&mut self, p: Partial, budget: u32) -> u32 {
         let budget = budget.max(64);
         // Never past the run's end: a chunk is at most `budget` bytes of slots.
-        let stop = if p.end - p.next <= budget {
-            p.end
-        } else {
-            p.next + (budget & !3)
-        };
+        let stop = if p.end - p.next <= budget { p.end } else { p.next + (budget & !3) };
         let mut at = p.next;
         while at < stop {
             let child = self.load(at);
             self.shade(child);
             at += 4;
         }
-        self.gc.partial = if stop >= p.end {
-            None
-        } else {
-            Some(Partial { next: stop, ..p })
-        };
+        self.gc.partial = if stop >= p.end { None } else { Some(Partial { next: stop, ..p }) };
         (stop - p.next).max(4)
     }
 

@@ -22,7 +22,10 @@ impl<M: Memory> Heap<M> {
         let mut steps = 0u32;
         while block != 0 {
             steps += 1;
-            if block % ALIGN != 0 || block < self.start || block > end - MIN_BLOCK || steps > end / 16
+            if block % ALIGN != 0
+                || block < self.start
+                || block > end - MIN_BLOCK
+                || steps > end / 16
             {
                 return errors + 1;
             }

@@ -121,8 +121,7 @@ impl<M: Memory> Heap<M> {
                 self.mem.store(self.tail + RT_SIZE, start);
             }
             if sentinel > start {
-                self.mem
-                    .store(start + MM_INFO, (sentinel - start - 4) | FREE);
+                self.mem.store(start + MM_INFO, (sentinel - start - 4) | FREE);
                 self.make_free(start, sentinel - start);
             }
         }
@@ -319,8 +318,7 @@ impl<M: Memory> Heap<M> {
             let have = size_of_info(info);
             if size <= have {
                 if have - size >= MIN_BLOCK {
-                    self.mem
-                        .store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
+                    self.mem.store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
                     let rest = block + size;
                     self.mem.store(rest + MM_INFO, have - size - 4);
                     self.free_block(rest);
@@ -338,12 +336,10 @@ impl<M: Memory> Heap<M> {
                 self.cursor = block;
             }
             if total - size >= MIN_BLOCK {
-                self.mem
-                    .store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
+                self.mem.store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
                 self.make_free(block + size, total - size);
             } else {
-                self.mem
-                    .store(block + MM_INFO, (total - 4) | (info & LEFTFREE));
+                self.mem.store(block + MM_INFO, (total - 4) | (info & LEFTFREE));
             }
             true
         }

@@ -45,11 +45,7 @@ pub fn equals_utf16(a: &[u16], b: &[u16]) -> bool {
 /// Time: O(1).
 pub fn slice_range(len: usize, start: i32, end: i32) -> (usize, usize) {
     let resolve = |i: i32| -> usize {
-        if i < 0 {
-            len.saturating_sub(i.unsigned_abs() as usize)
-        } else {
-            (i as usize).min(len)
-        }
+        if i < 0 { len.saturating_sub(i.unsigned_abs() as usize) } else { (i as usize).min(len) }
     };
     let from = resolve(start);
     let to = resolve(end);
@@ -64,9 +60,7 @@ const P5: u32 = 0x1656_67B1;
 
 #[inline(always)]
 fn round(acc: u32, input: u32) -> u32 {
-    acc.wrapping_add(input.wrapping_mul(P2))
-        .rotate_left(13)
-        .wrapping_mul(P1)
+    acc.wrapping_add(input.wrapping_mul(P2)).rotate_left(13).wrapping_mul(P1)
 }
 
 #[inline(always)]
@@ -108,17 +102,11 @@ pub fn xxh32(bytes: &[u8], seed: u32) -> u32 {
     };
     h = h.wrapping_add(n as u32);
     while i + 4 <= n {
-        h = h
-            .wrapping_add(rd(i).wrapping_mul(P3))
-            .rotate_left(17)
-            .wrapping_mul(P4);
+        h = h.wrapping_add(rd(i).wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
         i += 4;
     }
     while i < n {
-        h = h
-            .wrapping_add((bytes[i] as u32).wrapping_mul(P5))
-            .rotate_left(11)
-            .wrapping_mul(P1);
+        h = h.wrapping_add((bytes[i] as u32).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
         i += 1;
     }
     avalanche(h)
@@ -154,18 +142,12 @@ pub fn hash_utf16(units: &[u16]) -> u32 {
     // The byte length; XXH32 adds it modulo 2^32.
     h = h.wrapping_add((n as u32).wrapping_mul(2));
     while i + 2 <= n {
-        h = h
-            .wrapping_add(w(i).wrapping_mul(P3))
-            .rotate_left(17)
-            .wrapping_mul(P4);
+        h = h.wrapping_add(w(i).wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
         i += 2;
     }
     if i < n {
         for byte in [units[i] & 0xFF, units[i] >> 8] {
-            h = h
-                .wrapping_add((byte as u32).wrapping_mul(P5))
-                .rotate_left(11)
-                .wrapping_mul(P1);
+            h = h.wrapping_add((byte as u32).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
         }
     }
     avalanche(h)

@@ -63,11 +63,7 @@ impl<M: Memory> Runtime<M> {
 
     /// `ptr` as a `keep` entry when it is itself a managed heap object, else 0 (ignored).
     fn keep_if_object(&self, ptr: u32) -> u32 {
-        if ptr != 0 && self.validate_managed(ptr).is_ok() {
-            ptr
-        } else {
-            0
-        }
+        if ptr != 0 && self.validate_managed(ptr).is_ok() { ptr } else { 0 }
     }
 
     /// `__string_from_utf16(ptr, units)`: a new String holding the `units` UTF-16 code units at
@@ -212,10 +208,7 @@ impl<M: Memory> Runtime<M> {
         if a == b {
             return Ok(0);
         }
-        Ok(ops::compare_utf16(
-            self.units_of(a, la),
-            self.units_of(b, lb),
-        ))
+        Ok(ops::compare_utf16(self.units_of(a, la), self.units_of(b, lb)))
     }
 
     /// `__string_hash(ref)`: [`ops::hash_utf16`] of the String's code units (XXH32 of the

@@ -319,11 +319,7 @@ pub fn encode_utf8_into(units: &[u16], out: &mut [u8]) -> usize {
             o += 4;
         } else {
             // A lone surrogate is encoded as U+FFFD.
-            let c = if is_high(u) || is_low(u) {
-                REPLACEMENT
-            } else {
-                u
-            };
+            let c = if is_high(u) || is_low(u) { REPLACEMENT } else { u };
             let dst = &mut out[o..o + 3];
             dst[0] = 0xE0 | (c >> 12) as u8;
             dst[1] = 0x80 | ((c >> 6) & 0x3F) as u8;
