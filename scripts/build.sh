@@ -24,11 +24,12 @@ _asrt_build_main() {
   export ASRT_WASM="$target/wasm32-unknown-unknown/release/asrt.wasm"
   export ASRT_WASM_MODERN="$target/modern/wasm32-unknown-unknown/release/asrt.wasm"
   export ASRT_WASM_IMPORT="$target/import-memory/wasm32-unknown-unknown/release/asrt.wasm"
+  export ASRT_WASM_RTRACE="$target/rtrace/wasm32-unknown-unknown/release/asrt.wasm"
 
   variants=("$@")
-  ((${#variants[@]})) || variants=(default modern import)
+  ((${#variants[@]})) || variants=(default modern import rtrace)
   for v in "${variants[@]}"; do
-    [[ "$v" == all ]] && { variants=(default modern import); break; }
+    [[ "$v" == all ]] && { variants=(default modern import rtrace); break; }
   done
 
   for v in "${variants[@]}"; do
@@ -48,8 +49,13 @@ _asrt_build_main() {
         (cd "$root" && env -u ASRT_PROFILE cargo build --release --target wasm32-unknown-unknown --features import-memory --target-dir "$target/import-memory") || return 1
         [[ -f "$ASRT_WASM_IMPORT" ]] || { echo "[build] missing $ASRT_WASM_IMPORT" >&2; return 1; }
         ;;
+      rtrace)
+        echo "[build] rtrace hooks -> $ASRT_WASM_RTRACE" >&2
+        (cd "$root" && env -u ASRT_PROFILE cargo build --release --target wasm32-unknown-unknown --features rtrace --target-dir "$target/rtrace") || return 1
+        [[ -f "$ASRT_WASM_RTRACE" ]] || { echo "[build] missing $ASRT_WASM_RTRACE" >&2; return 1; }
+        ;;
       *)
-        echo "[build] unknown variant '$v' (expected default, modern, import or all)" >&2
+        echo "[build] unknown variant '$v' (expected default, modern, import, rtrace or all)" >&2
         return 2
         ;;
     esac
@@ -59,7 +65,7 @@ _asrt_build_main() {
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   set -euo pipefail
   _asrt_build_main "$@"
-  printf 'ASRT_WASM=%q\nASRT_WASM_MODERN=%q\nASRT_WASM_IMPORT=%q\n' "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT"
+  printf 'ASRT_WASM=%q\nASRT_WASM_MODERN=%q\nASRT_WASM_IMPORT=%q\nASRT_WASM_RTRACE=%q\n' "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE"
 else
   _asrt_build_main "$@"
 fi

@@ -56,8 +56,8 @@ stage_build() {
   # shellcheck source=scripts/build.sh
   source scripts/build.sh all
   # record the paths for the js stage (it runs in another subshell)
-  printf 'export ASRT_WASM=%q ASRT_WASM_MODERN=%q ASRT_WASM_IMPORT=%q\n' \
-    "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" >"$ENV_FILE"
+  printf 'export ASRT_WASM=%q ASRT_WASM_MODERN=%q ASRT_WASM_IMPORT=%q ASRT_WASM_RTRACE=%q\n' \
+    "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE" >"$ENV_FILE"
 }
 
 # The wasm runner reports "no tests to run!" for a binary without any
@@ -107,9 +107,12 @@ stage_js() {
   echo "ASRT_WASM=${ASRT_WASM:-}"
   echo "ASRT_WASM_MODERN=${ASRT_WASM_MODERN:-}"
   echo "ASRT_WASM_IMPORT=${ASRT_WASM_IMPORT:-}"
+  echo "ASRT_WASM_RTRACE=${ASRT_WASM_RTRACE:-}"
   node --test tests/js/
   if [[ -d js/test ]]; then
     node --test js/test/
+    # The loader's checks again, in headless Chromium.
+    node js/test/browser/run.mjs
   else
     echo "(js/test/ does not exist: nothing more to run)"
   fi
