@@ -12,6 +12,9 @@ use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 use core::panic::Location;
 
+// With the `std` feature (a Rust program with its own panic handler, or wasm-bindgen tests) an
+// error panics with its message instead of importing `env.abort`.
+#[cfg(not(feature = "std"))]
 #[link(wasm_import_module = "env")]
 unsafe extern "C" {
     /// AssemblyScript's `abort(message, fileName, line, column)`.
@@ -74,9 +77,16 @@ fn init() {
 #[cold]
 #[inline(never)]
 fn fail_at(e: Error, at: &Location<'_>) -> ! {
-    // SAFETY: calling the host's import with static String refs.
-    unsafe { env_abort(statics::error_message(e), statics::abort_file(), at.line(), at.column()) };
-    core::arch::wasm32::unreachable()
+    #[cfg(not(feature = "std"))]
+    {
+        // SAFETY: calling the host's import with static String refs.
+        unsafe {
+            env_abort(statics::error_message(e), statics::abort_file(), at.line(), at.column())
+        };
+        core::arch::wasm32::unreachable()
+    }
+    #[cfg(feature = "std")]
+    panic!("asrt: {} at {}:{}:{}", e.message(), at.file(), at.line(), at.column())
 }
 
 /// Unwraps a result or aborts with the caller's line.
