@@ -1719,3 +1719,88 @@ pub fn run_gc_model(
     m.finish();
     counts
 }
+
+// ---------------------------------------------------------------------------------------------
+// wasm test bodies, shared by tests/wasm_*.rs (node) and tests/wasm_*_browser.rs (Chromium)
+// ---------------------------------------------------------------------------------------------
+
+/// The heap tests for wasm: the shadow model driven by [`Rng`], and the unit tests.
+#[allow(unused_macros)]
+macro_rules! wasm_heap_tests {
+    () => {
+        #[wasm_bindgen_test]
+        fn heap_model_prng() {
+            for seed in 0..4u64 {
+                let ops = model::Rng::new(seed).ops(300);
+                // 32 MiB reservation (HostMemory reserves its maximum up front), 4 MiB live.
+                model::run_heap_model(&ops, 512, 4 << 20);
+            }
+        }
+        #[wasm_bindgen_test]
+        fn heap_model_small_blocks_prng() {
+            let mut rng = model::Rng::new(99);
+            let ops: Vec<model::RawOp> = (0..800).map(|_| { let (k, a, b) = rng.op(); (k, a, b % 2000) }).collect();
+            model::run_heap_model(&ops, 256, 4 << 20);
+        }
+        #[wasm_bindgen_test]
+        fn heap_errors_leave_the_heap_unchanged() {
+            model::heap_errors_leave_heap_unchanged();
+        }
+        #[wasm_bindgen_test]
+        fn heap_out_of_memory_then_recovers() {
+            model::heap_oom_then_recovers();
+        }
+        #[wasm_bindgen_test]
+        fn heap_largest_free_is_allocatable_without_growth() {
+            model::heap_largest_free_fits();
+        }
+        #[wasm_bindgen_test]
+        fn heap_growth_doubles_then_falls_back() {
+            model::heap_growth_doubles_then_falls_back();
+        }
+        #[wasm_bindgen_test]
+        fn heap_realloc_grows_and_shrinks_in_place() {
+            model::heap_realloc_in_place();
+        }
+    };
+}
+
+/// The GC model tests for wasm, driven by [`Rng`].
+#[allow(unused_macros)]
+macro_rules! wasm_gc_tests {
+    () => {
+        #[wasm_bindgen_test]
+        fn gc_model_prng_small_steps() {
+            for seed in 0..3u64 {
+                let ops = model::Rng::new(seed).ops(1500);
+                model::run_gc_model(&ops, 256, seed, true);
+            }
+        }
+        #[wasm_bindgen_test]
+        fn gc_model_prng_default_steps() {
+            for seed in 10..13u64 {
+                let ops = model::Rng::new(seed).ops(1500);
+                model::run_gc_model(&ops, 256, seed, false);
+            }
+        }
+        #[wasm_bindgen_test]
+        fn gc_model_many_short_runs() {
+            let mut rng = model::Rng::new(1234);
+            for case in 0..40u64 {
+                let n = 1 + rng.below(300) as usize;
+                let ops = rng.ops(n);
+                model::run_gc_model(&ops, 128, case, case % 2 == 0);
+            }
+        }
+    };
+}
+
+/// The runtime's `exports` module (linked into every wasm32 build of the crate, test binaries
+/// included) imports AssemblyScript's `env.abort`, which the wasm-bindgen test runner cannot
+/// provide. Defining the symbol here resolves that import at link time; the model tests drive a
+/// `Runtime<HostMemory>` directly and never reach the exports, so reaching it is a failure.
+#[cfg(target_arch = "wasm32")]
+#[unsafe(no_mangle)]
+pub extern "C" fn abort(message: u32, file: u32, line: u32, column: u32) {
+    panic!("env.abort({message:#x}, {file:#x}, {line}, {column}) called from the wasm exports");
+}

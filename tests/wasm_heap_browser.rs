@@ -1,0 +1,11 @@
+#![cfg(target_arch = "wasm32")]
+//! The same heap model tests as tests/wasm_heap.rs, in a browser (Chromium via chromedriver).
+
+#[macro_use]
+mod model;
+
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+wasm_heap_tests!();
