@@ -152,11 +152,24 @@ impl<M: Memory> Heap<M> {
     unsafe fn make_free(&mut self, block: u32, size: u32) {
         // SAFETY: the caller guarantees the range and its right neighbour's header exist.
         unsafe {
-            self.mem.store(block + MM_INFO, (size - 4) | FREE);
-            self.mem.store(block + size - 4, block);
+            self.list_free(block, size);
             let right = block + size;
             let info = self.mem.load(right + MM_INFO);
             self.mem.store(right + MM_INFO, info | LEFTFREE);
+        }
+    }
+
+    /// Like [`Heap::make_free`] but leaves the right neighbour alone (its LEFTFREE bit is
+    /// already set: the range ends where a free block ended).
+    ///
+    /// # Safety
+    /// As for `make_free`, and the right neighbour already has LEFTFREE.
+    #[inline(always)]
+    unsafe fn list_free(&mut self, block: u32, size: u32) {
+        // SAFETY: the caller guarantees the range.
+        unsafe {
+            self.mem.store(block + MM_INFO, (size - 4) | FREE);
+            self.mem.store(block + size - 4, block);
             self.bins.insert(&self.mem, block, size);
         }
         self.free_bytes += size;
@@ -173,11 +186,22 @@ impl<M: Memory> Heap<M> {
     unsafe fn take_free(&mut self, block: u32, size: u32) {
         // SAFETY: the caller guarantees `block` is listed; its right neighbour exists.
         unsafe {
-            self.bins.remove(&self.mem, block, size);
+            self.unlist_free(block, size);
             let right = block + size;
             let info = self.mem.load(right + MM_INFO);
             self.mem.store(right + MM_INFO, info & !LEFTFREE);
         }
+    }
+
+    /// Unlists the free block `block` of `size` bytes, leaving its right neighbour's LEFTFREE bit
+    /// for the caller (who re-lists a free block ending at the same place, or clears it).
+    ///
+    /// # Safety
+    /// `block` is a listed free block of `size` bytes.
+    #[inline(always)]
+    unsafe fn unlist_free(&mut self, block: u32, size: u32) {
+        // SAFETY: the caller guarantees `block` is listed.
+        unsafe { self.bins.remove(&self.mem, block, size) };
         self.free_bytes -= size;
     }
 
@@ -191,12 +215,17 @@ impl<M: Memory> Heap<M> {
         // SAFETY: `find`/`grow_for` return a listed free block of at least `size` bytes.
         unsafe {
             let have = size_of_info(self.mem.load(block + MM_INFO));
-            self.take_free(block, have);
-            self.mem.store(block + MM_INFO, size - 4);
+            self.unlist_free(block, have);
             if have - size >= MIN_BLOCK {
-                self.make_free(block + size, have - size);
+                // The remainder ends where the free block did: its right neighbour keeps
+                // LEFTFREE.
+                self.mem.store(block + MM_INFO, size - 4);
+                self.list_free(block + size, have - size);
             } else {
                 self.mem.store(block + MM_INFO, have - 4);
+                let right = block + have;
+                let info = self.mem.load(right + MM_INFO);
+                self.mem.store(right + MM_INFO, info & !LEFTFREE);
             }
         }
         Ok(block)
@@ -290,19 +319,27 @@ impl<M: Memory> Heap<M> {
             let mut size = size_of_info(info);
             let right = block + size;
             let rinfo = self.mem.load(right + MM_INFO);
-            if rinfo & FREE != 0 {
+            let right_free = rinfo & FREE != 0;
+            if right_free {
                 let rsize = size_of_info(rinfo);
-                self.take_free(right, rsize);
+                self.unlist_free(right, rsize);
                 size += rsize;
             }
             if info & LEFTFREE != 0 {
                 let left = self.mem.load(block - 4);
                 let lsize = size_of_info(self.mem.load(left + MM_INFO));
-                self.take_free(left, lsize);
+                self.unlist_free(left, lsize);
+                // The swallowed header reads as free, so a stale ref to it is rejected.
+                self.mem.store(block + MM_INFO, info | FREE);
                 start = left;
                 size += lsize;
             }
-            self.make_free(start, size);
+            if right_free {
+                // Ends where the right free block ended: that block's neighbour has LEFTFREE.
+                self.list_free(start, size);
+            } else {
+                self.make_free(start, size);
+            }
         }
     }
 
@@ -331,15 +368,18 @@ impl<M: Memory> Heap<M> {
                 return false;
             }
             let total = have + size_of_info(rinfo);
-            self.take_free(right, size_of_info(rinfo));
+            self.unlist_free(right, size_of_info(rinfo));
             if self.cursor > block && self.cursor < block + total {
                 self.cursor = block;
             }
             if total - size >= MIN_BLOCK {
                 self.mem.store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
-                self.make_free(block + size, total - size);
+                self.list_free(block + size, total - size);
             } else {
                 self.mem.store(block + MM_INFO, (total - 4) | (info & LEFTFREE));
+                let after = block + total;
+                let ainfo = self.mem.load(after + MM_INFO);
+                self.mem.store(after + MM_INFO, ainfo & !LEFTFREE);
             }
             true
         }
