@@ -1739,7 +1739,12 @@ macro_rules! wasm_heap_tests {
         #[wasm_bindgen_test]
         fn heap_model_small_blocks_prng() {
             let mut rng = model::Rng::new(99);
-            let ops: Vec<model::RawOp> = (0..800).map(|_| { let (k, a, b) = rng.op(); (k, a, b % 2000) }).collect();
+            let ops: Vec<model::RawOp> = (0..800)
+                .map(|_| {
+                    let (k, a, b) = rng.op();
+                    (k, a, b % 2000)
+                })
+                .collect();
             model::run_heap_model(&ops, 256, 4 << 20);
         }
         #[wasm_bindgen_test]
@@ -1793,14 +1798,4 @@ macro_rules! wasm_gc_tests {
             }
         }
     };
-}
-
-/// The runtime's `exports` module (linked into every wasm32 build of the crate, test binaries
-/// included) imports AssemblyScript's `env.abort`, which the wasm-bindgen test runner cannot
-/// provide. Defining the symbol here resolves that import at link time; the model tests drive a
-/// `Runtime<HostMemory>` directly and never reach the exports, so reaching it is a failure.
-#[cfg(target_arch = "wasm32")]
-#[unsafe(no_mangle)]
-pub extern "C" fn abort(message: u32, file: u32, line: u32, column: u32) {
-    panic!("env.abort({message:#x}, {file:#x}, {line}, {column}) called from the wasm exports");
 }
