@@ -19,6 +19,7 @@ impl<M: Memory> Heap<M> {
         let (mut free_seen, mut free_bytes, mut regions) = (0u32, 0u64, 0u32);
         let mut block = self.start;
         let mut left_free = false;
+        let mut bump_seen = false;
         let mut steps = 0u32;
         while block != 0 {
             steps += 1;
@@ -46,7 +47,9 @@ impl<M: Memory> Heap<M> {
                 if unsafe { self.mem.load(block + size - 4) } != block {
                     errors += 1;
                 }
-                if !self.listed(block, size) {
+                if block == self.bump_block() {
+                    bump_seen = true;
+                } else if !self.listed(block, size) {
                     errors += 1;
                 }
                 free_seen += 1;
@@ -79,7 +82,20 @@ impl<M: Memory> Heap<M> {
             visit(block);
             block += size;
         }
-        if free_seen != listed || free_bytes != listed_bytes || free_bytes != self.free_bytes as u64
+        let bump = self.bump_block();
+        if bump != 0 {
+            // The bump block is free but listed nowhere.
+            // SAFETY: the bump block is a free block with a valid header.
+            let info = unsafe { self.mem.load(bump + MM_INFO) };
+            if info & FREE == 0 || !bump_seen {
+                return errors + 1;
+            }
+            free_seen -= 1;
+            free_bytes -= size_of_info(info) as u64;
+        }
+        if free_seen != listed
+            || free_bytes != listed_bytes
+            || free_bytes + bump_bytes(self) != self.free_bytes as u64
         {
             errors += 1;
         }
@@ -101,5 +117,14 @@ impl<M: Memory> Heap<M> {
     fn listed(&self, _block: u32, size: u32) -> bool {
         let (fl, sl) = super::tlsf::mapping(size);
         self.bins.bit(fl, sl)
+    }
+}
+
+/// Bytes of the heap's bump block (0 when none).
+fn bump_bytes<M: Memory>(heap: &Heap<M>) -> u64 {
+    match heap.bump_block() {
+        0 => 0,
+        // SAFETY: the bump block is a free block with a valid header.
+        b => size_of_info(unsafe { heap.mem.load(b + MM_INFO) }) as u64,
     }
 }

@@ -60,6 +60,10 @@ pub struct Heap<M: Memory> {
     /// A block address that merges keep pointing at a block start (the sweep's position); 0 for
     /// none. Invariant: 0 or the start of a block.
     cursor: u32,
+    /// The split remainder allocation carves from first (dlmalloc's "designated victim"): a free
+    /// block with a valid header that is in no list; 0 for none. Saves a list removal and
+    /// insertion per allocation while many small objects come from one large free block.
+    bump: u32,
 }
 
 /// The size of a block, from its mmInfo word.
@@ -91,6 +95,7 @@ impl<M: Memory> Heap<M> {
             regions: 0,
             max_pages,
             cursor: 0,
+            bump: 0,
         };
         let end = heap.mem.size();
         // SAFETY: [start, end) is memory nobody else uses (above __heap_base), at least 32 bytes.
@@ -200,14 +205,48 @@ impl<M: Memory> Heap<M> {
     /// `block` is a listed free block of `size` bytes.
     #[inline(always)]
     unsafe fn unlist_free(&mut self, block: u32, size: u32) {
-        // SAFETY: the caller guarantees `block` is listed.
-        unsafe { self.bins.remove(&self.mem, block, size) };
+        if block == self.bump {
+            self.bump = 0;
+        } else {
+            // SAFETY: the caller guarantees `block` is listed (it is not the bump block).
+            unsafe { self.bins.remove(&self.mem, block, size) };
+        }
         self.free_bytes -= size;
     }
 
     /// Allocates a used block of at least `size` bytes (a multiple of 16), growing the memory if
     /// needed. Writes mmInfo only. Time: O(1) plus the engine's `memory.grow`.
     fn allocate_block(&mut self, size: u32) -> Result<u32, Error> {
+        if self.bump != 0 {
+            let block = self.bump;
+            // SAFETY: the bump block is a free block with a valid header.
+            let have = size_of_info(unsafe { self.mem.load(block + MM_INFO) });
+            if have >= size && have - size < MIN_BLOCK {
+                // The whole bump block.
+                // SAFETY: the bump block is a free block; its right neighbour exists.
+                unsafe {
+                    self.mem.store(block + MM_INFO, have - 4);
+                    let info = self.mem.load(block + have + MM_INFO);
+                    self.mem.store(block + have + MM_INFO, info & !LEFTFREE);
+                }
+                self.bump = 0;
+                self.free_bytes -= have;
+                return Ok(block);
+            }
+            if have >= size + MIN_BLOCK {
+                let rest = block + size;
+                // SAFETY: [block, block + have) is the bump block; the new header and the back
+                // pointer lie inside it; its right neighbour keeps LEFTFREE.
+                unsafe {
+                    self.mem.store(block + MM_INFO, size - 4);
+                    self.mem.store(rest + MM_INFO, (have - size - 4) | FREE);
+                    self.mem.store(block + have - 4, rest);
+                }
+                self.bump = rest;
+                self.free_bytes -= size;
+                return Ok(block);
+            }
+        }
         let block = match self.bins.find(size) {
             Some(b) => b,
             None => self.grow_for(size)?,
@@ -218,9 +257,18 @@ impl<M: Memory> Heap<M> {
             self.unlist_free(block, have);
             if have - size >= MIN_BLOCK {
                 // The remainder ends where the free block did: its right neighbour keeps
-                // LEFTFREE.
+                // LEFTFREE. It becomes the bump block; the old one goes back to the lists.
                 self.mem.store(block + MM_INFO, size - 4);
-                self.list_free(block + size, have - size);
+                let old = self.bump;
+                if old != 0 {
+                    let osize = size_of_info(self.mem.load(old + MM_INFO));
+                    self.bins.insert(&self.mem, old, osize);
+                }
+                let rest = block + size;
+                self.mem.store(rest + MM_INFO, (have - size - 4) | FREE);
+                self.mem.store(block + have - 4, rest);
+                self.free_bytes += have - size;
+                self.bump = rest;
             } else {
                 self.mem.store(block + MM_INFO, have - 4);
                 let right = block + have;
@@ -556,6 +604,26 @@ impl<M: Memory> Heap<M> {
 
     /// The largest payload an allocation can get without growing memory. Time: O(1).
     pub fn largest_free(&self) -> u32 {
+        self.bump_free().max(self.largest_listed())
+    }
+
+    /// The largest payload the bump block serves (its whole size less a header); 0 for none.
+    pub fn bump_free(&self) -> u32 {
+        if self.bump == 0 {
+            0
+        } else {
+            // SAFETY: the bump block is a free block with a valid header.
+            (size_of_info(unsafe { self.mem.load(self.bump + MM_INFO) }) - HEADER_SIZE)
+                .min(MAX_PAYLOAD)
+        }
+    }
+
+    /// The bump block, 0 for none (for the checker).
+    pub(crate) fn bump_block(&self) -> u32 {
+        self.bump
+    }
+
+    fn largest_listed(&self) -> u32 {
         match self.bins.highest() {
             None => 0,
             Some((fl, sl)) => {

@@ -534,6 +534,13 @@ test("__renew during the sweep: a moved copy behind the sweep cursor does not st
   assert.equal(p, 2, "sweeping");
   assert.equal(rt.color(arr), BLACK, "marked, not yet swept");
   for (let i = 0; i < 5; i++) assert.equal(e.__gc_step(), 2); // the low garbage is swept
+  // Use up the allocator's bump block (the tail above arr), so the copy has to take the hole.
+  const fillers = [];
+  for (;;) {
+    const f = e.__alloc(64);
+    if (f < arr) { e.__free(f); break; }
+    fillers.push(f);
+  }
   const moved = e.__renew(arr, 64);
   assert.ok(moved < arr, "the copy went into the swept region (precondition of this test)");
   rt.store32(rt.stackHeader().top - 4, moved); // the shadow-stack slot now holds the copy
@@ -545,6 +552,7 @@ test("__renew during the sweep: a moved copy behind the sweep cursor does not st
   assert.ok(alive(rt, child), "the child of a live object was freed");
   e.__gc_pop(1);
   e.__unpin(head);
+  for (const f of fillers) e.__free(f);
   e.__collect();
   assert.equal(e.__heap_check(), 0);
 });
