@@ -112,7 +112,7 @@ impl<M: Memory> Runtime<M> {
     /// Reads the u32 at `addr` (4-aligned, in bounds).
     #[inline(always)]
     pub(crate) fn load(&self, addr: u32) -> u32 {
-        debug_assert!(addr % 4 == 0 && addr <= self.heap.mem.size() - 4);
+        debug_assert!(addr.is_multiple_of(4) && addr <= self.heap.mem.size() - 4);
         // SAFETY: callers pass addresses of headers or fields of validated blocks.
         unsafe { self.heap.mem.load(addr) }
     }
@@ -120,7 +120,7 @@ impl<M: Memory> Runtime<M> {
     /// Writes the u32 at `addr` (4-aligned, in bounds).
     #[inline(always)]
     pub(crate) fn store(&self, addr: u32, value: u32) {
-        debug_assert!(addr % 4 == 0 && addr <= self.heap.mem.size() - 4);
+        debug_assert!(addr.is_multiple_of(4) && addr <= self.heap.mem.size() - 4);
         // SAFETY: as for `load`.
         unsafe { self.heap.mem.store(addr, value) }
     }
@@ -206,7 +206,7 @@ impl<M: Memory> Runtime<M> {
     /// header a used block with the static gcInfo, a known type, and the object ending below the
     /// heap. Time: O(1).
     pub fn is_static(&self, ptr: u32) -> bool {
-        if ptr % 16 != 0 || ptr < HEADER_SIZE || ptr >= self.heap.start() {
+        if !ptr.is_multiple_of(16) || ptr < HEADER_SIZE || ptr >= self.heap.start() {
             return false;
         }
         let block = ptr - HEADER_SIZE;

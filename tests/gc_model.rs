@@ -54,7 +54,7 @@ fn gc_model_long_prng_runs() {
 fn minimize() {
     let seed: u64 = std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     let n: usize = std::env::var("NOPS").ok().and_then(|s| s.parse().ok()).unwrap_or(3000);
-    let small = seed % 2 == 0;
+    let small = seed.is_multiple_of(2);
     let fails = |ops: &[RawOp]| {
         std::panic::catch_unwind(|| {
             run_gc_model(ops, MAX_PAGES, seed, small);
@@ -95,5 +95,5 @@ fn replay() {
         .collect();
     let ops: Vec<RawOp> = nums.chunks(3).map(|c| (c[0] as u8, c[1] as u32, c[2] as u32)).collect();
     let seed: u64 = std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-    run_gc_model(&ops, MAX_PAGES, seed, seed % 2 == 0);
+    run_gc_model(&ops, MAX_PAGES, seed, seed.is_multiple_of(2));
 }

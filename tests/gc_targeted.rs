@@ -408,7 +408,7 @@ fn chunked_scan_of_a_big_array_with_barrier_stores() {
             moved.push((slot, s, 1_000_000 + k));
             k += 1;
         }
-        if k % 100 == 0 {
+        if k.is_multiple_of(100) {
             assert_eq!(rt.check(), 0, "invariant during the chunked scan");
         }
         rt.gc_step();
@@ -498,7 +498,7 @@ fn renew_keeps_contents_zeroes_tail_and_leaves_the_old_block_to_the_collector() 
     assert_ne!(v, u);
     rt.collect();
     assert!(string_ok(&rt, u, 8, 7), "old block on the shadow stack kept");
-    assert!(is_live(&rt, v) == false, "the unreferenced copy is garbage");
+    assert!(!is_live(&rt, v), "the unreferenced copy is garbage");
     assert_eq!(rt.check(), 0);
     rt.pop(4).unwrap();
     root(&mut rt, 0, 0);

@@ -42,7 +42,10 @@ impl<M: Memory> Runtime<M> {
     /// static objects and anything not a managed heap block are left alone. Time: O(1).
     #[inline]
     pub(crate) fn shade(&mut self, r: u32) {
-        if r < self.heap.start() + HEADER_SIZE || r % 16 != 0 || r > self.heap.mem.size() - 16 {
+        if r < self.heap.start() + HEADER_SIZE
+            || !r.is_multiple_of(16)
+            || r > self.heap.mem.size() - 16
+        {
             return;
         }
         let block = r - HEADER_SIZE;
@@ -125,7 +128,7 @@ impl<M: Memory> Runtime<M> {
             };
             // Only slots inside the buffer's payload are read.
             let buf_end = buffer as u64 + self.load(buffer - HEADER_SIZE + RT_SIZE) as u64;
-            if data < buffer || data % 4 != 0 || data as u64 + bytes as u64 > buf_end {
+            if data < buffer || !data.is_multiple_of(4) || data as u64 + bytes as u64 > buf_end {
                 return no_slots;
             }
             return Refs::Slots { buffer, start: data, end: data + bytes };

@@ -23,7 +23,7 @@ impl<M: Memory> Heap<M> {
         let mut steps = 0u32;
         while block != 0 {
             steps += 1;
-            if block % ALIGN != 0
+            if !block.is_multiple_of(ALIGN)
                 || block < self.start
                 || block > end - MIN_BLOCK
                 || steps > end / 16
@@ -33,7 +33,7 @@ impl<M: Memory> Heap<M> {
             // SAFETY: `block` is aligned and its 16-byte header lies below `end`.
             let info = unsafe { self.mem.load(block + MM_INFO) };
             let size = size_of_info(info);
-            if size % ALIGN != 0 || size < MIN_BLOCK || size > end - block {
+            if !size.is_multiple_of(ALIGN) || size < MIN_BLOCK || size > end - block {
                 return errors + 1;
             }
             if (info & LEFTFREE != 0) != left_free {

@@ -456,7 +456,7 @@ impl<M: Memory> Heap<M> {
         if ptr == 0 {
             return Err(Error::NullRef);
         }
-        if ptr % ALIGN != 0 {
+        if !ptr.is_multiple_of(ALIGN) {
             return Err(Error::Unaligned);
         }
         let end = self.mem.size();

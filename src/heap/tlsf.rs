@@ -51,7 +51,7 @@ pub const NEXT: u32 = 8;
 /// The class `(fl, sl)` a block of `size` bytes belongs to. Time: O(1).
 #[inline(always)]
 pub fn mapping(size: u32) -> (usize, usize) {
-    debug_assert!(size >= ALIGN && size % ALIGN == 0);
+    debug_assert!(size >= ALIGN && size.is_multiple_of(ALIGN));
     if size < 1 << FL_SHIFT {
         (0, (size / ALIGN) as usize)
     } else {
@@ -225,7 +225,7 @@ impl Bins {
                     };
                     let size = (info & !TAGS) + 4;
                     if info & FREE == 0
-                        || size % ALIGN != 0
+                        || !size.is_multiple_of(ALIGN)
                         || size > end - block
                         || mapping(size) != (fl, sl)
                     {

@@ -84,14 +84,14 @@ pub fn content_byte(seed: u64, i: u32) -> u8 {
 
 /// The u32 at `a`.
 pub fn ld(rt: &Rt, a: u32) -> u32 {
-    assert!(a % 4 == 0 && a as u64 + 4 <= rt.memory().size() as u64, "load at {a:#x}");
+    assert!(a.is_multiple_of(4) && a as u64 + 4 <= rt.memory().size() as u64, "load at {a:#x}");
     // SAFETY: aligned and in bounds (checked above).
     unsafe { rt.memory().load(a) }
 }
 
 /// Writes the u32 at `a`.
 pub fn st(rt: &Rt, a: u32, v: u32) {
-    assert!(a % 4 == 0 && a as u64 + 4 <= rt.memory().size() as u64, "store at {a:#x}");
+    assert!(a.is_multiple_of(4) && a as u64 + 4 <= rt.memory().size() as u64, "store at {a:#x}");
     // SAFETY: aligned and in bounds (checked above).
     unsafe { rt.memory().store(a, v) }
 }
@@ -455,7 +455,7 @@ impl HeapModel {
         while !self.live.is_empty() {
             let i = (mix(self.live.len() as u64) % self.live.len() as u64) as usize;
             self.free_at(i);
-            if self.live.len() % 8 == 0 {
+            if self.live.len().is_multiple_of(8) {
                 self.verify();
             }
         }
@@ -877,7 +877,7 @@ impl GcModel {
     fn pick_child(&mut self, salt: u32) -> Option<usize> {
         let cands: Vec<usize> =
             self.tracked.iter().copied().filter(|&i| self.obj(i).k != K::Backing).collect();
-        if cands.is_empty() || salt % 6 == 0 {
+        if cands.is_empty() || salt.is_multiple_of(6) {
             None
         } else {
             Some(cands[(salt / 6) as usize % cands.len()])
@@ -960,7 +960,7 @@ impl GcModel {
             K::Tree => "new TreeNode",
             K::Backing => unreachable!(),
         });
-        let big = x % 29 == 0;
+        let big = x.is_multiple_of(29);
         let base = Obj {
             r: 0,
             k,
@@ -1212,13 +1212,13 @@ impl GcModel {
                         self.pins.remove(&id);
                     }
                     self.count("unpin");
-                } else if let Some(id) = self.pick(b, |_| true) {
-                    if !self.pins.contains_key(&id) {
-                        let before = snapshot(&self.rt);
-                        assert_eq!(self.rt.unpin(self.obj(id).r), Err(Error::NotPinned));
-                        assert!(snapshot(&self.rt) == before, "a failed unpin changed memory");
-                        self.count("unpin unpinned");
-                    }
+                } else if let Some(id) = self.pick(b, |_| true)
+                    && !self.pins.contains_key(&id)
+                {
+                    let before = snapshot(&self.rt);
+                    assert_eq!(self.rt.unpin(self.obj(id).r), Err(Error::NotPinned));
+                    assert!(snapshot(&self.rt) == before, "a failed unpin changed memory");
+                    self.count("unpin unpinned");
                 }
             }
             13 | 14 => {
@@ -1301,7 +1301,7 @@ impl GcModel {
             (len, o.cap, o.buffer, o.k)
         };
         if len == cap {
-            let new_cap = if b % 17 == 0 { cap * 2 + 300 } else { cap * 2 + 1 };
+            let new_cap = if b.is_multiple_of(17) { cap * 2 + 300 } else { cap * 2 + 1 };
             let old = self.obj(buf).r;
             let arr = self.obj(c).r;
             let nb = self.rt.renew(old, 4 * new_cap).expect("renew buffer");
