@@ -4,7 +4,6 @@
 //! (`SEED`, `NOPS`); `cargo run --example gc_model_tools -- replay` replays `OPS_FILE`.
 
 #[path = "../tests/model/mod.rs"]
-#[allow(dead_code)]
 mod model;
 
 use model::*;
