@@ -653,3 +653,21 @@ fn steps_are_bounded() {
     }
     assert_eq!(rt.check(), 0);
 }
+
+#[test]
+fn an_idle_time_step_grows_memory_ahead_of_the_next_cycle() {
+    // A big pause makes the pacing expect much more allocation than the heap has room for:
+    // the idle-time step that ends a cycle grows memory for it (up to 16 MiB), so that later
+    // `new_object` calls do not pay for `memory.grow`.
+    let mut rt = host();
+    rt.configure(1000, 0).unwrap();
+    ballast(&mut rt, 0, 100_000);
+    rt.collect();
+    let before = rt.heap().largest_free();
+    assert!(before < 16 << 20, "the heap is still small: {before}");
+    begin_cycle(&mut rt);
+    finish_cycle(&mut rt, 1_000_000);
+    assert_eq!(rt.phase(), Phase::Idle);
+    assert!(rt.heap().largest_free() >= 16 << 20, "grown ahead: {}", rt.heap().largest_free());
+    assert_eq!(rt.check(), 0);
+}

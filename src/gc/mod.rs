@@ -292,7 +292,20 @@ impl<M: Memory> Runtime<M> {
             self.start_cycle();
         }
         self.step();
+        if self.gc.phase == Phase::Idle {
+            self.grow_ahead();
+        }
         self.gc.phase
+    }
+
+    /// After a cycle ends in a host's idle-time step, grows memory now for the allocation the
+    /// pacing expects before the next cycle (at most 16 MiB), so that `__new` does not pay for
+    /// `memory.grow` later. Failure to grow is not an error here.
+    fn grow_ahead(&mut self) {
+        let expected = self.gc.threshold.saturating_sub(self.gc.allocated).min(16 << 20) as u32;
+        if expected > self.heap.largest_free() {
+            self.heap.reserve(expected);
+        }
     }
 
     /// One step of at most `step_work` units in the current phase.

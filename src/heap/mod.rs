@@ -355,6 +355,16 @@ impl<M: Memory> Heap<M> {
         Err(Error::OutOfMemory)
     }
 
+    /// Grows memory, if needed, until one allocation of `payload` bytes fits without growing;
+    /// returns whether it does. Time: O(1) plus `memory.grow`.
+    pub fn reserve(&mut self, payload: u32) -> bool {
+        if payload > MAX_PAYLOAD {
+            return false;
+        }
+        let size = block_size(payload);
+        self.bins.find(size).is_some() || self.bump_free() >= payload || self.grow_for(size).is_ok()
+    }
+
     /// Frees the used block `block`, merging it with free neighbours. Time: O(1).
     ///
     /// # Safety
