@@ -44,7 +44,7 @@ use crate::rtti;
 use crate::runtime::Runtime;
 
 /// Work units a step may do by default.
-pub const DEFAULT_STEP_WORK: u32 = 64 * 1024;
+pub const DEFAULT_STEP_WORK: u32 = 16 * 1024;
 /// Work units each allocated byte pays for while a cycle runs. A cycle costs about
 /// `1.75 x live bytes` units for small objects (mark plus sweep of a heap twice the live size),
 /// so 16 finishes it within about an eighth of the live size of further allocation: the heap
