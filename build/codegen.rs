@@ -103,7 +103,7 @@ pub fn layout_rs(l: &Layout) -> String {
         }
         writeln!(
             s,
-            "/// Type id of {}.\npub const ID_{}: u32 = {};",
+            "/// Type id of `{}`.\npub const ID_{}: u32 = {};",
             describe_type(l, t),
             t.name.to_ascii_uppercase(),
             t.id

@@ -1,7 +1,7 @@
 //! Linear memory, abstracted so the same heap and collector run on wasm32 and on the host.
 //!
 //! Every address in asrt is a `u32` offset into one linear memory, exactly as on wasm32. On
-//! wasm32 the offset *is* the pointer ([`WasmMemory`]); on the host a 16-aligned arena stands in
+//! wasm32 the offset *is* the pointer (`WasmMemory`); on the host a 16-aligned arena stands in
 //! for the memory and simulates `memory.grow` up to a cap ([`HostMemory`]), so host tests see the
 //! same addresses, the same page granularity and the same out-of-memory behaviour.
 
