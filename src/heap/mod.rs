@@ -35,8 +35,9 @@ use crate::object::{
 };
 use tlsf::Bins;
 
-/// The largest growth step beyond what an allocation needs: 16 MiB.
-pub const GROW_STEP_CAP: u32 = 256;
+/// The largest growth step beyond what an allocation needs: 8 MiB (keeps a heap paced at the
+/// default 100% near 2x its live size; larger steps overshoot by up to a step).
+pub const GROW_STEP_CAP: u32 = 128;
 
 /// The TLSF heap over a [`Memory`].
 #[derive(Debug)]
