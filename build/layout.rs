@@ -5,18 +5,10 @@
 
 use super::toml_lite::{self, Item, Table, Value};
 
-/// AssemblyScript's RTTI flag bits (ABI.md §3; same values as `src/rtti.rs`).
-pub mod flags {
-    pub const ARRAYBUFFERVIEW: u32 = 1 << 0;
-    pub const ARRAY: u32 = 1 << 1;
-    pub const STATICARRAY: u32 = 1 << 2;
-    pub const POINTERFREE: u32 = 1 << 5;
-    pub const VALUE_ALIGN_0: u32 = 1 << 6;
-    pub const VALUE_SIGNED: u32 = 1 << 11;
-    pub const VALUE_FLOAT: u32 = 1 << 12;
-    pub const VALUE_NULLABLE: u32 = 1 << 13;
-    pub const VALUE_MANAGED: u32 = 1 << 14;
-}
+/// AssemblyScript's RTTI flag bits (ABI.md §3), the runtime's own definitions.
+#[allow(dead_code)]
+#[path = "../src/rtti_flags.rs"]
+pub mod flags;
 
 /// The ABI profile (ABI.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
