@@ -291,23 +291,14 @@ impl Parser {
     fn value(&mut self) -> Result<Item, ParseError> {
         let line = self.line;
         let value = match self.peek() {
-            Some('"') => {
-                if self.chars[self.pos..].starts_with(&['"', '"', '"']) {
+            Some(q @ ('"' | '\'')) => {
+                if self.chars[self.pos..].starts_with(&[q, q, q]) {
                     return Err((
                         line,
                         "multi-line strings are not supported in the layout file".into(),
                     ));
                 }
-                Value::Str(self.basic_string()?)
-            }
-            Some('\'') => {
-                if self.chars[self.pos..].starts_with(&['\'', '\'', '\'']) {
-                    return Err((
-                        line,
-                        "multi-line strings are not supported in the layout file".into(),
-                    ));
-                }
-                Value::Str(self.literal_string()?)
+                Value::Str(if q == '"' { self.basic_string()? } else { self.literal_string()? })
             }
             Some('[') => {
                 self.pos += 1;
