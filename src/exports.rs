@@ -200,6 +200,13 @@ pub extern "C" fn __gc_stats(out: u32) {
     if out as u64 + 64 > rt.memory().size() as u64 {
         fail_at(Error::OutOfBounds, Location::caller());
     }
+    // Inside the heap, only into a live block's payload: never over headers or free lists.
+    if out as u64 + 64 > rt.heap().start() as u64
+        && !(rt.validate_object(out).is_ok() || rt.validate_unmanaged(out).is_ok())
+        || (out >= rt.heap().start() && rt.rt_size(out) < 64)
+    {
+        fail_at(Error::BadStatsBuffer, Location::caller());
+    }
     let words = rt.stats().words();
     for (i, w) in words.iter().enumerate() {
         // SAFETY: [out, out + 64) was checked to lie inside memory; unaligned writes are fine.

@@ -234,6 +234,14 @@ test("__gc_configure and __gc_stats reject bad arguments", async () => {
   e.__gc_configure(100, 0);
   rejects(rt, "__gc_stats(0)", () => e.__gc_stats(0), /null/i);
   rejects(rt, "__gc_stats past the end", () => e.__gc_stats(rt.byteLength - 32), /range|bounds|memory/i);
+  const small = e.__alloc(32);
+  const big = e.__alloc(64);
+  rejects(rt, "__gc_stats over a block header", () => e.__gc_stats(big - 16), /64 bytes/i);
+  rejects(rt, "__gc_stats into a 32-byte block", () => e.__gc_stats(small), /64 bytes/i);
+  rejects(rt, "__gc_stats inside a block, not at its start", () => e.__gc_stats(big + 16), /64 bytes/i);
+  e.__gc_stats(big); // a live 64-byte block is fine
+  e.__free(small);
+  e.__free(big);
 });
 
 test("out of memory aborts with 'out of memory' and leaves a sound heap", async () => {
