@@ -268,8 +268,7 @@ impl Parser {
 
     fn key(&mut self) -> Result<String, ParseError> {
         match self.peek() {
-            Some('"') => self.basic_string(),
-            Some('\'') => self.literal_string(),
+            Some(q @ ('"' | '\'')) => self.quoted_string(q),
             _ => {
                 let start = self.pos;
                 while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == '_' || c == '-')
@@ -298,7 +297,7 @@ impl Parser {
                         "multi-line strings are not supported in the layout file".into(),
                     ));
                 }
-                Value::Str(if q == '"' { self.basic_string()? } else { self.literal_string()? })
+                Value::Str(self.quoted_string(q)?)
             }
             Some('[') => {
                 self.pos += 1;
@@ -461,37 +460,19 @@ impl Parser {
         }
     }
 
-    fn literal_string(&mut self) -> Result<String, ParseError> {
+    /// A string quoted by `quote`: `"` (basic, with escapes) or `'` (literal, none).
+    fn quoted_string(&mut self, quote: char) -> Result<String, ParseError> {
         let line = self.line;
         self.pos += 1;
         let mut s = String::new();
         loop {
             match self.peek() {
                 None | Some('\n') | Some('\r') => return Err((line, "unterminated string".into())),
-                Some('\'') => {
+                Some(c) if c == quote => {
                     self.pos += 1;
                     return Ok(s);
                 }
-                Some(c) => {
-                    s.push(c);
-                    self.pos += 1;
-                }
-            }
-        }
-    }
-
-    fn basic_string(&mut self) -> Result<String, ParseError> {
-        let line = self.line;
-        self.pos += 1;
-        let mut s = String::new();
-        loop {
-            match self.peek() {
-                None | Some('\n') | Some('\r') => return Err((line, "unterminated string".into())),
-                Some('"') => {
-                    self.pos += 1;
-                    return Ok(s);
-                }
-                Some('\\') => {
+                Some('\\') if quote == '"' => {
                     self.pos += 1;
                     let esc = self.peek();
                     self.pos += 1;

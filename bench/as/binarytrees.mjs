@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync, statSync } from "node:fs";
 import { dirname, join, resolve, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { instantiate, median, fmtMiB } from "./host.mjs";
+import { instantiate, median, fmtMiB, writeReport } from "./host.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..", "..");
@@ -149,8 +149,4 @@ for (const r of rows) {
 if (asrtNote) lines.push(`| asrt | – | – | – | – | ${asrtNote} |`);
 lines.push("");
 const md = lines.join("\n");
-console.log(md);
-if (outFile) {
-  mkdirSync(dirname(resolve(outFile)), { recursive: true });
-  writeFileSync(outFile, md);
-}
+writeReport(md, outFile);

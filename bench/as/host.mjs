@@ -7,7 +7,8 @@
 //   is created with the minimum the module declares (read from the binary).
 // - any other imported function (e.g. rtrace hooks) becomes a no-op.
 
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 
 function readLEB(bytes, pos) {
   let result = 0, shift = 0, b;
@@ -123,4 +124,13 @@ export function median(xs) {
 
 export function fmtMiB(bytes) {
   return (bytes / (1024 * 1024)).toFixed(1);
+}
+
+/** Prints a Markdown report and, when `outFile` is given, writes it there too. */
+export function writeReport(md, outFile) {
+  console.log(md);
+  if (outFile) {
+    mkdirSync(dirname(resolve(outFile)), { recursive: true });
+    writeFileSync(outFile, md);
+  }
 }

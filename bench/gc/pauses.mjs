@@ -34,7 +34,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { instantiate } from "../as/host.mjs";
+import { instantiate, writeReport } from "../as/host.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..", "..");
@@ -640,8 +640,4 @@ if (failed.length) {
   lines.push("");
 }
 const md = lines.join("\n");
-console.log(md);
-if (outFile) {
-  mkdirSync(dirname(resolve(outFile)), { recursive: true });
-  writeFileSync(outFile, md);
-}
+writeReport(md, outFile);
