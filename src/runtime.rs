@@ -129,7 +129,13 @@ impl<M: Memory> Runtime<M> {
 
     /// `__alloc`: an unmanaged block of `size` bytes. Time: O(1) plus growth.
     pub fn alloc(&mut self, size: u32) -> Result<u32, Error> {
-        let ptr = self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE)?;
+        let ptr = match self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE) {
+            Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
+                self.collect_keeping(&[]);
+                self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE)?
+            }
+            r => r?,
+        };
         self.total_allocated += size as u64;
         #[cfg(feature = "rtrace")]
         crate::rtrace::alloc(ptr - HEADER_SIZE, size);
@@ -139,8 +145,15 @@ impl<M: Memory> Runtime<M> {
     /// `__realloc`: resizes an unmanaged block, in place when possible. Time: O(1) plus the copy.
     pub fn realloc(&mut self, ptr: u32, size: u32) -> Result<u32, Error> {
         self.validate_unmanaged(ptr)?;
-        // SAFETY: `ptr` was validated.
-        unsafe { self.heap.resize_object(ptr, size, false) }
+        // SAFETY: `ptr` was validated; a collection never frees an unmanaged block.
+        match unsafe { self.heap.resize_object(ptr, size, false) } {
+            Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
+                self.collect_keeping(&[]);
+                // SAFETY: as above.
+                unsafe { self.heap.resize_object(ptr, size, false) }
+            }
+            r => r,
+        }
     }
 
     /// `__free`: frees an unmanaged block; `free(0)` does nothing. Time: O(1).
@@ -200,6 +213,18 @@ impl<M: Memory> Runtime<M> {
             return Ok(ptr - HEADER_SIZE);
         }
         self.validate_managed(ptr)
+    }
+
+    /// Whether `r` is exactly a managed object: a static object or a managed heap block.
+    /// Time: O(1).
+    #[inline]
+    pub fn is_object(&self, r: u32) -> bool {
+        let block = r.wrapping_sub(HEADER_SIZE);
+        if self.heap.is_block_start(block) {
+            self.load(block + GC_INFO) & MANAGED != 0
+        } else {
+            r < self.heap.start() && self.is_static(r)
+        }
     }
 
     /// Whether `ptr` (below the heap) is the ref of a well-formed static object: aligned, its

@@ -94,6 +94,27 @@ impl<M: Memory> Runtime<M> {
         if managed != self.live_objects {
             errors += 1;
         }
+        // Root slots hold refs or null; anything else the collector skips, and counts here.
+        if let Some((top, base, limit)) = self.stack_bounds() {
+            let mut at = base & !3;
+            while at < top.min(limit) {
+                let r = self.load(at);
+                if r != 0 && !self.is_object(r) {
+                    errors += 1;
+                }
+                at += 4;
+            }
+        }
+        for i in 0..self.roots.static_count {
+            let r = self.load(self.roots.statics + 4 * i);
+            if r != 0 {
+                self.for_each_child(r, |c| {
+                    if c != 0 && !self.is_object(c) {
+                        errors += 1;
+                    }
+                });
+            }
+        }
         // Static roots are black: while marking their children must not be white.
         if marking {
             for i in 0..self.roots.static_count {

@@ -158,7 +158,14 @@ impl<M: Memory> Runtime<M> {
             return Err(Error::UnknownType);
         }
         self.pay(size, keep);
-        let ptr = self.heap.alloc_object(size, MANAGED | self.new_color(), id)?;
+        let ptr = match self.heap.alloc_object(size, MANAGED | self.new_color(), id) {
+            Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
+                // The color of new objects depends on the phase, which the collection changes.
+                self.collect_keeping(keep);
+                self.heap.alloc_object(size, MANAGED | self.new_color(), id)?
+            }
+            r => r?,
+        };
         // SAFETY: `alloc_object` returned a block with `size` payload bytes.
         unsafe { self.heap.mem.zero(ptr, size) };
         self.account_new(ptr, size);
@@ -189,9 +196,21 @@ impl<M: Memory> Runtime<M> {
         }
         self.pay(size, &[ptr]);
         let old_size = self.load(block + RT_SIZE);
+        // SAFETY: `ptr` is a validated live block, and stays one through a collection that
+        // keeps it.
+        let new = match unsafe { self.heap.resize_object(ptr, size, true) } {
+            Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
+                self.collect_keeping(&[ptr]);
+                // SAFETY: as above.
+                unsafe { self.heap.resize_object(ptr, size, true)? }
+            }
+            r => r?,
+        };
+        // Read after any collection: it recolors the object.
         let gc = self.load(block + GC_INFO);
-        // SAFETY: `ptr` is a validated live block.
-        let new = unsafe { self.heap.resize_object(ptr, size, true)? };
+        if new == ptr && size < old_size {
+            self.clamp_scan(ptr, old_size, size);
+        }
         if size > old_size {
             // SAFETY: the new block holds `size` bytes.
             unsafe { self.heap.mem.zero(new + old_size, size - old_size) };
@@ -223,6 +242,37 @@ impl<M: Memory> Runtime<M> {
             self.store(block + RT_SIZE, size);
         }
         Ok(new)
+    }
+
+    /// After the object at `r` shrank in place from `old` to `size` payload bytes (its tail is
+    /// free memory now, soon another object's), a chunked scan of slots inside its payload
+    /// stops at the new end instead of reading the tail as refs. Time: O(1).
+    fn clamp_scan(&mut self, r: u32, old: u32, size: u32) {
+        if let Some(p) = self.gc.partial.as_mut()
+            && p.end > r
+            && p.next < r + old
+        {
+            p.end = p.end.min(r + (size & !3));
+            if p.next >= p.end {
+                self.gc.partial = None;
+            }
+        }
+    }
+
+    /// Out of memory is final only after the cycle in progress is finished and a full one run
+    /// (ABI.md §6): this does both; the refs in `keep` (the caller's arguments) survive them.
+    /// Time: O(heap).
+    #[cold]
+    pub(crate) fn collect_keeping(&mut self, keep: &[u32]) {
+        while self.gc.phase != Phase::Idle {
+            self.protect(keep);
+            self.step();
+        }
+        self.start_cycle();
+        self.protect(keep);
+        while self.gc.phase != Phase::Idle {
+            self.step();
+        }
     }
 
     /// Allocation's share of GC work: starts a cycle when the threshold is reached, and does one

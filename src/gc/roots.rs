@@ -115,7 +115,13 @@ impl<M: Memory> Runtime<M> {
             self.store(at, n);
             return Ok(r);
         }
-        self.pin_reserve()?;
+        if let Err(e) = self.pin_reserve() {
+            if e != Error::OutOfMemory {
+                return Err(e);
+            }
+            self.collect_keeping(&[r]);
+            self.pin_reserve()?;
+        }
         self.pin_insert(r);
         if r >= self.heap.start() {
             let gc = self.load(block + GC_INFO);
@@ -181,7 +187,7 @@ impl<M: Memory> Runtime<M> {
     // ----- shadow stack -----
 
     /// The shadow stack's `(top, base, limit)`, clamped to a sane range.
-    fn stack_bounds(&self) -> Option<(u32, u32, u32)> {
+    pub(crate) fn stack_bounds(&self) -> Option<(u32, u32, u32)> {
         let h = self.roots.shadow_stack;
         if h == 0 {
             return None;

@@ -61,8 +61,11 @@ impl<M: Memory> Runtime<M> {
             self.live_objects -= 1;
             #[cfg(feature = "rtrace")]
             crate::rtrace::free(end);
-            // Mark the swallowed header free so a stale ref to it is rejected, not trusted.
+            // Mark the swallowed header free and forget its start, so a stale ref to it is
+            // rejected, not trusted.
             self.store(end + MM_INFO, next | FREE);
+            // SAFETY: `end` starts a used block (checked above) that the run swallows.
+            unsafe { self.heap.forget_start(end) };
             end += (next & !3) + 4;
             work += OBJECT_WORK;
         }

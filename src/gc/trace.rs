@@ -39,16 +39,15 @@ pub(crate) const OBJECT_WORK: u32 = 16;
 
 impl<M: Memory> Runtime<M> {
     /// Shades `r`: a white managed heap object becomes gray (pushed on the gray stack). Null,
-    /// static objects and anything not a managed heap block are left alone. Time: O(1).
+    /// static objects and anything that is not exactly a managed heap object (junk in a slot, a
+    /// stale ref, an address inside a payload) are left alone: the collector never writes
+    /// through them (ABI.md §6). Time: O(1).
     #[inline]
     pub(crate) fn shade(&mut self, r: u32) {
-        if r < self.heap.start() + HEADER_SIZE
-            || !r.is_multiple_of(16)
-            || r > self.heap.mem.size() - 16
-        {
+        let block = r.wrapping_sub(HEADER_SIZE);
+        if !self.heap.is_block_start(block) {
             return;
         }
-        let block = r - HEADER_SIZE;
         let gc = self.load(block + GC_INFO);
         if gc & MANAGED != 0 && gc & 3 == self.gc.white {
             self.gc.marked_bytes += block_size(self.load(block + RT_SIZE)) as u64;
@@ -117,7 +116,9 @@ impl<M: Memory> Runtime<M> {
             }
             let buffer = self.load(r);
             let no_slots = Refs::Slots { buffer, start: 0, end: 0 };
-            if !managed || buffer < self.heap.start() + HEADER_SIZE && !self.is_static(buffer) {
+            // The buffer field is compiled code's to write: slots are read only inside a real
+            // object's payload.
+            if !managed || !self.is_object(buffer) {
                 return no_slots;
             }
             let data = self.load(r + 4);

@@ -21,6 +21,8 @@ impl<M: Memory> Heap<M> {
         let mut left_free = false;
         let mut bump_seen = false;
         let mut steps = 0u32;
+        let map = self.start_map();
+        let mut starts = 0u32;
         while block != 0 {
             steps += 1;
             if !block.is_multiple_of(ALIGN)
@@ -39,7 +41,11 @@ impl<M: Memory> Heap<M> {
             if (info & LEFTFREE != 0) != left_free {
                 errors += 1;
             }
+            let bit = map.is_set(&self.mem, block - self.start);
             if info & FREE != 0 {
+                if bit {
+                    errors += 1; // a free block recorded as a block start
+                }
                 if left_free {
                     errors += 1; // two adjacent free blocks
                 }
@@ -61,6 +67,9 @@ impl<M: Memory> Heap<M> {
             left_free = false;
             // SAFETY: a used block has a full header.
             if unsafe { self.is_sentinel(block) } {
+                if bit {
+                    errors += 1; // a sentinel is no block a ref may name
+                }
                 regions += 1;
                 // SAFETY: as above.
                 let next = unsafe { self.mem.load(block + RT_SIZE) };
@@ -79,6 +88,10 @@ impl<M: Memory> Heap<M> {
             if gc & MANAGED == 0 && gc > Kind::Sentinel as u32 {
                 errors += 1;
             }
+            if !bit {
+                errors += 1; // a used block validation would reject
+            }
+            starts += 1;
             visit(block);
             block += size;
         }
@@ -100,6 +113,10 @@ impl<M: Memory> Heap<M> {
             errors += 1;
         }
         if regions != self.regions {
+            errors += 1;
+        }
+        // Set bits inside blocks (not at their starts) are counted here: as many bits as starts.
+        if map.count(&self.mem) != starts || !self.is_block_start(map.words - 16) {
             errors += 1;
         }
         errors

@@ -25,6 +25,7 @@
 //! - a used block is exactly `block_size(rtSize)` bytes.
 
 mod check;
+pub mod starts;
 pub mod tlsf;
 
 use crate::error::Error;
@@ -33,6 +34,7 @@ use crate::object::{
     ALIGN, FREE, GC_INFO, HEADER_SIZE, Kind, LEFTFREE, MANAGED, MAX_PAYLOAD, MIN_BLOCK, MM_INFO,
     NO_TYPE, RT_ID, RT_SIZE, TAGS, block_size,
 };
+use starts::StartMap;
 use tlsf::Bins;
 
 /// The largest growth step beyond what an allocation needs: 8 MiB (keeps a heap paced at the
@@ -65,6 +67,11 @@ pub struct Heap<M: Memory> {
     /// block with a valid header that is in no list; 0 for none. Saves a list removal and
     /// insertion per allocation while many small objects come from one large free block.
     bump: u32,
+    /// Which granules start a used block (exact validation). Covers every used block, and the
+    /// whole memory except when moving the map failed for lack of memory.
+    starts: StartMap,
+    /// Set while the map is being moved (its own allocation may grow memory).
+    extending: bool,
 }
 
 /// The size of a block, from its mmInfo word.
@@ -97,10 +104,13 @@ impl<M: Memory> Heap<M> {
             max_pages,
             cursor: 0,
             bump: 0,
+            starts: StartMap::default(),
+            extending: false,
         };
         let end = heap.mem.size();
         // SAFETY: [start, end) is memory nobody else uses (above __heap_base), at least 32 bytes.
         unsafe { heap.open_region(start, end) };
+        heap.extend_map(start)?;
         Ok(heap)
     }
 
@@ -215,9 +225,129 @@ impl<M: Memory> Heap<M> {
         self.free_bytes -= size;
     }
 
-    /// Allocates a used block of at least `size` bytes (a multiple of 16), growing the memory if
-    /// needed. Writes mmInfo only. Time: O(1) plus the engine's `memory.grow`.
+    /// Allocates a used block of at least `size` bytes (a multiple of 16) and records its start,
+    /// growing the memory if needed. Writes mmInfo only. Time: O(1) plus the engine's
+    /// `memory.grow` (and, once the heap outgrows the start map, moving the map).
+    #[inline]
     fn allocate_block(&mut self, size: u32) -> Result<u32, Error> {
+        let block = self.allocate_raw(size)?;
+        let offset = block - self.start;
+        if !self.starts.covers(offset)
+            && let Err(e) = self.extend_map(block)
+        {
+            // SAFETY: `block` is the used block just allocated; nobody refers to it.
+            unsafe { self.free_block(block) };
+            return Err(e);
+        }
+        // SAFETY: the map is installed and covers `block`.
+        unsafe { self.starts.set(&self.mem, offset) };
+        Ok(block)
+    }
+
+    /// Moves the start map to a block that covers `need` and twice the memory's current extent.
+    /// On error (out of memory) the map is as it was. Time: O(map size).
+    #[cold]
+    fn extend_map(&mut self, need: u32) -> Result<(), Error> {
+        if self.extending {
+            // Growth for the map's own block: the outer call covers the grown memory.
+            return Ok(());
+        }
+        self.extending = true;
+        let limit = ((1u64 << 32) - self.start as u64) / starts::WORD_SPAN as u64;
+        let result = loop {
+            let extent = (need as u64 + MIN_BLOCK as u64).max(self.mem.size() as u64);
+            let span = ((extent - self.start as u64) * 2).div_ceil(starts::WORD_SPAN as u64);
+            let words = span.min(limit) as u32;
+            let bytes = StartMap::bytes_for(words * starts::WORD_SPAN);
+            let covered = ((bytes as u64 / 4) * starts::WORD_SPAN as u64)
+                .min(limit * starts::WORD_SPAN as u64) as u32;
+            let block = match self.allocate_raw(block_size(bytes)) {
+                Ok(b) => b,
+                Err(e) => break Err(e),
+            };
+            let end = self.mem.size() - self.start;
+            if block - self.start < covered && need - self.start < covered && end <= covered {
+                // SAFETY: `block` is a fresh used block of `block_size(bytes)` bytes.
+                unsafe { self.install_map(block, bytes, covered) };
+                break Ok(());
+            }
+            // Memory grew past the planned extent while the block was found: plan again.
+            // SAFETY: `block` is the used block just allocated.
+            unsafe { self.free_block(block) };
+        };
+        self.extending = false;
+        result
+    }
+
+    /// Makes `block` the start map: copies the old map's bits, frees the old map's block.
+    ///
+    /// # Safety
+    /// `block` is a fresh used block with a `bytes`-byte payload; `covered` is a multiple of
+    /// [`starts::WORD_SPAN`] at most `bytes * 128` and at least the old map's.
+    unsafe fn install_map(&mut self, block: u32, bytes: u32, covered: u32) {
+        let words = block + HEADER_SIZE;
+        let old = self.starts;
+        // SAFETY: the caller gives us the block; the old map's words are its own block's.
+        unsafe {
+            self.mem.store(block + GC_INFO, Kind::Internal as u32);
+            self.mem.store(block + RT_ID, NO_TYPE);
+            self.mem.store(block + RT_SIZE, bytes);
+            self.mem.zero(words, bytes);
+            if old.words != 0 {
+                self.mem.copy(words, old.words, old.covered / starts::WORD_SPAN * 4);
+            }
+        }
+        self.starts = StartMap { words, covered };
+        // SAFETY: the new map is installed and covers `block`.
+        unsafe { self.starts.set(&self.mem, block - self.start) };
+        if old.words != 0 {
+            // SAFETY: the old map's block is a used Internal block nobody refers to any more.
+            unsafe { self.free_block(old.words - HEADER_SIZE) };
+        }
+    }
+
+    /// Whether a used, non-sentinel block starts at `block` (exact). Time: O(1).
+    #[inline(always)]
+    pub fn is_block_start(&self, block: u32) -> bool {
+        block >= self.start
+            && block.is_multiple_of(ALIGN)
+            && self.starts.is_set(&self.mem, block - self.start)
+    }
+
+    /// The used block whose extent holds the address `addr`, if any (exact).
+    /// Time: O(distance from the block start / 512).
+    pub fn block_containing(&self, addr: u32) -> Option<u32> {
+        if addr < self.start {
+            return None;
+        }
+        let block = self.start + self.starts.last_at_or_below(&self.mem, addr - self.start)?;
+        // SAFETY: a set bit marks the start of a used block, whose header is in bounds.
+        let size = size_of_info(unsafe { self.mem.load(block + MM_INFO) });
+        (addr - block < size).then_some(block)
+    }
+
+    /// Forgets the start of a used block that a caller is about to swallow into a neighbour.
+    ///
+    /// # Safety
+    /// `block` starts a used block of this heap.
+    pub(crate) unsafe fn forget_start(&mut self, block: u32) {
+        // SAFETY: the map is installed (it is from `new` on).
+        unsafe { self.starts.clear(&self.mem, block - self.start) };
+    }
+
+    /// Bytes of the start map's block: the heap's fixed overhead, 1/128 of the address space
+    /// it covers (counted in used bytes, like the pin table).
+    pub fn map_block_bytes(&self) -> u32 {
+        block_size(StartMap::bytes_for(self.starts.covered))
+    }
+
+    /// The start map (for the checker).
+    pub(crate) fn start_map(&self) -> StartMap {
+        self.starts
+    }
+
+    /// Like [`Heap::allocate_block`] without recording the start.
+    fn allocate_raw(&mut self, size: u32) -> Result<u32, Error> {
         if self.bump != 0 {
             let block = self.bump;
             // SAFETY: the bump block is a free block with a valid header.
@@ -250,9 +380,15 @@ impl<M: Memory> Heap<M> {
         }
         let block = match self.bins.find(size) {
             Some(b) => b,
-            None => self.grow_for(size)?,
+            None => match self.grow_for(size) {
+                Ok(b) => b,
+                // Memory is at its maximum: an exactly fitting block the good-fit search skips
+                // (one in the request's own class) is the last resort (ABI.md §6).
+                Err(e) => self.bins.find_exact(&self.mem, size).ok_or(e)?,
+            },
         };
-        // SAFETY: `find`/`grow_for` return a listed free block of at least `size` bytes.
+        // SAFETY: `find`/`grow_for`/`find_exact` return a free block of at least `size` bytes,
+        // listed or the bump block (`unlist_free` handles both).
         unsafe {
             let have = size_of_info(self.mem.load(block + MM_INFO));
             self.unlist_free(block, have);
@@ -307,7 +443,8 @@ impl<M: Memory> Heap<M> {
                 0
             };
             let extra = if contiguous { 0 } else { MIN_BLOCK };
-            let bytes = (want - want.min(reuse)) as u64 + extra as u64;
+            let mut bytes = (want - want.min(reuse)) as u64 + extra as u64;
+            bytes += self.map_growth(end as u64 + bytes) as u64;
             let pages = bytes.div_ceil(PAGE_SIZE as u64).max(1);
             if pages > (self.max_pages - self.mem.pages().min(self.max_pages)) as u64 {
                 return Err(Error::OutOfMemory);
@@ -349,11 +486,39 @@ impl<M: Memory> Heap<M> {
                 // SAFETY: the new pages are ours; at least one page (>= 32 bytes).
                 unsafe { self.open_region(new_start, new_end) };
             }
+            // Cover the new memory now, so that allocations in it never move the map (and
+            // `largest_free` stays allocatable without growth). Failing here is not fatal:
+            // `allocate_block` tries again for a block that is not covered.
+            if !self.starts.covers(new_end - MIN_BLOCK - self.start) {
+                let _ = self.extend_map(new_end - MIN_BLOCK);
+            }
             if let Some(b) = self.bins.find(size) {
                 return Ok(b);
             }
+            // Moving the map may have left the grown free block's remainder as the bump block.
+            if self.bump != 0 && self.bump_free() >= size - HEADER_SIZE {
+                return Ok(self.bump);
+            }
         }
         Err(Error::OutOfMemory)
+    }
+
+    /// Bytes of the block a moved start map takes when memory grows to `end`: growth asks for
+    /// them too, so the grown memory still holds what it grew for. 0 when the map covers `end`.
+    fn map_growth(&self, end: u64) -> u32 {
+        let span = end.min(u32::MAX as u64) as u32 - self.start;
+        if self.starts.covers(span.saturating_sub(MIN_BLOCK + 1)) {
+            0
+        } else {
+            block_size(StartMap::bytes_for(span.saturating_mul(2)))
+        }
+    }
+
+    /// Whether a block for `payload` bytes could fit in an otherwise empty heap at the memory's
+    /// maximum; when it could not, no collection can help (out of memory at once).
+    pub fn could_ever_fit(&self, payload: u32) -> bool {
+        let most = self.max_pages as u64 * PAGE_SIZE as u64 - self.start as u64;
+        payload <= MAX_PAYLOAD && block_size(payload) as u64 + 2 * MIN_BLOCK as u64 <= most
     }
 
     /// Grows memory, if needed, until one allocation of `payload` bytes fits without growing;
@@ -373,6 +538,7 @@ impl<M: Memory> Heap<M> {
     pub(crate) unsafe fn free_block(&mut self, block: u32) {
         // SAFETY: the caller guarantees `block` is a used block; neighbours exist (sentinel).
         unsafe {
+            self.forget_start(block);
             let info = self.mem.load(block + MM_INFO);
             let mut start = block;
             let mut size = size_of_info(info);
@@ -485,6 +651,11 @@ impl<M: Memory> Heap<M> {
         };
         if info & FREE != 0 {
             return Err(Error::AlreadyFree);
+        }
+        // Exact: bytes inside a payload that imitate a header, or a stale ref into a merged
+        // block, have no start bit.
+        if !self.starts.is_set(&self.mem, block - self.start) {
+            return Err(Error::NotABlock);
         }
         let bsize = size_of_info(info);
         if size > MAX_PAYLOAD
@@ -603,9 +774,10 @@ impl<M: Memory> Heap<M> {
         self.mem.size() - self.start
     }
 
-    /// Bytes in used blocks (headers included, sentinels excluded).
+    /// Bytes in used blocks (headers included), not counting the heap's own overhead: region
+    /// sentinels and the start map's block ([`Heap::map_block_bytes`]).
     pub fn used_bytes(&self) -> u32 {
-        self.region_bytes - self.free_bytes - self.regions * MIN_BLOCK
+        self.region_bytes - self.free_bytes - self.regions * MIN_BLOCK - self.map_block_bytes()
     }
 
     /// Bytes in free blocks.

@@ -198,6 +198,23 @@ impl Bins {
         Some(self.heads[fl][sl_map.trailing_zeros() as usize])
     }
 
+    /// A free block of at least `size` bytes from the request's own class, which the good-fit
+    /// search skips (it only takes classes whose every block fits): the last resort before out
+    /// of memory. The block stays listed. Time: O(blocks in that class).
+    pub fn find_exact<M: Memory>(&self, mem: &M, size: u32) -> Option<u32> {
+        let (fl, sl) = mapping(size);
+        let mut block = self.heads[fl][sl];
+        while block != 0 {
+            // SAFETY: listed blocks are free blocks inside memory.
+            let (info, next) = unsafe { (mem.load(block + MM_INFO), mem.load(block + NEXT)) };
+            if (info & !TAGS) + 4 >= size {
+                return Some(block);
+            }
+            block = next;
+        }
+        None
+    }
+
     /// Checks the bitmaps against the lists and every listed block against its class; returns
     /// the number of broken invariants and the number and bytes of listed blocks.
     /// Time: O(free blocks).
