@@ -166,10 +166,16 @@ pub extern "C" fn __visit(ptr: u32, _cookie: u32) {
     ok(runtime().visit(ptr))
 }
 
-/// `__gc_step() -> phase`
+/// `__gc_step() -> phase`: starts a cycle when idle; the phase after the step.
 #[unsafe(no_mangle)]
 pub extern "C" fn __gc_step() -> u32 {
     runtime().gc_step() as u32
+}
+
+/// `__gc_phase() -> phase`: the current phase, without doing any work.
+#[unsafe(no_mangle)]
+pub extern "C" fn __gc_phase() -> u32 {
+    runtime().phase() as u32
 }
 
 /// `__gc_configure(pause_percent, step_work)`

@@ -104,7 +104,7 @@ impl<M: Memory> Runtime<M> {
         &self.heap
     }
 
-    /// The collector's phase.
+    /// The collector's phase (`__gc_phase`), without doing any work. Time: O(1).
     pub fn phase(&self) -> Phase {
         self.gc.phase
     }

@@ -282,13 +282,11 @@ impl<M: Memory> Runtime<M> {
         Ok(())
     }
 
-    /// `__gc_step`: one bounded increment of work now; starts a cycle if idle and anything was
-    /// allocated since the last one. Returns the phase after it.
+    /// `__gc_step`: one bounded increment of work now. When no cycle is in progress it starts
+    /// one, whatever was allocated since the last (unpinning alone can make garbage). Returns
+    /// the phase after it.
     pub fn gc_step(&mut self) -> Phase {
         if self.gc.phase == Phase::Idle {
-            if self.gc.allocated == 0 {
-                return Phase::Idle;
-            }
             self.start_cycle();
         }
         self.step();
