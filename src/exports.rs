@@ -56,8 +56,13 @@ pub(crate) fn runtime() -> &'static mut Runtime<WasmMemory> {
 #[inline(never)]
 fn init() {
     let list = statics::static_roots();
+    // The slot array as the build laid it out, never the descriptor compiled code can write.
+    let (slots, count) = statics::shadow_slots();
+    let shadow_base = slots as usize as u32;
     let roots = Roots {
         shadow_stack: statics::shadow_stack(),
+        shadow_base,
+        shadow_limit: shadow_base + 4 * count as u32,
         statics: list.as_ptr() as usize as u32,
         static_count: list.len() as u32,
     };
@@ -157,7 +162,7 @@ pub extern "C" fn __unpin(ptr: u32) {
 /// `__collect()`
 #[unsafe(no_mangle)]
 pub extern "C" fn __collect() {
-    runtime().collect()
+    ok(runtime().try_collect())
 }
 
 /// `__visit(ref, cookie)`
@@ -169,7 +174,7 @@ pub extern "C" fn __visit(ptr: u32, _cookie: u32) {
 /// `__gc_step() -> phase`: starts a cycle when idle; the phase after the step.
 #[unsafe(no_mangle)]
 pub extern "C" fn __gc_step() -> u32 {
-    runtime().gc_step() as u32
+    ok(runtime().try_gc_step()) as u32
 }
 
 /// `__gc_phase() -> phase`: the current phase, without doing any work.

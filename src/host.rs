@@ -68,7 +68,13 @@ impl Runtime<HostMemory> {
             mem.store(slots_block + RT_SIZE, payload);
             mem.store(list, slots);
         }
-        let roots = Roots { shadow_stack: header, statics: list, static_count: 1 };
+        let roots = Roots {
+            shadow_stack: header,
+            shadow_base: base,
+            shadow_limit: limit,
+            statics: list,
+            static_count: 1,
+        };
         Runtime::new(mem, heap_base, config.max_pages, roots).expect("host runtime")
     }
 

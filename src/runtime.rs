@@ -11,11 +11,19 @@ use crate::object::{
 };
 use crate::rtti;
 
-/// Where the roots outside the heap are.
+/// Where the roots outside the heap are, and the static memory the runtime trusts. Every
+/// address here comes from the build (the linker or the host layout), never from memory that
+/// compiled code can write.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Roots {
     /// Address of the shadow stack's `{ top, base, limit }` header; 0 for none.
     pub shadow_stack: u32,
+    /// The first slot of the shadow stack as laid out at build time: the header's `base` must
+    /// equal it (ABI.md §6).
+    pub shadow_base: u32,
+    /// One past the last slot of the shadow stack as laid out at build time: the header's
+    /// `limit` must equal it.
+    pub shadow_limit: u32,
     /// Address of an array of `static_count` u32 refs: the static objects that can hold
     /// references, scanned as roots.
     pub statics: u32,

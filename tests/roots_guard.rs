@@ -1,15 +1,48 @@
 #![cfg(not(target_arch = "wasm32"))]
 //! The runtime's contract with hosts and compiled code (ABI.md §5, §6):
+//! - the shadow-stack descriptor `{ top, base, limit }` must describe the runtime's own slot
+//!   array, or the export that uses it fails and changes nothing;
 //! - `__gc_step` from idle always starts a cycle, and the phase can be read without work.
 
 mod model;
 
+use asrt::Error;
 use asrt::gc::Phase;
 use asrt::host::HostConfig;
 use model::*;
 
 fn host() -> Rt {
     Rt::host(HostConfig::default())
+}
+
+/// The descriptor's `(top, base, limit)`.
+fn descriptor(rt: &Rt) -> (u32, u32, u32) {
+    let h = rt.shadow_stack();
+    (ld(rt, h), ld(rt, h + 4), ld(rt, h + 8))
+}
+
+fn set_descriptor(rt: &Rt, (top, base, limit): (u32, u32, u32)) {
+    let h = rt.shadow_stack();
+    st(rt, h, top);
+    st(rt, h + 4, base);
+    st(rt, h + 8, limit);
+}
+
+/// Runs `f`, expecting `err`, with memory, statistics and phase exactly as they were.
+fn rejected<T: std::fmt::Debug>(
+    rt: &mut Rt,
+    what: &str,
+    err: Error,
+    f: impl FnOnce(&mut Rt) -> Result<T, Error>,
+) {
+    let (bytes, stats, phase) = (snapshot(rt), rt.stats(), rt.phase());
+    let r = f(rt);
+    assert_eq!(r.err(), Some(err), "{what}: expected {err:?}");
+    assert_eq!(rt.phase(), phase, "{what}: phase changed");
+    assert_eq!(rt.stats(), stats, "{what}: statistics changed");
+    if let Some(i) = snapshot(rt).iter().zip(&bytes).position(|(a, b)| a != b) {
+        panic!("{what}: byte {i:#x} changed");
+    }
 }
 
 // ----- __gc_step and __gc_phase -----
@@ -68,5 +101,134 @@ fn phase_reads_without_work() {
     assert!(snapshot(&rt) == bytes && rt.stats() == stats, "phase() did no work");
     while rt.gc_step() != Phase::Idle {}
     assert_eq!(rt.stats().live_objects, 501);
+    assert_eq!(rt.check(), 0);
+}
+
+// ----- the shadow-stack descriptor -----
+
+#[test]
+fn the_descriptor_must_describe_the_slot_array() {
+    let mut rt = host();
+    let sound = descriptor(&rt);
+    let (top, base, limit) = sound;
+    assert_eq!((base, limit), (rt.roots().shadow_base, rt.roots().shadow_limit));
+    assert_eq!(top, base);
+    let bad = [
+        ("top misaligned", (base + 2, base, limit)),
+        ("top below base", (base - 4, base, limit)),
+        ("top past limit", (limit + 4, base, limit)),
+        ("base moved up", (base + 8, base + 4, limit)),
+        ("base moved down", (base, base - 4, limit)),
+        ("limit shortened", (base, base, limit - 4)),
+        ("limit extended", (base, base, limit + 4)),
+        ("all zero", (0, 0, 0)),
+        ("past memory", (0xFFFF_FF00, 0xFFFF_FF00, 0xFFFF_FFF0)),
+    ];
+    for (what, d) in bad {
+        set_descriptor(&rt, d);
+        assert_eq!(rt.check_roots(), Err(Error::BadShadowStack), "{what}");
+        rejected(&mut rt, what, Error::BadShadowStack, |rt| rt.push(0));
+        rejected(&mut rt, what, Error::BadShadowStack, |rt| rt.pop(0));
+        rejected(&mut rt, what, Error::BadShadowStack, |rt| rt.try_gc_step());
+        rejected(&mut rt, what, Error::BadShadowStack, |rt| rt.try_collect());
+    }
+    // A full stack is sound; pushing onto it is an overflow, not a corrupt descriptor.
+    set_descriptor(&rt, (limit, base, limit));
+    assert_eq!(rt.check_roots(), Ok(()));
+    rejected(&mut rt, "full", Error::StackOverflow, |rt| rt.push(0));
+    set_descriptor(&rt, sound);
+    rejected(&mut rt, "empty", Error::StackUnderflow, |rt| rt.pop(1));
+}
+
+#[test]
+fn a_garbage_descriptor_never_writes_over_a_live_header() {
+    let mut rt = host();
+    let sound = descriptor(&rt);
+    let a = rt.new_object(64, ids().abuf).unwrap();
+    rt.push(a).unwrap();
+    let header = a - 16;
+    // A self-consistent descriptor over the block's header: the old push wrote 0 there.
+    set_descriptor(&rt, (header, header, header + 64));
+    rejected(&mut rt, "push over a header", Error::BadShadowStack, |rt| rt.push(0));
+    rejected(&mut rt, "pop over a header", Error::BadShadowStack, |rt| rt.pop(1));
+    rejected(&mut rt, "collect", Error::BadShadowStack, |rt| rt.try_collect());
+    assert_eq!(rt.check(), 0);
+    // Restored, everything works and `a` (on the stack) survives.
+    set_descriptor(&rt, (sound.0 + 4, sound.1, sound.2));
+    rt.try_collect().unwrap();
+    assert!(rt.validate_managed(a).is_ok());
+    rt.pop(1).unwrap();
+    rt.try_collect().unwrap();
+    assert!(rt.validate_managed(a).is_err(), "popped, then collected");
+    assert_eq!(rt.check(), 0);
+}
+
+#[test]
+fn a_descriptor_past_memory_fails_cleanly_in_every_phase() {
+    let mut rt = host();
+    rt.configure(100, 1024).unwrap();
+    let sound = descriptor(&rt);
+    let head = rt.new_object(8, ids().tree).unwrap();
+    rt.push(head).unwrap();
+    let mut prev = head;
+    for _ in 0..2000 {
+        let n = rt.new_object(8, ids().tree).unwrap();
+        st(&rt, prev, n);
+        rt.link(prev, n, false).unwrap();
+        prev = n;
+    }
+    rt.collect();
+    let past = (0xFFFF_FFF0, 0xFFFF_FFF0, 0xFFFF_FFFC);
+    let pushed = (sound.0 + 4, sound.1, sound.2);
+    for want in [Phase::Idle, Phase::Mark, Phase::Sweep] {
+        set_descriptor(&rt, pushed);
+        while rt.phase() != want {
+            rt.gc_step();
+        }
+        set_descriptor(&rt, past);
+        let w = format!("{want:?}");
+        rejected(&mut rt, &w, Error::BadShadowStack, |rt| rt.push(head));
+        rejected(&mut rt, &w, Error::BadShadowStack, |rt| rt.pop(1));
+        rejected(&mut rt, &w, Error::BadShadowStack, |rt| rt.try_collect());
+        rejected(&mut rt, &w, Error::BadShadowStack, |rt| rt.try_gc_step());
+        set_descriptor(&rt, pushed);
+        assert_eq!(rt.check(), 0, "{w}");
+    }
+    rt.try_collect().unwrap();
+    assert_eq!(rt.stats().live_objects, 2001, "the chain on the shadow stack survived");
+    rt.pop(1).unwrap();
+    rt.try_collect().unwrap();
+    assert_eq!(rt.stats().live_objects, 0);
+}
+
+#[test]
+fn allocation_that_pays_for_gc_work_checks_the_descriptor_first() {
+    let mut rt = host();
+    rt.configure(100, 1024).unwrap();
+    let sound = descriptor(&rt);
+    let keep = rt.new_object(8, ids().tree).unwrap();
+    rt.pin(keep).unwrap();
+    // Start a cycle that lasts: a long chain and small steps.
+    let mut prev = keep;
+    for _ in 0..2000 {
+        let n = rt.new_object(8, ids().tree).unwrap();
+        st(&rt, prev, n);
+        rt.link(prev, n, false).unwrap();
+        prev = n;
+    }
+    while rt.phase() == Phase::Idle {
+        rt.gc_step();
+    }
+    assert_eq!(rt.phase(), Phase::Mark);
+    set_descriptor(&rt, (0xFFFF_FFF0, 0xFFFF_FFF0, 0xFFFF_FFFC));
+    // 1024 units of work are due after 1024 / 16 - 16 = 48 payload bytes.
+    rejected(&mut rt, "__new", Error::BadShadowStack, |rt| rt.new_object(100, ids().abuf));
+    rejected(&mut rt, "__renew", Error::BadShadowStack, |rt| rt.renew(keep, 200));
+    rejected(&mut rt, "string", Error::BadShadowStack, |rt| rt.string_from_utf16(16, 200));
+    set_descriptor(&rt, sound);
+    let n = rt.new_object(100, ids().abuf).unwrap();
+    assert!(rt.validate_managed(n).is_ok());
+    while rt.gc_step() != Phase::Idle {}
+    assert_eq!(rt.stats().live_objects, 2002);
     assert_eq!(rt.check(), 0);
 }

@@ -157,7 +157,7 @@ impl<M: Memory> Runtime<M> {
         if rtti::type_desc(id).is_none() {
             return Err(Error::UnknownType);
         }
-        self.pay(size, keep);
+        self.pay(size, keep)?;
         let ptr = self.heap.alloc_object(size, MANAGED | self.new_color(), id)?;
         // SAFETY: `alloc_object` returned a block with `size` payload bytes.
         unsafe { self.heap.mem.zero(ptr, size) };
@@ -187,7 +187,7 @@ impl<M: Memory> Runtime<M> {
         if size > MAX_PAYLOAD {
             return Err(Error::SizeTooLarge);
         }
-        self.pay(size, &[ptr]);
+        self.pay(size, &[ptr])?;
         let old_size = self.load(block + RT_SIZE);
         let gc = self.load(block + GC_INFO);
         // SAFETY: `ptr` is a validated live block.
@@ -226,27 +226,39 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Allocation's share of GC work: starts a cycle when the threshold is reached, and does one
-    /// bounded step when the debt reaches a step's worth. `keep` survives that step.
+    /// bounded step when the debt reaches a step's worth. `keep` survives that step. When work
+    /// is due, the shadow-stack descriptor is checked first ([`Runtime::check_roots`]): on error
+    /// nothing has changed. The common path (no work due) reads no root.
     #[inline(always)]
-    fn pay(&mut self, bytes: u32, keep: &[u32]) {
+    fn pay(&mut self, bytes: u32, keep: &[u32]) -> Result<(), Error> {
         // Block bytes, the unit `marked_bytes` counts survivors in.
-        self.gc.allocated += block_size(bytes) as u64;
+        let allocated = self.gc.allocated + block_size(bytes) as u64;
         match self.gc.phase {
             Phase::Idle => {
-                if self.gc.allocated >= self.gc.threshold {
+                if allocated >= self.gc.threshold {
+                    self.check_roots()?;
+                    self.gc.allocated = allocated;
                     self.start_cycle();
                     self.protect(keep);
+                } else {
+                    self.gc.allocated = allocated;
                 }
             }
             _ => {
-                self.gc.debt += (bytes as u64 + HEADER_SIZE as u64) * WORK_PER_BYTE;
-                if self.gc.debt >= self.gc.step_work as u64 {
-                    self.gc.debt -= self.gc.step_work as u64;
+                let debt = self.gc.debt + (bytes as u64 + HEADER_SIZE as u64) * WORK_PER_BYTE;
+                if debt >= self.gc.step_work as u64 {
+                    self.check_roots()?;
+                    self.gc.allocated = allocated;
+                    self.gc.debt = debt - self.gc.step_work as u64;
                     self.protect(keep);
                     self.step();
+                } else {
+                    self.gc.allocated = allocated;
+                    self.gc.debt = debt;
                 }
             }
         }
+        Ok(())
     }
 
     /// Makes the call arguments in `keep` survive the current cycle's next step.
@@ -284,8 +296,9 @@ impl<M: Memory> Runtime<M> {
 
     /// `__gc_step`: one bounded increment of work now. When no cycle is in progress it starts
     /// one, whatever was allocated since the last (unpinning alone can make garbage). Returns
-    /// the phase after it.
-    pub fn gc_step(&mut self) -> Phase {
+    /// the phase after it. Checks the shadow-stack descriptor first: on error nothing changed.
+    pub fn try_gc_step(&mut self) -> Result<Phase, Error> {
+        self.check_roots()?;
         if self.gc.phase == Phase::Idle {
             self.start_cycle();
         }
@@ -293,7 +306,19 @@ impl<M: Memory> Runtime<M> {
         if self.gc.phase == Phase::Idle {
             self.grow_ahead();
         }
-        self.gc.phase
+        Ok(self.gc.phase)
+    }
+
+    /// [`Runtime::try_gc_step`] for callers that keep the shadow stack sound themselves.
+    ///
+    /// # Panics
+    /// If the shadow-stack descriptor is corrupt.
+    #[track_caller]
+    pub fn gc_step(&mut self) -> Phase {
+        match self.try_gc_step() {
+            Ok(p) => p,
+            Err(e) => panic!("asrt: {}", e.message()),
+        }
     }
 
     /// After a cycle ends in a host's idle-time step, grows memory now for the allocation the
@@ -321,14 +346,28 @@ impl<M: Memory> Runtime<M> {
         crate::rtrace::yielded();
     }
 
-    /// `__collect`: finishes the cycle in progress, then runs one full cycle.
-    pub fn collect(&mut self) {
+    /// `__collect`: finishes the cycle in progress, then runs one full cycle. Checks the
+    /// shadow-stack descriptor first: on error nothing changed (no cycle is half started).
+    pub fn try_collect(&mut self) -> Result<(), Error> {
+        self.check_roots()?;
         while self.gc.phase != Phase::Idle {
             self.step();
         }
         self.start_cycle();
         while self.gc.phase != Phase::Idle {
             self.step();
+        }
+        Ok(())
+    }
+
+    /// [`Runtime::try_collect`] for callers that keep the shadow stack sound themselves.
+    ///
+    /// # Panics
+    /// If the shadow-stack descriptor is corrupt.
+    #[track_caller]
+    pub fn collect(&mut self) {
+        if let Err(e) = self.try_collect() {
+            panic!("asrt: {}", e.message());
         }
     }
 
