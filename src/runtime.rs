@@ -24,6 +24,11 @@ pub struct Roots {
     /// One past the last slot of the shadow stack as laid out at build time: the header's
     /// `limit` must equal it.
     pub shadow_limit: u32,
+    /// Start of the native (Rust or C) stack region below static data, the one static region
+    /// where `__gc_stats` may write (ABI.md §5); `stack_low == stack_high` for none.
+    pub stack_low: u32,
+    /// End of the native stack region (exclusive).
+    pub stack_high: u32,
     /// Address of an array of `static_count` u32 refs: the static objects that can hold
     /// references, scanned as roots.
     pub statics: u32,

@@ -2,13 +2,16 @@
 //! The runtime's contract with hosts and compiled code (ABI.md §5, §6):
 //! - the shadow-stack descriptor `{ top, base, limit }` must describe the runtime's own slot
 //!   array, or the export that uses it fails and changes nothing;
+//! - `__gc_stats(out)` writes only into the native stack region or a live block's payload;
 //! - `__gc_step` from idle always starts a cycle, and the phase can be read without work.
 
 mod model;
 
 use asrt::Error;
 use asrt::gc::Phase;
-use asrt::host::HostConfig;
+use asrt::host::{HOST_STACK_BYTES, HostConfig};
+use asrt::memory::Memory;
+use asrt::object::Kind;
 use model::*;
 
 fn host() -> Rt {
@@ -231,4 +234,100 @@ fn allocation_that_pays_for_gc_work_checks_the_descriptor_first() {
     while rt.gc_step() != Phase::Idle {}
     assert_eq!(rt.stats().live_objects, 2002);
     assert_eq!(rt.check(), 0);
+}
+
+// ----- where __gc_stats may write -----
+
+#[test]
+fn gc_stats_writes_only_into_the_stack_region_or_a_live_payload() {
+    let mut rt = host();
+    let r = *rt.roots();
+    assert_eq!((r.stack_low, r.stack_high), (0, HOST_STACK_BYTES));
+    let ids = ids();
+    // Live blocks of every kind, a freed one, a pinned object (so the pin table exists), a
+    // pushed slot and a stored static slot.
+    let un64 = rt.alloc(64).unwrap();
+    let un32 = rt.alloc(32).unwrap();
+    let big = rt.new_object(100, ids.abuf).unwrap();
+    let small = rt.new_object(48, ids.abuf).unwrap();
+    let freed = rt.alloc(64).unwrap();
+    let fence = rt.alloc(16).unwrap();
+    rt.free(freed).unwrap();
+    rt.pin(big).unwrap();
+    rt.push(small).unwrap();
+    let slots = rt.static_slots();
+    st(&rt, slots, big);
+    rt.link(slots, big, false).unwrap();
+    let start = rt.heap().start();
+
+    let ok = [
+        ("stack region start", 8),
+        ("stack region", 256),
+        ("stack region end", HOST_STACK_BYTES - 64),
+        ("__alloc(64) block", un64),
+        ("managed 100-byte object", big),
+    ];
+    for (what, out) in ok {
+        rt.write_stats(out).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        let v = u64::from_le_bytes(bytes(&rt, out + 32, 8).try_into().unwrap());
+        assert_eq!(v, rt.stats().live_objects, "{what}: live objects written");
+    }
+    let tops = descriptor(&rt);
+    let pin_table = {
+        // The one Internal block: the pin table.
+        let heap = rt.heap();
+        let mut b = heap.first_block();
+        let mut found = 0;
+        while b != 0 {
+            if ld(&rt, b) & 1 == 0 && ld(&rt, b + 4) == Kind::Internal as u32 {
+                found = b + 16;
+                break;
+            }
+            // SAFETY: `b` is a block start from the walk.
+            b = unsafe { heap.next_block(b) };
+        }
+        found
+    };
+    assert!(pin_table != 0, "a pin table exists");
+    let bad = [
+        ("unaligned in the stack region", 260, Error::BadStatsBuffer),
+        ("4-aligned in the stack region", 252, Error::BadStatsBuffer),
+        ("across the stack region's end", HOST_STACK_BYTES - 56, Error::BadStatsBuffer),
+        ("shadow-stack descriptor", rt.shadow_stack(), Error::BadStatsBuffer),
+        ("live shadow-stack slot", tops.1, Error::BadStatsBuffer),
+        ("free shadow-stack slots", tops.0 + 64, Error::BadStatsBuffer),
+        ("static object header", slots - 16, Error::BadStatsBuffer),
+        ("static object payload", slots, Error::BadStatsBuffer),
+        ("static root list", r.statics & !7, Error::BadStatsBuffer),
+        ("heap start", start, Error::BadStatsBuffer),
+        ("block header", un64 - 16, Error::BadStatsBuffer),
+        ("inside a payload", big + 16, Error::BadStatsBuffer),
+        ("32-byte block", un32, Error::BadStatsBuffer),
+        ("48-byte object", small, Error::BadStatsBuffer),
+        ("freed block", freed, Error::BadStatsBuffer),
+        ("pin table", pin_table, Error::BadStatsBuffer),
+        ("null", 0, Error::NullRef),
+        ("past the end", rt.memory().size() - 32, Error::OutOfBounds),
+        ("far past the end", u32::MAX - 7, Error::OutOfBounds),
+    ];
+    for (what, out, err) in bad {
+        rejected(&mut rt, what, err, |rt| rt.write_stats(out));
+    }
+    rt.free(fence).unwrap();
+    assert_eq!(rt.check(), 0);
+}
+
+#[test]
+fn payload_containing_recognises_refs_of_live_blocks_only() {
+    let mut rt = host();
+    let ids = ids();
+    let a = rt.alloc(80).unwrap();
+    let o = rt.new_object(64, ids.string).unwrap();
+    assert_eq!(rt.payload_containing(a, 80), Some(a));
+    assert_eq!(rt.payload_containing(a, 81), None);
+    assert_eq!(rt.payload_containing(o, 64), Some(o));
+    assert_eq!(rt.payload_containing(o - 16, 16), None, "a header is not a payload");
+    assert_eq!(rt.payload_containing(rt.static_slots(), 4), None, "static objects are not");
+    rt.free(a).unwrap();
+    assert_eq!(rt.payload_containing(a, 16), None, "freed");
 }

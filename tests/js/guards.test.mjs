@@ -2,6 +2,8 @@
 // module:
 // - the shadow-stack descriptor `{ top, base, limit }` at `__gc_stack` must describe the
 //   runtime's own slot array, or the next export that uses it aborts and changes nothing;
+// - `__gc_stats(out)` writes only into the native stack region below static data or into a live
+//   block of at least 64 bytes;
 // - `__gc_step()` from idle always starts a cycle, and `__gc_phase()` reads the phase without work.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -175,5 +177,61 @@ test("a descriptor past memory makes __gc_push, __gc_pop, __collect, __gc_step a
   e.__collect();
   e.__unpin(head);
   e.__collect();
+  assert.equal(e.__heap_check(), 0);
+});
+
+// ----- where __gc_stats may write -----
+
+test("__gc_stats writes only into the native stack region or a live block of 64 bytes", async () => {
+  const rt = await load();
+  const e = rt.exports;
+  const heapStart = rt.heapStart;
+  const obj = e.__new(8, rt.typeId("TreeNode"));
+  e.__pin(obj); // the pin table exists
+  e.__gc_push(obj); // a live shadow-stack slot
+  rt.setSlot(0, obj);
+  const un64 = e.__alloc(64);
+  const un32 = e.__alloc(32);
+  const live = rt.stats().liveObjects;
+
+  // Allowed: 8-aligned, 64 bytes inside [stack low, stack high) or a live block's payload.
+  for (const out of [8, 256, STACK_HIGH - 64, un64]) {
+    new Uint8Array(rt.memory.buffer, out, 64).fill(0xee);
+    e.__gc_stats(out);
+    const v = new DataView(rt.memory.buffer, out, 64);
+    assert.equal(Number(v.getBigUint64(32, true)), live, `stats at ${out}`);
+  }
+
+  // Static data: every 8-aligned address from the end of the stack to the heap is refused.
+  // It holds the runtime's state, the shadow-stack descriptor and slots, static objects and the
+  // RTTI table.
+  const before = image(rt);
+  let refused = 0;
+  for (let out = STACK_HIGH - 56; out < heapStart; out += 8) {
+    expectAbort(() => e.__gc_stats(out), /64 bytes/, `__gc_stats(${out})`);
+    refused++;
+  }
+  assert.equal(firstDiff(before, image(rt)), -1, "nothing below the heap was written");
+  assert.ok(refused > 1000, `${refused} static addresses refused`);
+
+  const named = {
+    "shadow-stack descriptor": rt.gcStack,
+    "live shadow-stack slot": rt.stackHeader().base,
+    "static object header (greeting)": rt.load32(e.__static_greeting.value) - 16,
+    "static object payload (slots)": rt.staticSlots,
+    "RTTI table": e.__rtti_base.value,
+    "unaligned in the stack region": 260,
+    "4-aligned in the stack region": 252,
+    "heap start": heapStart,
+    "block header": un64 - 16,
+    "32-byte block": un32,
+    "inside a payload": un64 + 16,
+  };
+  for (const [what, out] of Object.entries(named)) {
+    rejects(rt, `__gc_stats into ${what}`, () => e.__gc_stats(out), /64 bytes/);
+  }
+  e.__gc_pop(1);
+  e.__free(un32);
+  e.__free(un64);
   assert.equal(e.__heap_check(), 0);
 });
