@@ -40,6 +40,9 @@ export interface AbortError extends Error {
   columnNumber: number;
 }
 
+/** The collector's phase: 0 idle, 1 mark, 2 sweep (ABI.md §5, `__gc_step` / `__gc_phase`). */
+export type GcPhase = 0 | 1 | 2;
+
 /** What `gcStats()` returns: `__gc_stats`'s eight u64, as Numbers, in ABI order. */
 export interface GcStats {
   /** Bytes from `__heap_base` to the end of memory. */
@@ -180,6 +183,15 @@ export interface ASUtil {
   __getStatic(name: string): number;
   /** Heap and collector statistics from `__gc_stats`. */
   gcStats(): GcStats;
+  /** The collector's phase from `__gc_phase` (0 idle, 1 mark, 2 sweep), without doing work. */
+  gcPhase(): GcPhase;
+  /**
+   * Idle-time collection: calls `__gc_step` until the cycle ends or `budget` (milliseconds, or
+   * an `IdleDeadline` from `requestIdleCallback`; default: no limit) is spent; at least one step.
+   * From idle it starts a cycle, unless `options.start` is false (then it only helps a cycle
+   * already under way). Returns the phase after the last step.
+   */
+  gcIdle(budget?: number | { timeRemaining(): number }, options?: { start?: boolean }): GcPhase;
   /** The detected (or given) profile. */
   readonly __profile: ProfileName;
   /** Why that profile was chosen. */

@@ -2,7 +2,8 @@
 //
 // Its API is a superset of @assemblyscript/loader (0.22 and 0.28): `instantiate`,
 // `instantiateSync`, `instantiateStreaming`, `demangle`, and the same helpers on `exports`.
-// Additions: UTF-8 strings, `gcStats()`, self-unpinning handles, profile detection,
+// Additions: UTF-8 strings, `gcStats()`, `gcPhase()` and idle-time collection (`gcIdle()`),
+// self-unpinning handles, profile detection,
 // views that follow `memory.grow`, and a default `env.abort` that decodes its message.
 // See README.md for the contract and /work/shared/ABI.md (the asrt ABI) for the layouts.
 //
@@ -613,6 +614,37 @@ function postInstantiate(pre, instance, options) {
     return out;
   }
 
+  // ---- GC pacing from the host (ABI.md §5: __gc_step, __gc_phase) ----
+  /** The collector's phase without doing any work: 0 idle, 1 mark, 2 sweep. */
+  function gcPhase() {
+    return need("__gc_phase")() >>> 0;
+  }
+  /**
+   * Collects in idle time: calls `__gc_step` until the cycle ends (phase 0) or the budget is
+   * spent, and returns the phase after the last step. `budget` is milliseconds (default: no
+   * limit) or an `IdleDeadline` (what `requestIdleCallback` passes; its `timeRemaining()` is
+   * read after each step). At least one step is done. From idle a step starts a cycle; with
+   * `{ start: false }` nothing is done when the collector is idle (only a cycle already under
+   * way is helped, as the allocator's pacing started it).
+   */
+  function gcIdle(budget = Infinity, { start = true } = {}) {
+    const step = need("__gc_step");
+    if (!start && gcPhase() === 0) return 0;
+    let remaining;
+    if (typeof budget === "number") {
+      const now = typeof performance !== "undefined" ? () => performance.now() : Date.now;
+      const end = now() + budget;
+      remaining = () => end - now();
+    } else if (budget && typeof budget.timeRemaining === "function") {
+      remaining = () => budget.timeRemaining();
+    } else {
+      throw TypeError("gcIdle: budget must be milliseconds or an IdleDeadline");
+    }
+    let phase;
+    do phase = step() >>> 0; while (phase !== 0 && remaining() > 0);
+    return phase;
+  }
+
   // ---- self-unpinning handles ----
   const registry = typeof FinalizationRegistry !== "undefined"
     ? new FinalizationRegistry(ref => { try { __unpin(ref); } catch { /* instance gone or aborted */ } })
@@ -655,6 +687,7 @@ function postInstantiate(pre, instance, options) {
     __newString, __getString, __newStringUTF8, __getStringUTF8, __getStringUTF8Bytes,
     __newArrayBuffer, __getArrayBuffer, __newArray, __getArray, __getArrayView,
     __getFunction, __instanceof, __typeinfo, __idof, __getStatic, __pinHandle, gcStats,
+    gcPhase, gcIdle,
   });
   const typed = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array];
   for (const ctor of typed) {

@@ -666,10 +666,12 @@ impl<M: Memory> Mutator<M> {
         if header == 0 {
             fail(Error::StackOverflow);
         }
-        let (top, base, limit) =
-            (self.rt.load(header), self.rt.load(header + 4), self.rt.load(header + 8));
+        // The slot array's bounds as the build laid it out, not the descriptor's words (which
+        // compiled code may have overwritten), so a push never writes outside it.
+        let (base, limit) = (self.rt.roots.shadow_base, self.rt.roots.shadow_limit);
+        let top = self.rt.load(header);
         // One compare for base <= top < limit (wrapping), one test for alignment.
-        if top.wrapping_sub(base) >= limit.wrapping_sub(base) || top % 4 != 0 {
+        if top.wrapping_sub(base) >= limit.wrapping_sub(base) || !top.is_multiple_of(4) {
             fail(Error::StackOverflow);
         }
         self.rt.store(top, raw);
@@ -729,7 +731,7 @@ impl<M: Memory> Mutator<M> {
     /// `value` is null or a live managed object.
     #[inline(always)]
     pub unsafe fn set_slot_unchecked<T>(&mut self, slot: Slot<T>, value: Option<Ref<T>>) {
-        let (_, base, limit) = self.stack_header();
+        let (base, limit) = (self.rt.roots.shadow_base, self.rt.roots.shadow_limit);
         // A slot address only ever comes from `slot`, so it lies in [base, limit); the test
         // keeps a forged one from writing outside the stack.
         if slot.addr >= base && slot.addr < limit {
@@ -740,7 +742,7 @@ impl<M: Memory> Mutator<M> {
     /// The content of `slot`.
     #[inline]
     pub fn get_slot<T>(&self, slot: Slot<T>) -> Option<Ref<T>> {
-        let (_, base, limit) = self.stack_header();
+        let (base, limit) = (self.rt.roots.shadow_base, self.rt.roots.shadow_limit);
         if slot.addr >= base && slot.addr < limit {
             Ref::from_raw(self.rt.load(slot.addr))
         } else {
@@ -748,21 +750,12 @@ impl<M: Memory> Mutator<M> {
         }
     }
 
-    /// The shadow stack's `(top, base, limit)`, zeros without one.
-    #[inline(always)]
-    fn stack_header(&self) -> (u32, u32, u32) {
-        let h = self.rt.roots.shadow_stack;
-        if h == 0 {
-            return (0, 0, 0);
-        }
-        (self.rt.load(h), self.rt.load(h + 4), self.rt.load(h + 8))
-    }
-
     /// Shadow-stack slots in use.
     #[inline]
     pub fn stack_depth(&self) -> u32 {
-        let (top, base, _) = self.stack_header();
-        top.saturating_sub(base) / 4
+        let h = self.rt.roots.shadow_stack;
+        let top = if h != 0 { self.rt.load(h) } else { 0 };
+        top.saturating_sub(self.rt.roots.shadow_base) / 4
     }
 
     // ----- the collector -----
@@ -780,16 +773,27 @@ impl<M: Memory> Mutator<M> {
     /// while m.step() != Phase::Idle {}
     /// assert_eq!(m.stats().live_objects, 0);
     /// ```
+    ///
+    /// # Panics
+    /// If the shadow-stack descriptor is corrupt ([`Runtime::check_roots`]).
     #[inline]
     pub fn step(&mut self) -> Phase {
-        self.rt.gc_step()
+        match self.rt.try_gc_step() {
+            Ok(p) => p,
+            Err(e) => fail(e),
+        }
     }
 
     /// Finishes the cycle in progress and runs a full one (`__collect`): everything not
     /// reachable from a root is freed.
+    ///
+    /// # Panics
+    /// If the shadow-stack descriptor is corrupt ([`Runtime::check_roots`]).
     #[inline]
     pub fn collect(&mut self) {
-        self.rt.collect()
+        if let Err(e) = self.rt.try_collect() {
+            fail(e);
+        }
     }
 
     /// The figures of `__gc_stats`.

@@ -25,6 +25,11 @@ unsafe extern "C" {
 unsafe extern "C" {
     /// Defined by wasm-ld: the first byte after static data.
     static __heap_base: u8;
+    /// Defined by wasm-ld: the lowest address of the native stack (0 with `--stack-first`).
+    static __stack_low: u8;
+    /// Defined by wasm-ld: one past the native stack's highest address, where static data
+    /// starts with `--stack-first` (the stack pointer's initial value).
+    static __stack_high: u8;
 }
 
 /// The one runtime of this instance. wasm32 is single-threaded, so a plain cell suffices.
@@ -56,8 +61,20 @@ pub(crate) fn runtime() -> &'static mut Runtime<WasmMemory> {
 #[inline(never)]
 fn init() {
     let list = statics::static_roots();
+    // The slot array as the build laid it out, never the descriptor compiled code can write.
+    let (slots, count) = statics::shadow_slots();
+    let shadow_base = slots as usize as u32;
+    // Taking the address of a linker-defined symbol reads nothing.
+    let (stack_low, stack_high) = (
+        core::ptr::addr_of!(__stack_low) as usize as u32,
+        core::ptr::addr_of!(__stack_high) as usize as u32,
+    );
     let roots = Roots {
         shadow_stack: statics::shadow_stack(),
+        shadow_base,
+        shadow_limit: shadow_base + 4 * count as u32,
+        stack_low,
+        stack_high,
         statics: list.as_ptr() as usize as u32,
         static_count: list.len() as u32,
     };
@@ -157,7 +174,7 @@ pub extern "C" fn __unpin(ptr: u32) {
 /// `__collect()`
 #[unsafe(no_mangle)]
 pub extern "C" fn __collect() {
-    runtime().collect()
+    ok(runtime().try_collect())
 }
 
 /// `__visit(ref, cookie)`
@@ -166,10 +183,16 @@ pub extern "C" fn __visit(ptr: u32, _cookie: u32) {
     ok(runtime().visit(ptr))
 }
 
-/// `__gc_step() -> phase`
+/// `__gc_step() -> phase`: starts a cycle when idle; the phase after the step.
 #[unsafe(no_mangle)]
 pub extern "C" fn __gc_step() -> u32 {
-    runtime().gc_step() as u32
+    ok(runtime().try_gc_step()) as u32
+}
+
+/// `__gc_phase() -> phase`: the current phase, without doing any work.
+#[unsafe(no_mangle)]
+pub extern "C" fn __gc_phase() -> u32 {
+    runtime().phase() as u32
 }
 
 /// `__gc_configure(pause_percent, step_work)`
@@ -190,28 +213,11 @@ pub extern "C" fn __gc_pop(count: u32) {
     ok(runtime().pop(count))
 }
 
-/// `__gc_stats(out)`: 8 little-endian u64 at `out`.
+/// `__gc_stats(out)`: 8 little-endian u64 at `out` (8-aligned, in the native stack region or
+/// in a live block's payload).
 #[unsafe(no_mangle)]
 pub extern "C" fn __gc_stats(out: u32) {
-    let rt = runtime();
-    if out == 0 {
-        fail_at(Error::NullRef, Location::caller());
-    }
-    if out as u64 + 64 > rt.memory().size() as u64 {
-        fail_at(Error::OutOfBounds, Location::caller());
-    }
-    // Inside the heap, only into a live block's payload: never over headers or free lists.
-    if out as u64 + 64 > rt.heap().start() as u64
-        && !(rt.validate_object(out).is_ok() || rt.validate_unmanaged(out).is_ok())
-        || (out >= rt.heap().start() && rt.rt_size(out) < 64)
-    {
-        fail_at(Error::BadStatsBuffer, Location::caller());
-    }
-    let words = rt.stats().words();
-    for (i, w) in words.iter().enumerate() {
-        // SAFETY: [out, out + 64) was checked to lie inside memory; unaligned writes are fine.
-        unsafe { (rt.memory().ptr(out + 8 * i as u32) as *mut u64).write_unaligned(w.to_le()) };
-    }
+    ok(runtime().write_stats(out))
 }
 
 /// `__heap_check() -> errors`

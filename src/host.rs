@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! ╒═══════════════════ Host memory ════════════════════╕
-//! │ 0..64 unused (null page) │ shadow stack header    │ 64
-//! │ shadow stack slots                                 │ 80 .. limit
+//! │ stand-in for the native stack region (0..1024)     │ __gc_stats may write here
+//! │ shadow stack header { top, base, limit }           │ 1024
+//! │ shadow stack slots                                 │ 1040 .. limit
 //! │ static StaticArray<string> "slots" (header+slots)  │ 16-aligned
 //! │ static root list: [ref of slots]                   │
 //! │ heap ...                                           │ heap base (16-aligned)
@@ -15,6 +16,10 @@ use crate::memory::{HostMemory, Memory, PAGE_SIZE};
 use crate::object::{GC_INFO, HEADER_SIZE, MM_INFO, RT_ID, RT_SIZE, STATIC_GC_INFO, block_size};
 use crate::rtti::{self, flags};
 use crate::runtime::{Roots, Runtime};
+
+/// Bytes at the bottom of a host memory that stand in for the native stack region of a wasm
+/// build (wasm-ld's `--stack-first`): the static area where `__gc_stats` may write.
+pub const HOST_STACK_BYTES: u32 = 1024;
 
 /// Sizes of a host runtime.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +53,7 @@ impl Runtime<HostMemory> {
     /// If the configuration does not fit its memory.
     pub fn host(config: HostConfig) -> Self {
         let mem = HostMemory::new(config.initial_pages, config.max_pages);
-        let header = 64u32;
+        let header = HOST_STACK_BYTES;
         let base = header + 16;
         let limit = base + 4 * config.stack_slots;
         let slots_block = (limit + 15) & !15;
@@ -68,7 +73,15 @@ impl Runtime<HostMemory> {
             mem.store(slots_block + RT_SIZE, payload);
             mem.store(list, slots);
         }
-        let roots = Roots { shadow_stack: header, statics: list, static_count: 1 };
+        let roots = Roots {
+            shadow_stack: header,
+            shadow_base: base,
+            shadow_limit: limit,
+            stack_low: 0,
+            stack_high: HOST_STACK_BYTES,
+            statics: list,
+            static_count: 1,
+        };
         Runtime::new(mem, heap_base, config.max_pages, roots).expect("host runtime")
     }
 

@@ -21,6 +21,7 @@ pub mod heap;
 pub mod host;
 pub mod memory;
 pub mod object;
+pub mod out_buffer;
 #[cfg(feature = "rtrace")]
 mod rtrace;
 pub mod rtti;

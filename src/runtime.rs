@@ -11,11 +11,24 @@ use crate::object::{
 };
 use crate::rtti;
 
-/// Where the roots outside the heap are.
+/// Where the roots outside the heap are, and the static memory the runtime trusts. Every
+/// address here comes from the build (the linker or the host layout), never from memory that
+/// compiled code can write.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Roots {
     /// Address of the shadow stack's `{ top, base, limit }` header; 0 for none.
     pub shadow_stack: u32,
+    /// The first slot of the shadow stack as laid out at build time: the header's `base` must
+    /// equal it (ABI.md §6).
+    pub shadow_base: u32,
+    /// One past the last slot of the shadow stack as laid out at build time: the header's
+    /// `limit` must equal it.
+    pub shadow_limit: u32,
+    /// Start of the native (Rust or C) stack region below static data, the one static region
+    /// where `__gc_stats` may write (ABI.md §5); `stack_low == stack_high` for none.
+    pub stack_low: u32,
+    /// End of the native stack region (exclusive).
+    pub stack_high: u32,
     /// Address of an array of `static_count` u32 refs: the static objects that can hold
     /// references, scanned as roots.
     pub statics: u32,
@@ -104,7 +117,7 @@ impl<M: Memory> Runtime<M> {
         &self.heap
     }
 
-    /// The collector's phase.
+    /// The collector's phase (`__gc_phase`), without doing any work. Time: O(1).
     pub fn phase(&self) -> Phase {
         self.gc.phase
     }
@@ -131,7 +144,7 @@ impl<M: Memory> Runtime<M> {
     pub fn alloc(&mut self, size: u32) -> Result<u32, Error> {
         let ptr = match self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE) {
             Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
-                self.collect_keeping(&[]);
+                self.collect_keeping(&[])?;
                 self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE)?
             }
             r => r?,
@@ -148,7 +161,7 @@ impl<M: Memory> Runtime<M> {
         // SAFETY: `ptr` was validated; a collection never frees an unmanaged block.
         match unsafe { self.heap.resize_object(ptr, size, false) } {
             Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
-                self.collect_keeping(&[]);
+                self.collect_keeping(&[])?;
                 // SAFETY: as above.
                 unsafe { self.heap.resize_object(ptr, size, false) }
             }

@@ -75,8 +75,7 @@ fn finish_cycle(rt: &mut Rt, max: u32) -> u32 {
     n
 }
 
-/// Starts a cycle with one step (`gc_step` only starts one when something was allocated since
-/// the last cycle, so a little garbage is made first).
+/// Starts a cycle with one step (after a little garbage, so the cycle has something to free).
 fn begin_cycle(rt: &mut Rt) {
     assert_eq!(rt.phase(), Phase::Idle);
     new(rt, 0, ids().abuf);

@@ -142,6 +142,7 @@ function makeAsrtBackend(ex, memory) {
     unpin: ex.__unpin,
     collect: ex.__collect,
     step: typeof ex.__gc_step === "function" ? ex.__gc_step : null,
+    phase: typeof ex.__gc_phase === "function" ? ex.__gc_phase : null,
     stats: statsOut ? () => {
       ex.__gc_stats(statsOut);
       const dv = new DataView(memory.buffer, statsOut, 64);
@@ -330,12 +331,15 @@ function runWorkload(be, opts) {
   // Idle-time stepping. "idle-eager": every slice steps until the collector
   // reports idle (0) or the budget is used, so a slice that finds it idle
   // starts a new cycle. "idle": only helps cycles already under way: it steps
-  // when its own last step left a cycle in progress, or when the GC step
-  // counter in __gc_stats grew since its last slice (the allocator's pacing
-  // has started or advanced a cycle); without __gc_stats it behaves eagerly.
+  // while __gc_phase() is not 0; without __gc_phase, when its own last step
+  // left a cycle in progress, or when the GC step counter in __gc_stats grew
+  // since its last slice (the allocator's pacing has started or advanced a
+  // cycle); without either it behaves eagerly.
   let idleSteps = 0, idleSlices = 0, lastPhase = 0, lastStepCount = -1;
   const idleSlice = (eager) => {
-    if (!eager && be.stats) {
+    if (!eager && be.phase) {
+      if (be.phase() === 0) return;
+    } else if (!eager && be.stats) {
       const n = be.stats().steps;
       const active = lastPhase !== 0 || (lastStepCount >= 0 && n > lastStepCount);
       lastStepCount = n;
@@ -353,7 +357,7 @@ function runWorkload(be, opts) {
       lastPhase = phase;
       if (phase === 0 || t1 - start >= idleBudgetMs) break;
     }
-    if (!eager && be.stats) lastStepCount = be.stats().steps;
+    if (!eager && !be.phase && be.stats) lastStepCount = be.stats().steps;
   };
 
   // Build phase.

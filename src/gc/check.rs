@@ -95,15 +95,13 @@ impl<M: Memory> Runtime<M> {
             errors += 1;
         }
         // Root slots hold refs or null; anything else the collector skips, and counts here.
-        if let Some((top, base, limit)) = self.stack_bounds() {
-            let mut at = base & !3;
-            while at < top.min(limit) {
-                let r = self.load(at);
-                if r != 0 && !self.is_object(r) {
-                    errors += 1;
-                }
-                at += 4;
+        let (mut at, top) = self.shadow_slots();
+        while at < top {
+            let r = self.load(at);
+            if r != 0 && !self.is_object(r) {
+                errors += 1;
             }
+            at += 4;
         }
         for i in 0..self.roots.static_count {
             let r = self.load(self.roots.statics + 4 * i);

@@ -157,11 +157,11 @@ impl<M: Memory> Runtime<M> {
         if rtti::type_desc(id).is_none() {
             return Err(Error::UnknownType);
         }
-        self.pay(size, keep);
+        self.pay(size, keep)?;
         let ptr = match self.heap.alloc_object(size, MANAGED | self.new_color(), id) {
             Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
                 // The color of new objects depends on the phase, which the collection changes.
-                self.collect_keeping(keep);
+                self.collect_keeping(keep)?;
                 self.heap.alloc_object(size, MANAGED | self.new_color(), id)?
             }
             r => r?,
@@ -194,13 +194,13 @@ impl<M: Memory> Runtime<M> {
         if size > MAX_PAYLOAD {
             return Err(Error::SizeTooLarge);
         }
-        self.pay(size, &[ptr]);
+        self.pay(size, &[ptr])?;
         let old_size = self.load(block + RT_SIZE);
         // SAFETY: `ptr` is a validated live block, and stays one through a collection that
         // keeps it.
         let new = match unsafe { self.heap.resize_object(ptr, size, true) } {
             Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
-                self.collect_keeping(&[ptr]);
+                self.collect_keeping(&[ptr])?;
                 // SAFETY: as above.
                 unsafe { self.heap.resize_object(ptr, size, true)? }
             }
@@ -262,8 +262,10 @@ impl<M: Memory> Runtime<M> {
     /// Out of memory is final only after the cycle in progress is finished and a full one run
     /// (ABI.md §6): this does both; the refs in `keep` (the caller's arguments) survive them.
     /// Time: O(heap).
+    /// Checks the shadow-stack descriptor first: on error nothing has changed.
     #[cold]
-    pub(crate) fn collect_keeping(&mut self, keep: &[u32]) {
+    pub(crate) fn collect_keeping(&mut self, keep: &[u32]) -> Result<(), Error> {
+        self.check_roots()?;
         while self.gc.phase != Phase::Idle {
             self.protect(keep);
             self.step();
@@ -273,30 +275,43 @@ impl<M: Memory> Runtime<M> {
         while self.gc.phase != Phase::Idle {
             self.step();
         }
+        Ok(())
     }
 
     /// Allocation's share of GC work: starts a cycle when the threshold is reached, and does one
-    /// bounded step when the debt reaches a step's worth. `keep` survives that step.
+    /// bounded step when the debt reaches a step's worth. `keep` survives that step. When work
+    /// is due, the shadow-stack descriptor is checked first ([`Runtime::check_roots`]): on error
+    /// nothing has changed. The common path (no work due) reads no root.
     #[inline(always)]
-    fn pay(&mut self, bytes: u32, keep: &[u32]) {
+    fn pay(&mut self, bytes: u32, keep: &[u32]) -> Result<(), Error> {
         // Block bytes, the unit `marked_bytes` counts survivors in.
-        self.gc.allocated += block_size(bytes) as u64;
+        let allocated = self.gc.allocated + block_size(bytes) as u64;
         match self.gc.phase {
             Phase::Idle => {
-                if self.gc.allocated >= self.gc.threshold {
+                if allocated >= self.gc.threshold {
+                    self.check_roots()?;
+                    self.gc.allocated = allocated;
                     self.start_cycle();
                     self.protect(keep);
+                } else {
+                    self.gc.allocated = allocated;
                 }
             }
             _ => {
-                self.gc.debt += (bytes as u64 + HEADER_SIZE as u64) * WORK_PER_BYTE;
-                if self.gc.debt >= self.gc.step_work as u64 {
-                    self.gc.debt -= self.gc.step_work as u64;
+                let debt = self.gc.debt + (bytes as u64 + HEADER_SIZE as u64) * WORK_PER_BYTE;
+                if debt >= self.gc.step_work as u64 {
+                    self.check_roots()?;
+                    self.gc.allocated = allocated;
+                    self.gc.debt = debt - self.gc.step_work as u64;
                     self.protect(keep);
                     self.step();
+                } else {
+                    self.gc.allocated = allocated;
+                    self.gc.debt = debt;
                 }
             }
         }
+        Ok(())
     }
 
     /// Makes the call arguments in `keep` survive the current cycle's next step.
@@ -332,20 +347,31 @@ impl<M: Memory> Runtime<M> {
         Ok(())
     }
 
-    /// `__gc_step`: one bounded increment of work now; starts a cycle if idle and anything was
-    /// allocated since the last one. Returns the phase after it.
-    pub fn gc_step(&mut self) -> Phase {
+    /// `__gc_step`: one bounded increment of work now. When no cycle is in progress it starts
+    /// one, whatever was allocated since the last (unpinning alone can make garbage). Returns
+    /// the phase after it. Checks the shadow-stack descriptor first: on error nothing changed.
+    pub fn try_gc_step(&mut self) -> Result<Phase, Error> {
+        self.check_roots()?;
         if self.gc.phase == Phase::Idle {
-            if self.gc.allocated == 0 {
-                return Phase::Idle;
-            }
             self.start_cycle();
         }
         self.step();
         if self.gc.phase == Phase::Idle {
             self.grow_ahead();
         }
-        self.gc.phase
+        Ok(self.gc.phase)
+    }
+
+    /// [`Runtime::try_gc_step`] for callers that keep the shadow stack sound themselves.
+    ///
+    /// # Panics
+    /// If the shadow-stack descriptor is corrupt.
+    #[track_caller]
+    pub fn gc_step(&mut self) -> Phase {
+        match self.try_gc_step() {
+            Ok(p) => p,
+            Err(e) => panic!("asrt: {}", e.message()),
+        }
     }
 
     /// After a cycle ends in a host's idle-time step, grows memory now for the allocation the
@@ -373,14 +399,28 @@ impl<M: Memory> Runtime<M> {
         crate::rtrace::yielded();
     }
 
-    /// `__collect`: finishes the cycle in progress, then runs one full cycle.
-    pub fn collect(&mut self) {
+    /// `__collect`: finishes the cycle in progress, then runs one full cycle. Checks the
+    /// shadow-stack descriptor first: on error nothing changed (no cycle is half started).
+    pub fn try_collect(&mut self) -> Result<(), Error> {
+        self.check_roots()?;
         while self.gc.phase != Phase::Idle {
             self.step();
         }
         self.start_cycle();
         while self.gc.phase != Phase::Idle {
             self.step();
+        }
+        Ok(())
+    }
+
+    /// [`Runtime::try_collect`] for callers that keep the shadow stack sound themselves.
+    ///
+    /// # Panics
+    /// If the shadow-stack descriptor is corrupt.
+    #[track_caller]
+    pub fn collect(&mut self) {
+        if let Err(e) = self.try_collect() {
+            panic!("asrt: {}", e.message());
         }
     }
 

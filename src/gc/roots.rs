@@ -18,7 +18,7 @@ use super::Phase;
 use crate::error::Error;
 use crate::memory::Memory;
 use crate::object::{GC_INFO, HEADER_SIZE, Kind, NO_TYPE, PINNED};
-use crate::runtime::Runtime;
+use crate::runtime::{Roots, Runtime};
 
 /// The counted pins: an open-addressing table of `(ref, count)` in a heap block.
 #[derive(Debug, Default)]
@@ -119,7 +119,7 @@ impl<M: Memory> Runtime<M> {
             if e != Error::OutOfMemory {
                 return Err(e);
             }
-            self.collect_keeping(&[r]);
+            self.collect_keeping(&[r])?;
             self.pin_reserve()?;
         }
         self.pin_insert(r);
@@ -186,14 +186,42 @@ impl<M: Memory> Runtime<M> {
 
     // ----- shadow stack -----
 
-    /// The shadow stack's `(top, base, limit)`, clamped to a sane range.
-    pub(crate) fn stack_bounds(&self) -> Option<(u32, u32, u32)> {
+    /// The static addresses the runtime trusts (shadow stack, native stack, static roots), as
+    /// the build laid them out.
+    pub fn roots(&self) -> &Roots {
+        &self.roots
+    }
+
+    /// Checks the shadow-stack descriptor `{ top, base, limit }`, which compiled code writes
+    /// and the runtime must not trust (ABI.md §6): `base` and `limit` must be exactly the slot
+    /// array the build laid out, and `top` a 4-aligned address in `[base, limit]`. Every export
+    /// that reads or writes the shadow stack calls this before it changes anything. Time: O(1),
+    /// three loads and a few compares.
+    #[inline]
+    pub fn check_roots(&self) -> Result<(), Error> {
         let h = self.roots.shadow_stack;
         if h == 0 {
-            return None;
+            return Ok(());
         }
         let (top, base, limit) = (self.load(h), self.load(h + 4), self.load(h + 8));
-        Some((top, base, limit))
+        // The true base is 4-aligned and `base <= limit`, so `top - base <= limit - base` (with
+        // wrapping) is `base <= top <= limit`.
+        if base != self.roots.shadow_base
+            || limit != self.roots.shadow_limit
+            || top.wrapping_sub(base) > limit - base
+            || !top.is_multiple_of(4)
+        {
+            return Err(Error::BadShadowStack);
+        }
+        Ok(())
+    }
+
+    /// The checked top of the shadow stack (see [`Runtime::check_roots`]); `None` without one.
+    #[inline]
+    fn stack_top(&self) -> Result<Option<u32>, Error> {
+        self.check_roots()?;
+        let h = self.roots.shadow_stack;
+        Ok(if h == 0 { None } else { Some(self.load(h)) })
     }
 
     /// `__gc_push`: pushes `r` (a managed object or 0) on the shadow stack; returns it.
@@ -201,8 +229,8 @@ impl<M: Memory> Runtime<M> {
         if r != 0 {
             self.validate_object(r)?;
         }
-        let (top, base, limit) = self.stack_bounds().ok_or(Error::StackOverflow)?;
-        if top < base || top % 4 != 0 || top >= limit {
+        let top = self.stack_top()?.ok_or(Error::StackOverflow)?;
+        if top >= self.roots.shadow_limit {
             return Err(Error::StackOverflow);
         }
         self.store(top, r);
@@ -212,22 +240,38 @@ impl<M: Memory> Runtime<M> {
 
     /// `__gc_pop`: pops `count` slots; popping more than were pushed is an error.
     pub fn pop(&mut self, count: u32) -> Result<(), Error> {
-        let (top, base, _) = self.stack_bounds().ok_or(Error::StackUnderflow)?;
+        let top = self.stack_top()?.ok_or(Error::StackUnderflow)?;
         let bytes = count.checked_mul(4).ok_or(Error::StackUnderflow)?;
-        if top < base || top - base < bytes {
+        if top - self.roots.shadow_base < bytes {
             return Err(Error::StackUnderflow);
         }
         self.store(self.roots.shadow_stack, top - bytes);
         Ok(())
     }
 
-    /// Shades every live shadow-stack slot. Time: O(stack depth).
+    /// The live slots `[base, top)` of the shadow stack, inside the build's slot array whatever
+    /// the descriptor says (`top` clamped); empty without a shadow stack.
+    pub(crate) fn shadow_slots(&self) -> (u32, u32) {
+        let h = self.roots.shadow_stack;
+        if h == 0 {
+            return (0, 0);
+        }
+        let (base, limit) = (self.roots.shadow_base, self.roots.shadow_limit);
+        (base, self.load(h).max(base).min(limit) & !3)
+    }
+
+    /// Shades every live shadow-stack slot. The exports that get here checked the descriptor
+    /// first; the scan still stays inside the build's slot array whatever `top` says.
+    /// Time: O(stack depth).
     pub(crate) fn shade_shadow_stack(&mut self) {
-        let Some((top, base, limit)) = self.stack_bounds() else {
+        let h = self.roots.shadow_stack;
+        if h == 0 {
             return;
-        };
-        let mut at = base & !3;
-        while at < top.min(limit) {
+        }
+        let (base, limit) = (self.roots.shadow_base, self.roots.shadow_limit);
+        let top = self.load(h).max(base).min(limit);
+        let mut at = base;
+        while at + 4 <= top {
             let r = self.load(at);
             self.shade(r);
             at += 4;

@@ -422,6 +422,44 @@ export const checks = [
     },
   },
   {
+    name: "gcPhase() reads __gc_phase; gcIdle() steps a cycle to its end within a budget",
+    kinds: ["classic", "modern"],
+    async run({ instantiate }) {
+      const e = await instantiate();
+      e.__collect();
+      assert.equal(e.gcPhase(), 0, "idle after __collect");
+      assert.equal(e.gcIdle(Infinity, { start: false }), 0, "start: false does nothing while idle");
+      assert.equal(e.gcStats().steps, e.gcStats().steps, "reading stats and phase does no work");
+      const steps0 = e.gcStats().steps;
+      assert.equal(e.gcIdle(), 0, "from idle: a whole cycle");
+      const s1 = e.gcStats();
+      assert.ok(s1.steps > steps0, "it stepped");
+      // A cycle with many small steps, under way.
+      e.__gc_configure(100, 1024);
+      const hs = [];
+      for (let i = 0; i < 2000; ++i) hs.push(e.__pinHandle(e.__newString("node " + i)));
+      assert.notEqual(e.__gc_step(), 0, "a step from idle starts a cycle");
+      assert.notEqual(e.gcPhase(), 0, "marking 2000 pinned objects takes more than one step");
+      const s2 = e.gcStats();
+      assert.equal(e.gcPhase(), e.gcPhase());
+      assert.equal(e.gcStats().steps, s2.steps, "gcPhase() does no work");
+      // A zero budget does exactly one step; a deadline object is honoured.
+      const p = e.gcIdle(0);
+      assert.ok(p === 1 || p === 2, `one step leaves the cycle under way (${p})`);
+      assert.equal(e.gcStats().steps, s2.steps + 1, "gcIdle(0) did one step");
+      let calls = 0;
+      const deadline = { timeRemaining: () => (++calls < 3 ? 5 : 0) };
+      e.gcIdle(deadline, { start: false });
+      assert.equal(e.gcStats().steps, s2.steps + 4, "three steps: the deadline ran out after the third");
+      assert.equal(e.gcIdle(Infinity, { start: false }), 0, "helping the cycle under way ends it");
+      assert.equal(e.gcPhase(), 0);
+      assert.throws(() => e.gcIdle("soon"), /budget/);
+      hs.forEach(h => h.release());
+      e.__collect();
+      e.__gc_configure(100, 16384);
+    },
+  },
+  {
     name: "instantiate from a Module, instantiateSync and instantiateStreaming",
     async run({ loader, bytes }) {
       const module = await WebAssembly.compile(bytes);
