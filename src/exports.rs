@@ -90,10 +90,79 @@ fn init() {
     }
 }
 
+/// Re-entry guard (ABI.md §6). Only builds with `rtrace` call host code in the middle of an
+/// operation (its hooks), so only they need it; elsewhere it compiles to nothing.
+#[cfg(feature = "rtrace")]
+mod busy {
+    use core::cell::Cell;
+
+    struct Flag(Cell<bool>);
+    // SAFETY: wasm32 has one thread.
+    unsafe impl Sync for Flag {}
+    static BUSY: Flag = Flag(Cell::new(false));
+
+    /// Whether a mutating export is in progress.
+    pub fn get() -> bool {
+        BUSY.0.get()
+    }
+
+    /// Marks a mutating export in progress or done.
+    pub fn set(v: bool) {
+        BUSY.0.set(v)
+    }
+}
+
+/// A mutating export's hold on the runtime: while it lives, a host hook that calls another
+/// mutating export gets a clean abort ([`Error::Reentered`]) instead of a half-done heap.
+struct Held(&'static mut Runtime<WasmMemory>);
+
+impl core::ops::Deref for Held {
+    type Target = Runtime<WasmMemory>;
+    fn deref(&self) -> &Self::Target {
+        self.0
+    }
+}
+
+impl core::ops::DerefMut for Held {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0
+    }
+}
+
+impl Drop for Held {
+    #[inline(always)]
+    fn drop(&mut self) {
+        #[cfg(feature = "rtrace")]
+        busy::set(false);
+    }
+}
+
+/// The runtime, for an export that changes it; refused while another such export is in
+/// progress (re-entry from a hook).
+#[inline(always)]
+#[track_caller]
+fn held() -> Held {
+    #[cfg(feature = "rtrace")]
+    {
+        if busy::get() {
+            fail_at(Error::Reentered, Location::caller());
+        }
+        busy::set(true);
+    }
+    Held(runtime())
+}
+
 /// Reports `e` through `env.abort` and traps.
 #[cold]
 #[inline(never)]
 fn fail_at(e: Error, at: &Location<'_>) -> ! {
+    // The failing call ends here: its mark comes off (unless it is itself the refused inner call
+    // of a re-entry, whose outer operation is still in progress), so calling back from `abort`
+    // is allowed.
+    #[cfg(feature = "rtrace")]
+    if e != Error::Reentered {
+        busy::set(false);
+    }
     #[cfg(not(feature = "std"))]
     {
         // SAFETY: calling the host's import with static String refs.
@@ -124,19 +193,19 @@ include!(concat!(env!("OUT_DIR"), "/exports_static.rs"));
 /// `__alloc(size) -> ptr`
 #[unsafe(no_mangle)]
 pub extern "C" fn __alloc(size: u32) -> u32 {
-    ok(runtime().alloc(size))
+    ok(held().alloc(size))
 }
 
 /// `__realloc(ptr, size) -> ptr`
 #[unsafe(no_mangle)]
 pub extern "C" fn __realloc(ptr: u32, size: u32) -> u32 {
-    ok(runtime().realloc(ptr, size))
+    ok(held().realloc(ptr, size))
 }
 
 /// `__free(ptr)`
 #[unsafe(no_mangle)]
 pub extern "C" fn __free(ptr: u32) {
-    ok(runtime().free(ptr))
+    ok(held().free(ptr))
 }
 
 // ----- managed objects -----
@@ -144,49 +213,49 @@ pub extern "C" fn __free(ptr: u32) {
 /// `__new(size, id) -> ref`
 #[unsafe(no_mangle)]
 pub extern "C" fn __new(size: u32, id: u32) -> u32 {
-    ok(runtime().new_object(size, id))
+    ok(held().new_object(size, id))
 }
 
 /// `__renew(ref, size) -> ref`
 #[unsafe(no_mangle)]
 pub extern "C" fn __renew(ptr: u32, size: u32) -> u32 {
-    ok(runtime().renew(ptr, size))
+    ok(held().renew(ptr, size))
 }
 
 /// `__link(parent, child, expectMultiple)`
 #[unsafe(no_mangle)]
 pub extern "C" fn __link(parent: u32, child: u32, expect_multiple: u32) {
-    ok(runtime().link(parent, child, expect_multiple != 0))
+    ok(held().link(parent, child, expect_multiple != 0))
 }
 
 /// `__pin(ref) -> ref`
 #[unsafe(no_mangle)]
 pub extern "C" fn __pin(ptr: u32) -> u32 {
-    ok(runtime().pin(ptr))
+    ok(held().pin(ptr))
 }
 
 /// `__unpin(ref)`
 #[unsafe(no_mangle)]
 pub extern "C" fn __unpin(ptr: u32) {
-    ok(runtime().unpin(ptr))
+    ok(held().unpin(ptr))
 }
 
 /// `__collect()`
 #[unsafe(no_mangle)]
 pub extern "C" fn __collect() {
-    ok(runtime().try_collect())
+    ok(held().try_collect())
 }
 
 /// `__visit(ref, cookie)`
 #[unsafe(no_mangle)]
 pub extern "C" fn __visit(ptr: u32, _cookie: u32) {
-    ok(runtime().visit(ptr))
+    ok(held().visit(ptr))
 }
 
 /// `__gc_step() -> phase`: starts a cycle when idle; the phase after the step.
 #[unsafe(no_mangle)]
 pub extern "C" fn __gc_step() -> u32 {
-    ok(runtime().try_gc_step()) as u32
+    ok(held().try_gc_step()) as u32
 }
 
 /// `__gc_phase() -> phase`: the current phase, without doing any work.
@@ -198,19 +267,19 @@ pub extern "C" fn __gc_phase() -> u32 {
 /// `__gc_configure(pause_percent, step_work)`
 #[unsafe(no_mangle)]
 pub extern "C" fn __gc_configure(pause_percent: u32, step_work: u32) {
-    ok(runtime().configure(pause_percent, step_work))
+    ok(held().configure(pause_percent, step_work))
 }
 
 /// `__gc_push(ref) -> ref`
 #[unsafe(no_mangle)]
 pub extern "C" fn __gc_push(ptr: u32) -> u32 {
-    ok(runtime().push(ptr))
+    ok(held().push(ptr))
 }
 
 /// `__gc_pop(count)`
 #[unsafe(no_mangle)]
 pub extern "C" fn __gc_pop(count: u32) {
-    ok(runtime().pop(count))
+    ok(held().pop(count))
 }
 
 /// `__gc_stats(out)`: 8 little-endian u64 at `out` (8-aligned, in the native stack region or
@@ -258,14 +327,14 @@ pub extern "C" fn __instanceof(ptr: u32, id: u32) -> u32 {
 /// `__string_from_utf16(ptr, units) -> String`: copies `units` UTF-16 code units as they are.
 #[unsafe(no_mangle)]
 pub extern "C" fn __string_from_utf16(ptr: u32, units: u32) -> u32 {
-    ok(runtime().string_from_utf16(ptr, units))
+    ok(held().string_from_utf16(ptr, units))
 }
 
 /// `__string_from_utf8(ptr, bytes, replace) -> String`: decodes as `new TextDecoder('utf-8',
 /// { ignoreBOM: true })`; `replace = 0` rejects ill-formed input (`InvalidUtf8`).
 #[unsafe(no_mangle)]
 pub extern "C" fn __string_from_utf8(ptr: u32, bytes: u32, replace: u32) -> u32 {
-    ok(runtime().string_from_utf8(ptr, bytes, replace != 0))
+    ok(held().string_from_utf8(ptr, bytes, replace != 0))
 }
 
 /// `__string_utf8_length(ref) -> bytes`: the length of the string's `TextEncoder` encoding.
@@ -277,13 +346,13 @@ pub extern "C" fn __string_utf8_length(ptr: u32) -> u32 {
 /// `__string_to_utf8(ref, nullTerminated) -> ArrayBuffer`: encodes as `TextEncoder`.
 #[unsafe(no_mangle)]
 pub extern "C" fn __string_to_utf8(ptr: u32, null_terminated: u32) -> u32 {
-    ok(runtime().string_to_utf8(ptr, null_terminated != 0))
+    ok(held().string_to_utf8(ptr, null_terminated != 0))
 }
 
 /// `__string_concat(a, b) -> String`
 #[unsafe(no_mangle)]
 pub extern "C" fn __string_concat(a: u32, b: u32) -> u32 {
-    ok(runtime().string_concat(a, b))
+    ok(held().string_concat(a, b))
 }
 
 /// `__string_equals(a, b) -> 1 | 0`
@@ -307,5 +376,5 @@ pub extern "C" fn __string_hash(ptr: u32) -> u32 {
 /// `__string_slice(ref, start, end) -> String`, as `String.prototype.slice`.
 #[unsafe(no_mangle)]
 pub extern "C" fn __string_slice(ptr: u32, start: i32, end: i32) -> u32 {
-    ok(runtime().string_slice(ptr, start, end))
+    ok(held().string_slice(ptr, start, end))
 }

@@ -22,20 +22,19 @@ pub const STATS_BYTES: u32 = 64;
 
 impl<M: Memory> Runtime<M> {
     /// The ref of the live heap block (managed or `__alloc`ed, never one of the runtime's own)
-    /// whose payload holds the `len` bytes at `addr`, if any. Time: O(1).
-    ///
-    /// For now only `addr` equal to the ref is recognised (an address inside a payload needs a
-    /// map of block starts to find its block exactly); callers must not rely on that limit.
+    /// whose payload holds the `len` bytes at `addr`, if any. Exact: the block is found through
+    /// the heap's block-start map. Time: O(distance from the block's start / 512).
     pub fn payload_containing(&self, addr: u32, len: u32) -> Option<u32> {
-        if addr < self.heap.start() + HEADER_SIZE {
-            return None;
-        }
-        let live = self.validate_managed(addr).is_ok() || self.validate_unmanaged(addr).is_ok();
-        (live && self.rt_size(addr) >= len).then_some(addr)
+        let block = self.heap.block_containing(addr)?;
+        let r = block + HEADER_SIZE;
+        let live = self.validate_managed(r).is_ok() || self.validate_unmanaged(r).is_ok();
+        let end = r as u64 + self.rt_size(r) as u64;
+        (live && addr >= r && addr as u64 + len as u64 <= end).then_some(r)
     }
 
     /// Checks `__gc_stats`'s `out`: 8-aligned, and its 64 bytes inside the native stack region
-    /// or inside the payload of one live heap block. Time: O(1).
+    /// or inside the payload of one live heap block. Time: that of
+    /// [`Runtime::payload_containing`].
     pub fn check_stats_out(&self, out: u32) -> Result<(), Error> {
         if out == 0 {
             return Err(Error::NullRef);

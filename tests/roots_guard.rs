@@ -266,6 +266,7 @@ fn gc_stats_writes_only_into_the_stack_region_or_a_live_payload() {
         ("stack region end", HOST_STACK_BYTES - 64),
         ("__alloc(64) block", un64),
         ("managed 100-byte object", big),
+        ("inside a payload", big + 32),
     ];
     for (what, out) in ok {
         rt.write_stats(out).unwrap_or_else(|e| panic!("{what}: {e:?}"));
@@ -273,22 +274,21 @@ fn gc_stats_writes_only_into_the_stack_region_or_a_live_payload() {
         assert_eq!(v, rt.stats().live_objects, "{what}: live objects written");
     }
     let tops = descriptor(&rt);
-    let pin_table = {
-        // The one Internal block: the pin table.
+    let internal = {
+        // The Internal blocks: the block-start map and the pin table.
         let heap = rt.heap();
         let mut b = heap.first_block();
-        let mut found = 0;
+        let mut found = Vec::new();
         while b != 0 {
             if ld(&rt, b) & 1 == 0 && ld(&rt, b + 4) == Kind::Internal as u32 {
-                found = b + 16;
-                break;
+                found.push(b + 16);
             }
             // SAFETY: `b` is a block start from the walk.
             b = unsafe { heap.next_block(b) };
         }
         found
     };
-    assert!(pin_table != 0, "a pin table exists");
+    assert_eq!(internal.len(), 2, "the start map and the pin table exist");
     let bad = [
         ("unaligned in the stack region", 260, Error::BadStatsBuffer),
         ("4-aligned in the stack region", 252, Error::BadStatsBuffer),
@@ -301,11 +301,13 @@ fn gc_stats_writes_only_into_the_stack_region_or_a_live_payload() {
         ("static root list", r.statics & !7, Error::BadStatsBuffer),
         ("heap start", start, Error::BadStatsBuffer),
         ("block header", un64 - 16, Error::BadStatsBuffer),
-        ("inside a payload", big + 16, Error::BadStatsBuffer),
+        ("across a payload's end", big + 40, Error::BadStatsBuffer),
         ("32-byte block", un32, Error::BadStatsBuffer),
         ("48-byte object", small, Error::BadStatsBuffer),
         ("freed block", freed, Error::BadStatsBuffer),
-        ("pin table", pin_table, Error::BadStatsBuffer),
+        ("start map", internal[0], Error::BadStatsBuffer),
+        ("pin table", internal[1], Error::BadStatsBuffer),
+        ("inside the pin table", internal[1] + 16, Error::BadStatsBuffer),
         ("null", 0, Error::NullRef),
         ("past the end", rt.memory().size() - 32, Error::OutOfBounds),
         ("far past the end", u32::MAX - 7, Error::OutOfBounds),
@@ -325,6 +327,9 @@ fn payload_containing_recognises_refs_of_live_blocks_only() {
     let o = rt.new_object(64, ids.string).unwrap();
     assert_eq!(rt.payload_containing(a, 80), Some(a));
     assert_eq!(rt.payload_containing(a, 81), None);
+    assert_eq!(rt.payload_containing(a + 16, 64), Some(a), "inside a payload");
+    assert_eq!(rt.payload_containing(a + 17, 63), Some(a), "at any byte of it");
+    assert_eq!(rt.payload_containing(a + 16, 65), None, "across its end");
     assert_eq!(rt.payload_containing(o, 64), Some(o));
     assert_eq!(rt.payload_containing(o - 16, 16), None, "a header is not a payload");
     assert_eq!(rt.payload_containing(rt.static_slots(), 4), None, "static objects are not");

@@ -195,7 +195,8 @@ test("__gc_stats writes only into the native stack region or a live block of 64 
   const live = rt.stats().liveObjects;
 
   // Allowed: 8-aligned, 64 bytes inside [stack low, stack high) or a live block's payload.
-  for (const out of [8, 256, STACK_HIGH - 64, un64]) {
+  const un128 = e.__alloc(128);
+  for (const out of [8, 256, STACK_HIGH - 64, un64, un128 + 32, un128 + 64]) {
     new Uint8Array(rt.memory.buffer, out, 64).fill(0xee);
     e.__gc_stats(out);
     const v = new DataView(rt.memory.buffer, out, 64);
@@ -225,7 +226,8 @@ test("__gc_stats writes only into the native stack region or a live block of 64 
     "heap start": heapStart,
     "block header": un64 - 16,
     "32-byte block": un32,
-    "inside a payload": un64 + 16,
+    "across a payload's end": un64 + 16,
+    "across a larger payload's end": un128 + 72,
   };
   for (const [what, out] of Object.entries(named)) {
     rejects(rt, `__gc_stats into ${what}`, () => e.__gc_stats(out), /64 bytes/);
@@ -233,5 +235,6 @@ test("__gc_stats writes only into the native stack region or a live block of 64 
   e.__gc_pop(1);
   e.__free(un32);
   e.__free(un64);
+  e.__free(un128);
   assert.equal(e.__heap_check(), 0);
 });

@@ -197,3 +197,63 @@ test("the default build imports no rtrace hooks", () => {
   const mod = new WebAssembly.Module(readFileSync(wasmPath()));
   assert.deepEqual(WebAssembly.Module.imports(mod).filter((i) => i.module === "rtrace"), []);
 });
+
+test("a hook that calls back into a mutating export mid-operation gets a clean abort (ABI §6)", { skip: missing }, async () => {
+  let rt = null;
+  let armed = false;
+  const inner = [];
+  const traced_ = await traced((imports) => {
+    const onmove = imports.rtrace.onmove;
+    imports.rtrace.onmove = (from, to) => {
+      onmove(from, to);
+      if (!armed) return;
+      // The moving __renew is half done here: the copy exists, the old block is not yet left
+      // to the collector. Every mutating export must refuse; a read-only one still answers.
+      const calls = {
+        __collect: () => rt.exports.__collect(),
+        __new: () => rt.exports.__new(8, rt.typeId("TreeNode")),
+        __gc_step: () => rt.exports.__gc_step(),
+        __alloc: () => rt.exports.__alloc(16),
+      };
+      for (const [name, call] of Object.entries(calls)) {
+        try {
+          call();
+          inner.push({ name, refused: false });
+        } catch (err) {
+          inner.push({ name, refused: true, message: String(err.abortMessage || err.message) });
+        }
+      }
+      inner.push({ name: "__gc_phase", refused: false, value: rt.exports.__gc_phase() });
+    };
+    return imports;
+  });
+  rt = traced_.rt;
+  const { e, errors } = traced_;
+  const buf = rt.typeId("ArrayBuffer");
+  const obj = e.__pin(e.__new(64, buf));
+  new Uint8Array(rt.memory.buffer, obj, 64).fill(0x5a);
+  const fence = e.__pin(e.__new(16, buf)); // blocks growth in place
+  armed = true;
+  const moved = e.__renew(obj, 4096);
+  armed = false;
+  assert.notEqual(moved, obj, "the object moved");
+  assert.deepEqual(
+    inner.filter((c) => c.name !== "__gc_phase").map((c) => [c.name, c.refused]),
+    [["__collect", true], ["__new", true], ["__gc_step", true], ["__alloc", true]],
+    JSON.stringify(inner),
+  );
+  for (const c of inner.filter((c) => c.refused)) assert.match(c.message, /called back|hook/i);
+  // The operation in progress completed, and the instance keeps working.
+  assert.ok(new Uint8Array(rt.memory.buffer, moved, 64).every((b) => b === 0x5a), "contents moved");
+  assert.equal(e.__heap_check(), 0);
+  e.__pin(moved);
+  e.__unpin(obj);
+  e.__collect();
+  assert.equal(e.__heap_check(), 0);
+  assert.ok(new Uint8Array(rt.memory.buffer, moved, 64).every((b) => b === 0x5a), "the copy survived");
+  e.__unpin(moved);
+  e.__unpin(fence);
+  e.__collect();
+  assert.equal(e.__heap_check(), 0);
+  assert.equal(errors.length, 0, fmt(errors));
+});
