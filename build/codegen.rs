@@ -262,6 +262,19 @@ pub fn statics_rs(l: &Layout, errors: &[(String, String)]) -> String {
     )
     .unwrap();
     writeln!(s, "/// The file name String `env.abort` receives.\npub(crate) static ABORT_FILE_REF: StaticRef = StaticRef({});", ptr_to("ABORT_FILE")).unwrap();
+    // Every static object, so that validation knows them exactly (ABI.md §6).
+    let all: Vec<String> = (0..l.statics.len())
+        .map(|i| rust_ident(l, i))
+        .chain(strings.iter().map(|(ident, _)| ident.clone()))
+        .map(|ident| format!("StaticRef({})", ptr_to(&ident)))
+        .collect();
+    writeln!(
+        s,
+        "/// Every static object (layout objects, error messages, the abort file name).\npub(crate) static ALL_OBJECTS: [StaticRef; {n}] = [{}];\n/// The refs of `ALL_OBJECTS` in address order, filled at start.\npub(crate) static SORTED_OBJECTS: Static<[u32; {n}]> = Static::new([0; {n}]);",
+        all.join(", "),
+        n = all.len()
+    )
+    .unwrap();
     // Roots: every static whose type can hold references.
     let roots: Vec<String> = l
         .statics

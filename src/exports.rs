@@ -61,6 +61,7 @@ pub(crate) fn runtime() -> &'static mut Runtime<WasmMemory> {
 #[inline(never)]
 fn init() {
     let list = statics::static_roots();
+    let (objects, object_count) = statics::sorted_objects();
     // The slot array as the build laid it out, never the descriptor compiled code can write.
     let (slots, count) = statics::shadow_slots();
     let shadow_base = slots as usize as u32;
@@ -77,6 +78,8 @@ fn init() {
         stack_high,
         statics: list.as_ptr() as usize as u32,
         static_count: list.len() as u32,
+        objects,
+        object_count,
     };
     // Taking the address of a linker-defined symbol reads nothing.
     let base = core::ptr::addr_of!(__heap_base) as usize as u32;

@@ -8,6 +8,7 @@
 //! │ shadow stack slots                                 │ 1040 .. limit
 //! │ static StaticArray<string> "slots" (header+slots)  │ 16-aligned
 //! │ static root list: [ref of slots]                   │
+//! │ list of all static objects: [ref of slots]         │
 //! │ heap ...                                           │ heap base (16-aligned)
 //! ╘════════════════════════════════════════════════════╛
 //! ```
@@ -60,7 +61,9 @@ impl Runtime<HostMemory> {
         let payload = 4 * config.static_slots;
         let slots = slots_block + HEADER_SIZE;
         let list = slots_block + block_size(payload);
-        let heap_base = (list + 4 + 15) & !15;
+        // The sorted list of every static object: just the slots array.
+        let objects = list + 4;
+        let heap_base = (objects + 4 + 15) & !15;
         assert!(heap_base + 64 <= config.initial_pages * PAGE_SIZE, "static area too large");
         // SAFETY: all these addresses lie below `heap_base`, inside the initial pages.
         unsafe {
@@ -72,6 +75,7 @@ impl Runtime<HostMemory> {
             mem.store(slots_block + RT_ID, static_array_id());
             mem.store(slots_block + RT_SIZE, payload);
             mem.store(list, slots);
+            mem.store(objects, slots);
         }
         let roots = Roots {
             shadow_stack: header,
@@ -81,6 +85,8 @@ impl Runtime<HostMemory> {
             stack_high: HOST_STACK_BYTES,
             statics: list,
             static_count: 1,
+            objects,
+            object_count: 1,
         };
         Runtime::new(mem, heap_base, config.max_pages, roots).expect("host runtime")
     }

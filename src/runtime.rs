@@ -34,6 +34,12 @@ pub struct Roots {
     pub statics: u32,
     /// Number of entries at `statics`.
     pub static_count: u32,
+    /// Address of an array of `object_count` u32 refs in ascending order: every static object.
+    /// A ref below the heap is a static object only if it is listed here (exact validation,
+    /// ABI.md §6).
+    pub objects: u32,
+    /// Number of entries at `objects`.
+    pub object_count: u32,
 }
 
 /// The figures of `__gc_stats`, in its order (ABI.md §5).
@@ -247,6 +253,9 @@ impl<M: Memory> Runtime<M> {
         if !ptr.is_multiple_of(16) || ptr < HEADER_SIZE || ptr >= self.heap.start() {
             return false;
         }
+        if !self.is_listed_static(ptr) {
+            return false;
+        }
         let block = ptr - HEADER_SIZE;
         let (info, gc, id, size) = (
             self.load(block + MM_INFO),
@@ -260,6 +269,24 @@ impl<M: Memory> Runtime<M> {
             && size <= MAX_PAYLOAD
             && (info & !TAGS) + 4 == block_size(size)
             && ptr as u64 + size as u64 <= self.heap.start() as u64
+    }
+
+    /// Whether `ptr` is in the sorted list of static objects. Time: O(log statics).
+    fn is_listed_static(&self, ptr: u32) -> bool {
+        let (list, mut lo, mut hi) = (self.roots.objects, 0u32, self.roots.object_count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let r = self.load(list + 4 * mid);
+            if r == ptr {
+                return true;
+            }
+            if r < ptr {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        false
     }
 
     /// rtId of a validated object.

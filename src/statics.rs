@@ -144,6 +144,21 @@ mod generated {
         &ROOTS
     }
 
+    /// The refs of every static object in address order, as `(address of the array, count)`:
+    /// what [`crate::Runtime::is_static`] searches. Sorts them on the first call (the linker
+    /// places the statics; their order is known only at run time). Time: O(n²) once, n small.
+    pub fn sorted_objects() -> (u32, u32) {
+        let sorted = SORTED_OBJECTS.get();
+        // SAFETY: single-threaded; called once from the runtime's initialisation, before any
+        // other use of the array.
+        let list = unsafe { &mut *sorted };
+        for (slot, r) in list.iter_mut().zip(ALL_OBJECTS.iter()) {
+            *slot = r.get();
+        }
+        list.sort_unstable();
+        (sorted as usize as u32, list.len() as u32)
+    }
+
     /// The address of the shadow-stack header `{ top, base, limit }` (`__gc_stack`).
     #[inline]
     pub fn shadow_stack() -> u32 {

@@ -275,3 +275,34 @@ fn stale_refs_into_merged_and_reused_blocks_are_rejected() {
         }
     }
 }
+
+/// A static-object header forged below the heap (inside a static object's payload) passes every
+/// plausibility check of a static object; only the build's list of static objects rejects it.
+#[test]
+fn forged_static_headers_are_rejected() {
+    let mut rt = host_with(64);
+    let ids = ids();
+    let slots = rt.static_slots();
+    // slots[0..4] imitate the header of a static String of 8 bytes; its "ref" is slots + 16.
+    st(&rt, slots, block_size(8) - 4);
+    st(&rt, slots + 4, asrt::object::STATIC_GC_INFO);
+    st(&rt, slots + 8, ids.string);
+    st(&rt, slots + 12, 8);
+    let fake = slots + 16;
+    assert!(!rt.is_static(fake));
+    // The forged words sit in root slots, so __heap_check counts them as junk until cleared:
+    // compare memory by hand instead of with `expect_unchanged`.
+    let junk = rt.check();
+    assert_eq!(junk, 4, "four junk words in the static slots");
+    let before = snapshot(&rt);
+    assert_eq!(rt.pin(fake), Err(Error::OutsideHeap));
+    assert_eq!(rt.string_hash(fake), Err(Error::OutsideHeap));
+    assert!(rt.visit(fake).is_err());
+    assert!(rt.link(slots, fake, false).is_err());
+    assert!(snapshot(&rt) == before, "a rejected call changed memory");
+    assert!(rt.is_static(slots), "the real static object still is one");
+    for i in 0..4 {
+        st(&rt, slots + 4 * i, 0);
+    }
+    assert_eq!(rt.check(), 0);
+}

@@ -393,6 +393,8 @@ mod runtime {
     const HEAP_BASE: u32 = 8192;
     /// Where `rt()` puts a static String "hello, asrt" (below the heap).
     const STATIC_HELLO: u32 = 1024 + HEADER_SIZE;
+    /// Where the (one-entry) list of static objects lives.
+    const STATIC_LIST: u32 = 1000;
 
     pub(super) fn rt_with(max_pages: u32) -> Runtime<HostMemory> {
         let mem = HostMemory::new(1, max_pages);
@@ -409,8 +411,11 @@ mod runtime {
             for (i, u) in units.iter().enumerate() {
                 (mem.ptr(STATIC_HELLO + 2 * i as u32) as *mut u16).write(*u);
             }
+            // The list of static objects validation knows: just this String.
+            mem.store(STATIC_LIST, STATIC_HELLO);
         }
-        Runtime::new(mem, HEAP_BASE, max_pages, Roots::default()).unwrap()
+        let roots = Roots { objects: STATIC_LIST, object_count: 1, ..Roots::default() };
+        Runtime::new(mem, HEAP_BASE, max_pages, roots).unwrap()
     }
 
     pub(super) fn rt() -> Runtime<HostMemory> {
