@@ -467,3 +467,42 @@ test('the default layout declares what ABI.md §3–§4 require', () => {
   assert.equal(slots.length, 8);
   assert.equal(exp.statics.find((s) => s.name === 'greeting').value, 'hello, asrt');
 });
+
+test('import-memory: pages another user grew between heap regions are never accepted as blocks (ABI.md §6)', () => {
+  const exp = expectLayout(parseToml(fs.readFileSync(LAYOUT, 'utf8')).profile ?? 'classic');
+  const initial = exp.file.memory?.initial_pages ?? 32;
+  const memory = new WebAssembly.Memory({ initial, maximum: 65536 });
+  const m = load(WASM_IMPORT, memory);
+  const alloc = m.need('__alloc');
+  const free = m.need('__free');
+  const check = m.need('__heap_check');
+  const first = alloc(64) >>> 0; // the runtime is up; its first region ends at the memory's end
+  // Someone else (another allocator of the host program) takes two pages...
+  const foreign = memory.grow(2) * 65536;
+  // ...and the runtime's next growth opens a second region after them.
+  const big = alloc(memory.buffer.byteLength) >>> 0;
+  assert.ok(big > foreign + 2 * 65536, 'the new region lies beyond the foreign pages');
+  // Headers that look exactly like used __alloc blocks, written into the foreign pages.
+  const u32 = new Uint32Array(memory.buffer);
+  for (let at = foreign; at < foreign + 2 * 65536; at += 4096) {
+    u32[at >>> 2] = 32 - 4; // mmInfo: a used 32-byte block
+    u32[(at >>> 2) + 1] = 0; // gcInfo: unmanaged
+    u32[(at >>> 2) + 2] = 0xffffffff; // rtId: none
+    u32[(at >>> 2) + 3] = 16; // rtSize
+    u32[(at + 32) >>> 2] = 16 - 4; // a right neighbour without LEFTFREE
+  }
+  // The heap and the foreign pages (the native stack below static data changes with any call).
+  const heapBase = m.global('__heap_base');
+  const before = new Uint8Array(memory.buffer, heapBase).slice();
+  let refused = 0;
+  for (let at = foreign; at < foreign + 2 * 65536; at += 4096) {
+    assert.throws(() => free(at + 16), (e) => /block|heap/i.test(e.text), `__free(${at + 16}) in foreign pages`);
+    refused++;
+  }
+  assert.equal(refused, 32);
+  assert.ok(Buffer.compare(Buffer.from(before), Buffer.from(new Uint8Array(memory.buffer, heapBase))) === 0, 'nothing was written');
+  assert.equal(check(), 0);
+  free(big);
+  free(first);
+  assert.equal(check(), 0);
+});
