@@ -1166,15 +1166,17 @@ export class Hostile {
 
   badJunkStatic() {
     if (!this.slots) return;
-    const junk = this.junkValue();
+    // The slot's object loses that root first: the collector may rightly free it meanwhile.
     const i = this.r.int(8);
+    this.storeSlot(i, 0);
+    this.prune();
+    const junk = this.junkValue();
     this.stats.bad++;
     this.stats.byKind["junk-static"] = (this.stats.byKind["junk-static"] || 0) + 1;
     this.note(`BAD[junk-static] slot[${i}] = ${junk} (no barrier), then the collector runs`);
-    const keep = this.slotRefs[i];
     this.rt.store32(this.slots + 4 * i, junk);
     this.gcWhileJunk();
-    this.storeSlot(i, keep);
+    this.storeSlot(i, 0);
     this.verify();
   }
 
