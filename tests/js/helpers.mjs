@@ -93,11 +93,17 @@ export function compiled(path = wasmPath()) {
   return moduleCache.get(path);
 }
 
+/** Whether a compiled module imports `env.memory` (the import-memory build). */
+export function importsMemory(module) {
+  return WebAssembly.Module.imports(module).some((i) => i.module === "env" && i.name === "memory" && i.kind === "memory");
+}
+
 /**
  * Instantiates the module at `path` with `env.abort` throwing an AbortError. `extraImports` are
- * merged in (e.g. rtrace's). Returns a Runtime wrapper.
+ * merged in (e.g. rtrace's); `memory` is the host memory of an import-memory build. Returns a
+ * Runtime wrapper.
  */
-export async function load({ path = wasmPath(), imports: extraImports = {} } = {}) {
+export async function load({ path = wasmPath(), imports: extraImports = {}, memory = null } = {}) {
   const rt = new Runtime();
   const env = {
     abort(msg, file, line, col) {
@@ -108,12 +114,65 @@ export async function load({ path = wasmPath(), imports: extraImports = {} } = {
       throw new AbortError(m, f, line, col, msg);
     },
   };
+  // An import-memory build gets a host memory: `memory`, else one of the default layout's 32
+  // initial pages (layout.toml [memory]), growable without a maximum like the defining builds.
+  if (importsMemory(compiled(path))) env.memory = memory ?? new WebAssembly.Memory({ initial: 32 });
   const imports = { ...extraImports, env: { ...(extraImports.env || {}), ...env } };
-  const { instance } = await WebAssembly.instantiate(readFileSync(path), imports);
+  const instance = await WebAssembly.instantiate(compiled(path), imports);
   rt.instance = instance;
   rt.exports = instance.exports;
   rt.memory = instance.exports.memory;
   return rt;
+}
+
+/**
+ * The two profiles of ABI.md §3: the fixed type ids in id order, and the RTTI entry size
+ * (classic `{ flags, base }`, modern `{ flags }`).
+ */
+export const PROFILES = {
+  classic: { fixed: ["ArrayBuffer", "String", "ArrayBufferView"], entryBytes: 8 },
+  modern: { fixed: ["Object", "ArrayBuffer", "String", "ArrayBufferView"], entryBytes: 4 },
+};
+
+/**
+ * Why `rt` is not a build of `profile`, or null when it is. Three independent facts must agree:
+ * every RTTI entry read at the profile's stride equals `__typeinfo(id)` (the table's shape), the
+ * fixed ids have their types' flags (ArrayBuffer and String POINTERFREE, ArrayBufferView not),
+ * and the static `__static_greeting` String, when exported, carries the profile's String id.
+ * Flags alone are not enough: Object (modern id 0) is POINTERFREE like ArrayBuffer (classic id 0).
+ */
+function profileMismatch(rt, profile) {
+  const { fixed, entryBytes } = PROFILES[profile];
+  const base = rt.exports.__rtti_base.value;
+  const count = rt.load32(base);
+  if (count < fixed.length) return `${count} ids, fewer than the ${fixed.length} fixed ones`;
+  for (let id = 0; id < count; id++) {
+    const flags = rt.exports.__typeinfo(id) >>> 0;
+    const entry = rt.load32(base + 4 + entryBytes * id);
+    if (flags !== entry) return `__typeinfo(${id}) = ${flags} but the ${entryBytes}-byte entry holds ${entry}`;
+  }
+  const flagsOf = (name) => rt.load32(base + 4 + entryBytes * fixed.indexOf(name));
+  for (const name of ["ArrayBuffer", "String"]) {
+    if (!(flagsOf(name) & F.POINTERFREE)) return `${name} (id ${fixed.indexOf(name)}) is not POINTERFREE`;
+  }
+  if (flagsOf("ArrayBufferView") & F.POINTERFREE) return `ArrayBufferView (id ${fixed.indexOf("ArrayBufferView")}) is POINTERFREE`;
+  const greeting = rt.exports.__static_greeting;
+  if (greeting instanceof WebAssembly.Global) {
+    const rtId = rt.header(rt.load32(greeting.value)).rtId;
+    if (rtId !== fixed.indexOf("String")) return `__static_greeting has rtId ${rtId}, not String's ${fixed.indexOf("String")}`;
+  }
+  return null;
+}
+
+/** The profile of the build behind `rt`; throws unless exactly one profile fits. */
+export function detectProfile(rt) {
+  const why = Object.fromEntries(Object.keys(PROFILES).map((p) => [p, profileMismatch(rt, p)]));
+  const fits = Object.keys(why).filter((p) => why[p] === null);
+  if (fits.length !== 1) {
+    const detail = Object.entries(why).map(([p, w]) => `${p}: ${w ?? "fits"}`).join("; ");
+    throw new Error(`cannot tell the build profile (${fits.length} fit): ${detail}`);
+  }
+  return fits[0];
 }
 
 /** Scratch address below the heap for __gc_stats (low end of the Rust stack, never reached). */
@@ -125,6 +184,7 @@ export class Runtime {
     this.exports = null;
     this.memory = null;
     this.aborts = [];
+    this._profile = null;
   }
   get u8() {
     return new Uint8Array(this.memory.buffer);
@@ -222,10 +282,10 @@ export class Runtime {
 
   // ----- RTTI -----
 
-  /** "classic" or "modern", from the RTTI table: ArrayBuffer (POINTERFREE) is id 0 only in classic. */
+  /** "classic" or "modern" (ABI.md §3), detected once by `detectProfile`. */
   get profile() {
-    const base = this.exports.__rtti_base.value;
-    return this.load32(base + 4) & F.POINTERFREE ? "classic" : "modern";
+    this._profile ??= detectProfile(this);
+    return this._profile;
   }
   /**
    * The id of a type by name: `__id_<name>` when exported (a global holding the address of a u32
@@ -234,9 +294,7 @@ export class Runtime {
   typeId(name) {
     const g = this.exports[`__id_${name}`];
     if (g instanceof WebAssembly.Global) return this.load32(g.value);
-    const fixed = this.profile === "classic"
-      ? ["ArrayBuffer", "String", "ArrayBufferView"]
-      : ["Object", "ArrayBuffer", "String", "ArrayBufferView"];
+    const fixed = PROFILES[this.profile].fixed;
     const layout = ["ArrayString", "ArrayI32", "ArrayF64", "StaticArrayString", "Int32Array", "Float64Array", "Uint8Array", "TreeNode"];
     const i = [...fixed, ...layout].indexOf(name);
     if (i < 0) throw new Error(`unknown type ${name}`);

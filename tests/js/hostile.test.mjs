@@ -1,0 +1,69 @@
+// The hostile-host random test (tests/js/hostile.mjs) on the three builds: legal and bad
+// operations mixed by a seeded PRNG, the heap and a model of the live objects checked after
+// every step, memory compared byte for byte around every rejected call.
+//
+//   ASRT_HOSTILE_SEED=n    seed (default 1; every failure prints its seed and operation index)
+//   ASRT_HOSTILE_OPS=n     operations per build (default 8000, a few seconds each)
+//   ASRT_HOSTILE_KINDS=..  bad-input kinds (names, "all"; default: the kinds that hold today).
+//                          When set, the known-failing kinds are not run separately.
+//
+// Each kind in KNOWN_FAILING runs as a `todo` test of its own: it is reported, with the
+// reproduction, but does not fail the suite until the issue 8 item that fixes it lands.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { wasmPath, load, AbortError } from "./helpers.mjs";
+import { runHostile, figures, parseKinds, KNOWN_FAILING, HostileFailure } from "./hostile.mjs";
+
+const BUILDS = [
+  ["default (classic)", wasmPath()],
+  ["modern", wasmPath("ASRT_WASM_MODERN", "target/modern/wasm32-unknown-unknown/release/asrt.wasm")],
+  ["import-memory", wasmPath("ASRT_WASM_IMPORT", "target/import-memory/wasm32-unknown-unknown/release/asrt.wasm")],
+];
+const SEED = Number(process.env.ASRT_HOSTILE_SEED ?? 1);
+const OPS = Number(process.env.ASRT_HOSTILE_OPS ?? 8000);
+const KINDS = parseKinds(process.env.ASRT_HOSTILE_KINDS);
+
+/** Runs and prints the figures; a HostileFailure keeps its reproduction in the message. */
+async function hostile(t, label, path, seed, ops, kinds) {
+  if (!existsSync(path)) throw new Error(`${label} build missing at ${path}: run scripts/build.sh`);
+  try {
+    const s = await runHostile({ path, seed, ops, kinds, label });
+    const line = figures(`${label} seed ${seed}`, s);
+    t.diagnostic(line);
+    return s;
+  } catch (err) {
+    if (err instanceof HostileFailure) err.stack = err.message; // the reproduction, not a JS stack
+    throw err;
+  }
+}
+
+for (const [label, path] of BUILDS) {
+  test(`hostile host, ${label}: ${OPS} random operations, seed ${SEED}, kinds ${KINDS.join(",")}`, async (t) => {
+    await hostile(t, label, path, SEED, OPS, KINDS);
+  });
+}
+
+if (!process.env.ASRT_HOSTILE_KINDS) {
+  for (const [kind, { why, seed, ops }] of Object.entries(KNOWN_FAILING)) {
+    for (const [label, path] of BUILDS) {
+      test(`hostile host, ${label}: ${kind} (known to fail: ${why})`, { todo: why }, async (t) => {
+        await hostile(t, label, path, seed, ops, [kind]);
+      });
+    }
+  }
+}
+
+// ABI §6: after an abort "the instance keeps working". Each abort that throws leaves wasm's
+// __stack_pointer where the aborting frames put it (no epilogue runs), so rejected calls use up
+// the 1 MiB Rust stack; about 64,000 of them and the next call traps.
+test("100,000 rejected calls in a row leave the instance working", { todo: "abort leaks Rust stack (found by the long hostile run)" }, async () => {
+  const rt = await load();
+  const e = rt.exports;
+  const p = e.__alloc(32);
+  for (let i = 0; i < 100_000; i++) {
+    assert.throws(() => e.__free(p + 8), AbortError, `rejected call #${i} trapped instead of aborting`);
+  }
+  e.__free(p);
+  assert.equal(e.__heap_check(), 0);
+});
