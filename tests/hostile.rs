@@ -306,3 +306,32 @@ fn forged_static_headers_are_rejected() {
     }
     assert_eq!(rt.check(), 0);
 }
+
+/// A `StaticArray` moved by `__renew` while its slots are scanned in chunks: neither the copy
+/// nor the old block (still an object until the collector reclaims it) may be black with
+/// unscanned slots.
+#[test]
+fn static_array_moved_while_scanned_in_chunks() {
+    let mut rt = host_with(256);
+    let ids = ids();
+    let arr = new(&mut rt, 4 * SLOTS, ids.sarr_str);
+    root(&mut rt, 0, arr);
+    for i in 0..SLOTS {
+        let s = new(&mut rt, 8, ids.string);
+        st(&rt, arr + 4 * i, s);
+        rt.link(arr, s, true).unwrap();
+    }
+    start_chunked_scan(&mut rt);
+    // Block growth in place, then grow: the array moves.
+    let fence = new(&mut rt, 16, ids.abuf);
+    rt.pin(fence).unwrap();
+    let moved = rt.renew(arr, 4 * SLOTS + 4096).unwrap();
+    assert_ne!(moved, arr, "the array moved");
+    assert_eq!(rt.check(), 0, "the old block was left black with unscanned slots");
+    root(&mut rt, 0, moved);
+    finish_cycle(&mut rt);
+    assert_eq!(rt.check(), 0);
+    for i in 0..SLOTS {
+        assert!(rt.validate_managed(ld(&rt, moved + 4 * i)).is_ok(), "element {i} was freed");
+    }
+}

@@ -222,7 +222,10 @@ impl<M: Memory> Runtime<M> {
             self.live_objects += 1;
             let partial = self.gc.partial.is_some_and(|p| p.block == block);
             if partial {
+                // The old block is black with slots not yet scanned: gray it again, so that
+                // it satisfies the invariant while it lives (a stale ref may still reach it).
                 self.gc.partial = None;
+                self.regray(block);
             }
             if gc & 3 == Color::Gray as u32 || partial {
                 self.store(new - HEADER_SIZE + GC_INFO, MANAGED | Color::Black as u32);
