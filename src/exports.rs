@@ -60,6 +60,13 @@ pub(crate) fn runtime() -> &'static mut Runtime<WasmMemory> {
 #[cold]
 #[inline(never)]
 fn init() {
+    #[cfg(feature = "rtrace")]
+    {
+        if busy::initializing() {
+            fail_at(Error::Reentered, Location::caller());
+        }
+        busy::set_initializing(true);
+    }
     let list = statics::static_roots();
     let (objects, object_count) = statics::sorted_objects();
     // The slot array as the build laid it out, never the descriptor compiled code can write.
@@ -88,8 +95,14 @@ fn init() {
         Ok(rt) => unsafe {
             (*GLOBAL.runtime.get()).write(rt);
             *GLOBAL.ready.get() = true;
+            #[cfg(feature = "rtrace")]
+            busy::set_initializing(false);
         },
-        Err(e) => fail_at(e, Location::caller()),
+        Err(e) => {
+            #[cfg(feature = "rtrace")]
+            busy::set_initializing(false);
+            fail_at(e, Location::caller())
+        }
     }
 }
 
@@ -112,6 +125,18 @@ mod busy {
     /// Marks a mutating export in progress or done.
     pub fn set(v: bool) {
         BUSY.0.set(v)
+    }
+
+    static INITIALIZING: Flag = Flag(Cell::new(false));
+
+    /// Whether the runtime is being created (its `oninit` hook may call back).
+    pub fn initializing() -> bool {
+        INITIALIZING.0.get()
+    }
+
+    /// Marks the runtime's creation in progress or done.
+    pub fn set_initializing(v: bool) {
+        INITIALIZING.0.set(v)
     }
 }
 
@@ -145,6 +170,8 @@ impl Drop for Held {
 #[inline(always)]
 #[track_caller]
 fn held() -> Held {
+    // The runtime first: a call from the `oninit` hook is refused while it is being created.
+    let rt = runtime();
     #[cfg(feature = "rtrace")]
     {
         if busy::get() {
@@ -152,7 +179,7 @@ fn held() -> Held {
         }
         busy::set(true);
     }
-    Held(runtime())
+    Held(rt)
 }
 
 /// Reports `e` through `env.abort` and traps.

@@ -36,9 +36,6 @@ impl<M: Memory> Runtime<M> {
     /// or inside the payload of one live heap block. Time: that of
     /// [`Runtime::payload_containing`].
     pub fn check_stats_out(&self, out: u32) -> Result<(), Error> {
-        if out == 0 {
-            return Err(Error::NullRef);
-        }
         let end = out as u64 + STATS_BYTES as u64;
         if end > self.memory().size() as u64 {
             return Err(Error::OutOfBounds);

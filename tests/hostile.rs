@@ -8,6 +8,7 @@ mod model;
 use asrt::Error;
 use asrt::gc::Phase;
 use asrt::host::HostConfig;
+use asrt::memory::Memory;
 use asrt::object::{MANAGED, block_size};
 use model::*;
 
@@ -334,4 +335,24 @@ fn static_array_moved_while_scanned_in_chunks() {
     for i in 0..SLOTS {
         assert!(rt.validate_managed(ld(&rt, moved + 4 * i)).is_ok(), "element {i} was freed");
     }
+}
+
+/// Near the memory's maximum, growth makes the block the request needs even when the request's
+/// size class, rounded up, would not fit in the pages left (ABI.md §6: grow to the maximum
+/// first).
+#[test]
+fn growth_near_the_cap_makes_an_exactly_fitting_block() {
+    let mut rt = host_with(64);
+    // Grow past half the cap, so the start map already covers the whole cap.
+    let big = rt.alloc(40 * 65536).unwrap();
+    rt.free(big).unwrap();
+    let pages = rt.memory().pages();
+    let tail = largest_free_block(&rt);
+    let x = tail + (64 - pages) * 65536 - 16;
+    let need = block_size(x);
+    assert!(asrt::heap::tlsf::round_up(need).unwrap() > need, "the class start would not fit");
+    let r = rt.alloc(x);
+    assert!(r.is_ok(), "a request that fits the pages left failed: {r:?}");
+    assert_eq!(rt.memory().pages(), 64);
+    assert_eq!(rt.check(), 0);
 }

@@ -12,10 +12,11 @@ impl<M: Memory> Runtime<M> {
     /// `expect_multiple` a black heap parent is re-grayed instead, so a burst of stores costs
     /// one rescan. Time: O(1).
     pub fn link(&mut self, parent: u32, child: u32, expect_multiple: bool) -> Result<(), Error> {
-        let pblock = self.validate_object(parent)?;
         if child == 0 {
+            // Storing null needs no barrier (ABI.md §1: `__link(parent, 0, m)` does nothing).
             return Ok(());
         }
+        let pblock = self.validate_object(parent)?;
         self.validate_object(child)?;
         self.link_unchecked(pblock + HEADER_SIZE, child, expect_multiple);
         Ok(())

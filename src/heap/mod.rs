@@ -443,11 +443,16 @@ impl<M: Memory> Heap<M> {
                 0
             };
             let extra = if contiguous { 0 } else { MIN_BLOCK };
-            let mut bytes = (want - want.min(reuse)) as u64 + extra as u64;
-            bytes += self.map_growth(end as u64 + bytes) as u64;
-            let pages = bytes.div_ceil(PAGE_SIZE as u64).max(1);
-            if pages > (self.max_pages - self.mem.pages().min(self.max_pages)) as u64 {
-                return Err(Error::OutOfMemory);
+            let room = (self.max_pages - self.mem.pages().min(self.max_pages)) as u64;
+            let mut pages = self.pages_for(want, reuse, extra, end);
+            if pages > room {
+                // Near the maximum: grow for the request itself, not its class's rounding; the
+                // block it makes is found by the exact-fit search (ABI.md §6: memory is grown to
+                // its maximum before out of memory).
+                pages = self.pages_for(size, reuse, extra, end);
+                if pages > room {
+                    return Err(Error::OutOfMemory);
+                }
             }
             let pages = pages as u32;
             let current = self.mem.pages();
@@ -501,6 +506,15 @@ impl<M: Memory> Heap<M> {
             }
         }
         Err(Error::OutOfMemory)
+    }
+
+    /// Pages to grow so that a free block of `want` bytes exists: less what the free block before
+    /// the sentinel (`reuse` bytes) gives, plus `extra` (a new region's sentinel) and the start
+    /// map's new block if the grown memory passes what the map covers.
+    fn pages_for(&self, want: u32, reuse: u32, extra: u32, end: u32) -> u64 {
+        let mut bytes = (want - want.min(reuse)) as u64 + extra as u64;
+        bytes += self.map_growth(end as u64 + bytes) as u64;
+        bytes.div_ceil(PAGE_SIZE as u64).max(1)
     }
 
     /// Bytes of the block a moved start map takes when memory grows to `end`: growth asks for

@@ -1092,7 +1092,7 @@ export class Hostile {
       [`__string_from_utf16(${end - 2}, 2)`, () => e.__string_from_utf16(end - 2, 2)],
       [`__string_from_utf8(${end}, 1, 1)`, () => e.__string_from_utf8(end, 1, 1)],
       [`__string_from_utf16(16, 0x7fffffff)`, () => e.__string_from_utf16(16, 0x7fffffff)],
-      ["__gc_stats(0)", () => e.__gc_stats(0)],
+      ["__gc_stats(4) (misaligned)", () => e.__gc_stats(4)],
       [`__gc_stats(${end - 32})`, () => e.__gc_stats(end - 32)],
     ];
     if (small) calls.push([`__gc_stats(${small[0]}) (${small[1].length}-byte block)`, () => e.__gc_stats(small[0])]);
