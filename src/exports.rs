@@ -2,6 +2,18 @@
 //! arguments through the runtime's validating methods; an error goes to `env.abort` with a static
 //! String message, this file's name and the line of the failing export, and traps if `abort`
 //! returns. Nothing has changed when `abort` is called, so the instance keeps working.
+//!
+//! ```text
+//!   host ──▶ __export(args)            no frame on the native stack
+//!              └─▶ work(args) -> u64   the runtime's work, in its own frame: returns
+//!                                      Ok(value) or Err(error) packed into one scalar
+//!            fail(error, line) ──▶ env.abort   (may throw: only frameless code is unwound)
+//! ```
+//!
+//! Why the split: an `abort` that throws unwinds wasm frames without running their epilogues,
+//! so a frame that had moved `__stack_pointer` would leave it moved for good, and about 65,000
+//! rejected calls would exhaust the 1 MiB stack. The work functions return normally (their
+//! epilogues run) before `abort` is called from a function that keeps nothing on that stack.
 
 use crate::error::Error;
 use crate::memory::{Memory, WasmMemory};
@@ -10,7 +22,6 @@ use crate::runtime::{Roots, Runtime};
 use crate::statics;
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
-use core::panic::Location;
 
 // With the `std` feature (a Rust program with its own panic handler, or wasm-bindgen tests) an
 // error panics with its message instead of importing `env.abort`.
@@ -39,31 +50,40 @@ struct Global {
 }
 
 // SAFETY: wasm32-unknown-unknown has one thread; no reference to the runtime outlives an export
-// call, and exports do not re-enter each other.
+// call, and exports do not re-enter each other (rtrace builds refuse it, see `held`).
 unsafe impl Sync for Global {}
 
 static GLOBAL: Global =
     Global { runtime: UnsafeCell::new(MaybeUninit::uninit()), ready: UnsafeCell::new(false) };
 
-/// The runtime, created on first use.
+/// The runtime, created on first use; an error if creating it failed or was re-entered.
 #[inline(always)]
-pub(crate) fn runtime() -> &'static mut Runtime<WasmMemory> {
+fn try_runtime() -> Result<&'static mut Runtime<WasmMemory>, Error> {
     // SAFETY: single-threaded; each export takes this reference once and drops it on return.
     unsafe {
         if !*GLOBAL.ready.get() {
-            init();
+            init()?;
         }
-        (*GLOBAL.runtime.get()).assume_init_mut()
+        Ok((*GLOBAL.runtime.get()).assume_init_mut())
+    }
+}
+
+/// The runtime for the Rust API ([`crate::api::with`]): aborts if it cannot be created.
+#[inline(always)]
+pub(crate) fn runtime() -> &'static mut Runtime<WasmMemory> {
+    match try_runtime() {
+        Ok(rt) => rt,
+        Err(e) => fail(e, line!()),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn init() {
+fn init() -> Result<(), Error> {
     #[cfg(feature = "rtrace")]
     {
         if busy::initializing() {
-            fail_at(Error::Reentered, Location::caller());
+            return Err(Error::Reentered);
         }
         busy::set_initializing(true);
     }
@@ -90,20 +110,15 @@ fn init() {
     };
     // Taking the address of a linker-defined symbol reads nothing.
     let base = core::ptr::addr_of!(__heap_base) as usize as u32;
-    match Runtime::new(WasmMemory, base, rtti::MAX_MEMORY_PAGES, roots) {
-        // SAFETY: single-threaded, first and only initialisation.
-        Ok(rt) => unsafe {
-            (*GLOBAL.runtime.get()).write(rt);
-            *GLOBAL.ready.get() = true;
-            #[cfg(feature = "rtrace")]
-            busy::set_initializing(false);
-        },
-        Err(e) => {
-            #[cfg(feature = "rtrace")]
-            busy::set_initializing(false);
-            fail_at(e, Location::caller())
-        }
+    let made = Runtime::new(WasmMemory, base, rtti::MAX_MEMORY_PAGES, roots);
+    #[cfg(feature = "rtrace")]
+    busy::set_initializing(false);
+    // SAFETY: single-threaded, first and only initialisation.
+    unsafe {
+        (*GLOBAL.runtime.get()).write(made?);
+        *GLOBAL.ready.get() = true;
     }
+    Ok(())
 }
 
 /// Re-entry guard (ABI.md §6). Only builds with `rtrace` call host code in the middle of an
@@ -116,6 +131,7 @@ mod busy {
     // SAFETY: wasm32 has one thread.
     unsafe impl Sync for Flag {}
     static BUSY: Flag = Flag(Cell::new(false));
+    static INITIALIZING: Flag = Flag(Cell::new(false));
 
     /// Whether a mutating export is in progress.
     pub fn get() -> bool {
@@ -126,8 +142,6 @@ mod busy {
     pub fn set(v: bool) {
         BUSY.0.set(v)
     }
-
-    static INITIALIZING: Flag = Flag(Cell::new(false));
 
     /// Whether the runtime is being created (its `oninit` hook may call back).
     pub fn initializing() -> bool {
@@ -141,7 +155,7 @@ mod busy {
 }
 
 /// A mutating export's hold on the runtime: while it lives, a host hook that calls another
-/// mutating export gets a clean abort ([`Error::Reentered`]) instead of a half-done heap.
+/// mutating export is refused ([`Error::Reentered`]) instead of meeting a half-done heap.
 struct Held(&'static mut Runtime<WasmMemory>);
 
 impl core::ops::Deref for Held {
@@ -166,245 +180,234 @@ impl Drop for Held {
 }
 
 /// The runtime, for an export that changes it; refused while another such export is in
-/// progress (re-entry from a hook).
+/// progress (re-entry from a hook) or while the runtime is being created.
 #[inline(always)]
-#[track_caller]
-fn held() -> Held {
-    // The runtime first: a call from the `oninit` hook is refused while it is being created.
-    let rt = runtime();
+fn held() -> Result<Held, Error> {
+    let rt = try_runtime()?;
     #[cfg(feature = "rtrace")]
     {
         if busy::get() {
-            fail_at(Error::Reentered, Location::caller());
+            return Err(Error::Reentered);
         }
         busy::set(true);
     }
-    Held(rt)
+    Ok(Held(rt))
 }
 
-/// Reports `e` through `env.abort` and traps.
+/// An export's result as one scalar, so that its work function returns in a register: the
+/// value in the low 32 bits, and `error + 1` in the high 32 bits (0 for success).
+trait Packed: Sized {
+    /// The value as 32 bits.
+    fn to_bits(self) -> u32;
+    /// The value from 32 bits.
+    fn from_bits(bits: u32) -> Self;
+}
+
+impl Packed for u32 {
+    fn to_bits(self) -> u32 {
+        self
+    }
+    fn from_bits(bits: u32) -> Self {
+        bits
+    }
+}
+
+impl Packed for i32 {
+    fn to_bits(self) -> u32 {
+        self as u32
+    }
+    fn from_bits(bits: u32) -> Self {
+        bits as i32
+    }
+}
+
+impl Packed for () {
+    fn to_bits(self) -> u32 {
+        0
+    }
+    fn from_bits(_: u32) -> Self {}
+}
+
+/// Packs a work function's result.
+#[inline(always)]
+fn pack<T: Packed>(r: Result<T, Error>) -> u64 {
+    match r {
+        Ok(v) => v.to_bits() as u64,
+        Err(e) => ((e as u64) + 1) << 32,
+    }
+}
+
+/// Unpacks a work function's result, or aborts with the export's `line`.
+#[inline(always)]
+fn unpack<T: Packed>(bits: u64, line: u32) -> T {
+    match (bits >> 32) as u32 {
+        0 => T::from_bits(bits as u32),
+        code => fail(Error::ALL[code as usize - 1], line),
+    }
+}
+
+/// Reports `e` through `env.abort` (this file, the failing export's `line`) and traps. Keeps
+/// nothing on the native stack, so an `abort` that throws leaves the stack pointer as it was.
 #[cold]
 #[inline(never)]
-fn fail_at(e: Error, at: &Location<'_>) -> ! {
-    // The failing call ends here: its mark comes off (unless it is itself the refused inner call
-    // of a re-entry, whose outer operation is still in progress), so calling back from `abort`
-    // is allowed.
-    #[cfg(feature = "rtrace")]
-    if e != Error::Reentered {
-        busy::set(false);
-    }
+fn fail(e: Error, line: u32) -> ! {
     #[cfg(not(feature = "std"))]
     {
         // SAFETY: calling the host's import with static String refs.
-        unsafe {
-            env_abort(statics::error_message(e), statics::abort_file(), at.line(), at.column())
-        };
+        unsafe { env_abort(statics::error_message(e), statics::abort_file(), line, 1) };
         core::arch::wasm32::unreachable()
     }
     #[cfg(feature = "std")]
-    panic!("asrt: {} at {}:{}:{}", e.message(), at.file(), at.line(), at.column())
+    panic!("asrt: {} at {}:{line}", e.message(), file!())
 }
 
-/// Unwraps a result or aborts with the caller's line.
-#[inline(always)]
-#[track_caller]
-fn ok<T>(r: Result<T, Error>) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => fail_at(e, Location::caller()),
-    }
+/// Defines exports: `fn name(args) -> T { body }` where `body` is a `Result<T, Error>`. The body
+/// runs in an outlined work function (its own frame, returning a packed scalar); the export
+/// itself only unpacks, or aborts.
+macro_rules! exports {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block
+    )*) => {$(
+        $(#[$doc])*
+        #[unsafe(no_mangle)]
+        pub extern "C" fn $name($($arg: $ty),*) -> $ret {
+            #[inline(always)]
+            fn run($($arg: $ty),*) -> Result<$ret, Error> $body
+            #[inline(never)]
+            fn work($($arg: $ty),*) -> u64 {
+                pack(run($($arg),*))
+            }
+            unpack(work($($arg),*), line!())
+        }
+    )*};
 }
 
 // The generated exported globals: `__id_<Name>` and `__static_<name>` (ABI.md §3, §4).
 include!(concat!(env!("OUT_DIR"), "/exports_static.rs"));
 
-// ----- unmanaged blocks -----
+exports! {
+    // ----- unmanaged blocks -----
 
-/// `__alloc(size) -> ptr`
-#[unsafe(no_mangle)]
-pub extern "C" fn __alloc(size: u32) -> u32 {
-    ok(held().alloc(size))
-}
+    /// `__alloc(size) -> ptr`
+    fn __alloc(size: u32) -> u32 { held()?.alloc(size) }
 
-/// `__realloc(ptr, size) -> ptr`
-#[unsafe(no_mangle)]
-pub extern "C" fn __realloc(ptr: u32, size: u32) -> u32 {
-    ok(held().realloc(ptr, size))
-}
+    /// `__realloc(ptr, size) -> ptr`
+    fn __realloc(ptr: u32, size: u32) -> u32 { held()?.realloc(ptr, size) }
 
-/// `__free(ptr)`
-#[unsafe(no_mangle)]
-pub extern "C" fn __free(ptr: u32) {
-    ok(held().free(ptr))
-}
+    /// `__free(ptr)`
+    fn __free(ptr: u32) -> () { held()?.free(ptr) }
 
-// ----- managed objects -----
+    // ----- managed objects -----
 
-/// `__new(size, id) -> ref`
-#[unsafe(no_mangle)]
-pub extern "C" fn __new(size: u32, id: u32) -> u32 {
-    ok(held().new_object(size, id))
-}
+    /// `__new(size, id) -> ref`
+    fn __new(size: u32, id: u32) -> u32 { held()?.new_object(size, id) }
 
-/// `__renew(ref, size) -> ref`
-#[unsafe(no_mangle)]
-pub extern "C" fn __renew(ptr: u32, size: u32) -> u32 {
-    ok(held().renew(ptr, size))
-}
+    /// `__renew(ref, size) -> ref`
+    fn __renew(ptr: u32, size: u32) -> u32 { held()?.renew(ptr, size) }
 
-/// `__link(parent, child, expectMultiple)`
-#[unsafe(no_mangle)]
-pub extern "C" fn __link(parent: u32, child: u32, expect_multiple: u32) {
-    ok(held().link(parent, child, expect_multiple != 0))
-}
-
-/// `__pin(ref) -> ref`
-#[unsafe(no_mangle)]
-pub extern "C" fn __pin(ptr: u32) -> u32 {
-    ok(held().pin(ptr))
-}
-
-/// `__unpin(ref)`
-#[unsafe(no_mangle)]
-pub extern "C" fn __unpin(ptr: u32) {
-    ok(held().unpin(ptr))
-}
-
-/// `__collect()`
-#[unsafe(no_mangle)]
-pub extern "C" fn __collect() {
-    ok(held().try_collect())
-}
-
-/// `__visit(ref, cookie)`
-#[unsafe(no_mangle)]
-pub extern "C" fn __visit(ptr: u32, _cookie: u32) {
-    ok(held().visit(ptr))
-}
-
-/// `__gc_step() -> phase`: starts a cycle when idle; the phase after the step.
-#[unsafe(no_mangle)]
-pub extern "C" fn __gc_step() -> u32 {
-    ok(held().try_gc_step()) as u32
-}
-
-/// `__gc_phase() -> phase`: the current phase, without doing any work.
-#[unsafe(no_mangle)]
-pub extern "C" fn __gc_phase() -> u32 {
-    runtime().phase() as u32
-}
-
-/// `__gc_configure(pause_percent, step_work)`
-#[unsafe(no_mangle)]
-pub extern "C" fn __gc_configure(pause_percent: u32, step_work: u32) {
-    ok(held().configure(pause_percent, step_work))
-}
-
-/// `__gc_push(ref) -> ref`
-#[unsafe(no_mangle)]
-pub extern "C" fn __gc_push(ptr: u32) -> u32 {
-    ok(held().push(ptr))
-}
-
-/// `__gc_pop(count)`
-#[unsafe(no_mangle)]
-pub extern "C" fn __gc_pop(count: u32) {
-    ok(held().pop(count))
-}
-
-/// `__gc_stats(out)`: 8 little-endian u64 at `out` (8-aligned, in the native stack region or
-/// in a live block's payload).
-#[unsafe(no_mangle)]
-pub extern "C" fn __gc_stats(out: u32) {
-    ok(runtime().write_stats(out))
-}
-
-/// `__heap_check() -> errors`
-#[unsafe(no_mangle)]
-pub extern "C" fn __heap_check() -> u32 {
-    runtime().check()
-}
-
-// ----- RTTI -----
-
-/// `__typeinfo(id) -> flags`, as the RTTI table at `__rtti_base` says.
-#[unsafe(no_mangle)]
-pub extern "C" fn __typeinfo(id: u32) -> u32 {
-    if rtti::type_desc(id).is_none() {
-        fail_at(Error::UnknownType, Location::caller());
+    /// `__link(parent, child, expectMultiple)`
+    fn __link(parent: u32, child: u32, expect_multiple: u32) -> () {
+        held()?.link(parent, child, expect_multiple != 0)
     }
-    let entry = if rtti::PROFILE == rtti::Profile::Classic { 8 } else { 4 };
-    // SAFETY: the RTTI table holds an entry for every known id.
-    unsafe { WasmMemory.load(statics::rtti_base() + 4 + entry * id) }
-}
 
-/// `__instanceof(ref, id) -> i32`: whether the object's type is `id` or derives from it.
-#[unsafe(no_mangle)]
-pub extern "C" fn __instanceof(ptr: u32, id: u32) -> u32 {
-    if ptr == 0 {
-        return 0;
+    /// `__pin(ref) -> ref`
+    fn __pin(ptr: u32) -> u32 { held()?.pin(ptr) }
+
+    /// `__unpin(ref)`
+    fn __unpin(ptr: u32) -> () { held()?.unpin(ptr) }
+
+    /// `__collect()`
+    fn __collect() -> () { held()?.try_collect() }
+
+    /// `__visit(ref, cookie)`
+    fn __visit(ptr: u32, _cookie: u32) -> () { held()?.visit(ptr) }
+
+    /// `__gc_step() -> phase`: starts a cycle when idle; the phase after the step.
+    fn __gc_step() -> u32 { Ok(held()?.try_gc_step()? as u32) }
+
+    /// `__gc_phase() -> phase`: the current phase, without doing any work.
+    fn __gc_phase() -> u32 { Ok(try_runtime()?.phase() as u32) }
+
+    /// `__gc_configure(pause_percent, step_work)`
+    fn __gc_configure(pause_percent: u32, step_work: u32) -> () {
+        held()?.configure(pause_percent, step_work)
     }
-    let rt = runtime();
-    ok(rt.validate_object(ptr));
-    if rtti::type_desc(id).is_none() {
-        fail_at(Error::UnknownType, Location::caller());
+
+    /// `__gc_push(ref) -> ref`
+    fn __gc_push(ptr: u32) -> u32 { held()?.push(ptr) }
+
+    /// `__gc_pop(count)`
+    fn __gc_pop(count: u32) -> () { held()?.pop(count) }
+
+    /// `__gc_stats(out)`: 8 little-endian u64 at `out` (8-aligned, in the native stack region or
+    /// in a live block's payload).
+    fn __gc_stats(out: u32) -> () { try_runtime()?.write_stats(out) }
+
+    /// `__heap_check() -> errors`
+    fn __heap_check() -> u32 { Ok(try_runtime()?.check()) }
+
+    // ----- RTTI -----
+
+    /// `__typeinfo(id) -> flags`, as the RTTI table at `__rtti_base` says.
+    fn __typeinfo(id: u32) -> u32 {
+        if rtti::type_desc(id).is_none() {
+            return Err(Error::UnknownType);
+        }
+        let entry = if rtti::PROFILE == rtti::Profile::Classic { 8 } else { 4 };
+        // SAFETY: the RTTI table holds an entry for every known id.
+        Ok(unsafe { WasmMemory.load(statics::rtti_base() + 4 + entry * id) })
     }
-    rtti::is_subtype(rt.rt_id(ptr), id) as u32
-}
 
-// --- string exports ---
+    /// `__instanceof(ref, id) -> i32`: whether the object's type is `id` or derives from it.
+    fn __instanceof(ptr: u32, id: u32) -> u32 {
+        if ptr == 0 {
+            return Ok(0);
+        }
+        let rt = try_runtime()?;
+        rt.validate_object(ptr)?;
+        if rtti::type_desc(id).is_none() {
+            return Err(Error::UnknownType);
+        }
+        Ok(rtti::is_subtype(rt.rt_id(ptr), id) as u32)
+    }
 
-/// `__string_from_utf16(ptr, units) -> String`: copies `units` UTF-16 code units as they are.
-#[unsafe(no_mangle)]
-pub extern "C" fn __string_from_utf16(ptr: u32, units: u32) -> u32 {
-    ok(held().string_from_utf16(ptr, units))
-}
+    // ----- strings -----
 
-/// `__string_from_utf8(ptr, bytes, replace) -> String`: decodes as `new TextDecoder('utf-8',
-/// { ignoreBOM: true })`; `replace = 0` rejects ill-formed input (`InvalidUtf8`).
-#[unsafe(no_mangle)]
-pub extern "C" fn __string_from_utf8(ptr: u32, bytes: u32, replace: u32) -> u32 {
-    ok(held().string_from_utf8(ptr, bytes, replace != 0))
-}
+    /// `__string_from_utf16(ptr, units) -> String`: copies `units` UTF-16 code units as they
+    /// are.
+    fn __string_from_utf16(ptr: u32, units: u32) -> u32 {
+        held()?.string_from_utf16(ptr, units)
+    }
 
-/// `__string_utf8_length(ref) -> bytes`: the length of the string's `TextEncoder` encoding.
-#[unsafe(no_mangle)]
-pub extern "C" fn __string_utf8_length(ptr: u32) -> u32 {
-    ok(runtime().string_utf8_length(ptr))
-}
+    /// `__string_from_utf8(ptr, bytes, replace) -> String`: decodes as `new
+    /// TextDecoder('utf-8', { ignoreBOM: true })`; `replace = 0` rejects ill-formed input.
+    fn __string_from_utf8(ptr: u32, bytes: u32, replace: u32) -> u32 {
+        held()?.string_from_utf8(ptr, bytes, replace != 0)
+    }
 
-/// `__string_to_utf8(ref, nullTerminated) -> ArrayBuffer`: encodes as `TextEncoder`.
-#[unsafe(no_mangle)]
-pub extern "C" fn __string_to_utf8(ptr: u32, null_terminated: u32) -> u32 {
-    ok(held().string_to_utf8(ptr, null_terminated != 0))
-}
+    /// `__string_utf8_length(ref) -> bytes`: the length of the string's `TextEncoder` encoding.
+    fn __string_utf8_length(ptr: u32) -> u32 { try_runtime()?.string_utf8_length(ptr) }
 
-/// `__string_concat(a, b) -> String`
-#[unsafe(no_mangle)]
-pub extern "C" fn __string_concat(a: u32, b: u32) -> u32 {
-    ok(held().string_concat(a, b))
-}
+    /// `__string_to_utf8(ref, nullTerminated) -> ArrayBuffer`: encodes as `TextEncoder`.
+    fn __string_to_utf8(ptr: u32, null_terminated: u32) -> u32 {
+        held()?.string_to_utf8(ptr, null_terminated != 0)
+    }
 
-/// `__string_equals(a, b) -> 1 | 0`
-#[unsafe(no_mangle)]
-pub extern "C" fn __string_equals(a: u32, b: u32) -> u32 {
-    ok(runtime().string_equals(a, b)) as u32
-}
+    /// `__string_concat(a, b) -> String`
+    fn __string_concat(a: u32, b: u32) -> u32 { held()?.string_concat(a, b) }
 
-/// `__string_compare(a, b) -> -1 | 0 | 1`, ordered as JavaScript's `<`.
-#[unsafe(no_mangle)]
-pub extern "C" fn __string_compare(a: u32, b: u32) -> i32 {
-    ok(runtime().string_compare(a, b))
-}
+    /// `__string_equals(a, b) -> 1 | 0`
+    fn __string_equals(a: u32, b: u32) -> u32 { Ok(try_runtime()?.string_equals(a, b)? as u32) }
 
-/// `__string_hash(ref) -> hash`: XXH32 (seed 0) of the UTF-16LE code units.
-#[unsafe(no_mangle)]
-pub extern "C" fn __string_hash(ptr: u32) -> u32 {
-    ok(runtime().string_hash(ptr))
-}
+    /// `__string_compare(a, b) -> -1 | 0 | 1`, ordered as JavaScript's `<`.
+    fn __string_compare(a: u32, b: u32) -> i32 { try_runtime()?.string_compare(a, b) }
 
-/// `__string_slice(ref, start, end) -> String`, as `String.prototype.slice`.
-#[unsafe(no_mangle)]
-pub extern "C" fn __string_slice(ptr: u32, start: i32, end: i32) -> u32 {
-    ok(held().string_slice(ptr, start, end))
+    /// `__string_hash(ref) -> hash`: XXH32 (seed 0) of the UTF-16LE code units.
+    fn __string_hash(ptr: u32) -> u32 { try_runtime()?.string_hash(ptr) }
+
+    /// `__string_slice(ref, start, end) -> String`, as `String.prototype.slice`.
+    fn __string_slice(ptr: u32, start: i32, end: i32) -> u32 {
+        held()?.string_slice(ptr, start, end)
+    }
 }
