@@ -31,11 +31,12 @@
 
 mod barrier;
 mod check;
+mod pins;
 mod roots;
 mod sweep;
 mod trace;
 
-pub use roots::PinTable;
+pub use pins::PinTable;
 
 use crate::error::Error;
 use crate::memory::Memory;

@@ -1,189 +1,17 @@
-//! Roots: counted pins, static objects, and the shadow stack.
+//! Roots besides pins ([`super::pins`]): static objects and the shadow stack.
 //!
 //! ```text
-//! ╒═══════ Pin table (an Internal heap block, capacity a power of two) ═══════╕
-//! │ ref 0 │ count 0 │ ref 1 │ count 1 │ ...  linear probing, ref 0 = empty    │
-//! ╘═══════════════════════════════════════════════════════════════════════════╛
 //! ╒═══════ Shadow stack (static memory, ABI.md §5) ═══════╕
 //! │ header: top │ base │ limit │   slots [base, top) are roots; compiled code  │
 //! │ slots: ref │ ref │ ... │ top → (free) │ limit         │   pushes by writing a slot and top += 4
 //! ╘═══════════════════════════════════════════════════════╛
 //! ```
-//!
-//! The pin table grows with the number of pinned objects, never with the heap; a pinned heap
-//! object also has the PINNED bit in its gcInfo, so `renew` and the checker know without a
-//! lookup. Pinning while marking shades the object at once.
 
-use super::Phase;
 use crate::error::Error;
 use crate::memory::Memory;
-use crate::object::{GC_INFO, HEADER_SIZE, Kind, NO_TYPE, PINNED};
 use crate::runtime::{Roots, Runtime};
 
-/// The counted pins: an open-addressing table of `(ref, count)` in a heap block.
-#[derive(Debug, Default)]
-pub struct PinTable {
-    /// Ref of the table's Internal block, 0 before the first pin. Invariant: holds `capacity`
-    /// entries of 8 bytes.
-    table: u32,
-    /// Entries; a power of two, or 0. Invariant: `2 * len <= capacity`.
-    capacity: u32,
-    /// Occupied entries.
-    len: u32,
-}
-
-impl PinTable {
-    /// An empty table.
-    pub const fn new() -> Self {
-        PinTable { table: 0, capacity: 0, len: 0 }
-    }
-
-    #[inline]
-    fn home(&self, r: u32) -> u32 {
-        (r >> 4).wrapping_mul(0x9E37_79B1) & (self.capacity - 1)
-    }
-}
-
 impl<M: Memory> Runtime<M> {
-    /// The slot index holding `r`, if pinned. Time: O(1) expected.
-    fn pin_slot(&self, r: u32) -> Option<u32> {
-        let t = &self.pins;
-        if t.capacity == 0 {
-            return None;
-        }
-        let mut i = t.home(r);
-        loop {
-            let k = self.load(t.table + 8 * i);
-            if k == r {
-                return Some(i);
-            }
-            if k == 0 {
-                return None;
-            }
-            i = (i + 1) & (t.capacity - 1);
-        }
-    }
-
-    /// Inserts `r` with count 1 (not present; room guaranteed).
-    fn pin_insert(&mut self, r: u32) {
-        let t = &self.pins;
-        let mut i = t.home(r);
-        while self.load(t.table + 8 * i) != 0 {
-            i = (i + 1) & (t.capacity - 1);
-        }
-        self.store(t.table + 8 * i, r);
-        self.store(t.table + 8 * i + 4, 1);
-        self.pins.len += 1;
-    }
-
-    /// Makes room for one more pin, moving to a table twice as large. On error (out of
-    /// memory) nothing has changed.
-    fn pin_reserve(&mut self) -> Result<(), Error> {
-        if 2 * (self.pins.len + 1) <= self.pins.capacity {
-            return Ok(());
-        }
-        let cap = (self.pins.capacity * 2).max(16);
-        let table = self.heap.alloc_object(cap * 8, Kind::Internal as u32, NO_TYPE)?;
-        // SAFETY: the new block holds `cap * 8` bytes.
-        unsafe { self.heap.mem.zero(table, cap * 8) };
-        let old = core::mem::replace(&mut self.pins, PinTable { table, capacity: cap, len: 0 });
-        for i in 0..old.capacity {
-            let (k, n) = (self.load(old.table + 8 * i), self.load(old.table + 8 * i + 4));
-            if k != 0 {
-                self.pin_insert(k);
-                let j = self.pin_slot(k).unwrap_or(0);
-                self.store(self.pins.table + 8 * j + 4, n);
-            }
-        }
-        if old.table != 0 {
-            // SAFETY: the old table is an Internal block nobody else refers to.
-            unsafe { self.heap.free_block(old.table - HEADER_SIZE) };
-        }
-        Ok(())
-    }
-
-    /// `__pin`: adds a pin to a managed object (heap or static); returns it. `pin(0)` is 0.
-    /// Time: O(1) expected.
-    pub fn pin(&mut self, r: u32) -> Result<u32, Error> {
-        if r == 0 {
-            return Ok(0);
-        }
-        let block = self.validate_object(r)?;
-        if let Some(i) = self.pin_slot(r) {
-            let at = self.pins.table + 8 * i + 4;
-            let n = self.load(at).checked_add(1).ok_or(Error::PinOverflow)?;
-            self.store(at, n);
-            return Ok(r);
-        }
-        if let Err(e) = self.pin_reserve() {
-            if e != Error::OutOfMemory {
-                return Err(e);
-            }
-            self.collect_keeping(&[r])?;
-            self.pin_reserve()?;
-        }
-        self.pin_insert(r);
-        if r >= self.heap.start() {
-            let gc = self.load(block + GC_INFO);
-            self.store(block + GC_INFO, gc | PINNED);
-            if self.gc.phase == Phase::Mark {
-                self.shade(r);
-            }
-        }
-        Ok(r)
-    }
-
-    /// `__unpin`: removes one pin; an object that is not pinned is an error. Time: O(1) expected.
-    pub fn unpin(&mut self, r: u32) -> Result<(), Error> {
-        if r == 0 {
-            return Ok(());
-        }
-        let block = self.validate_object(r)?;
-        let i = self.pin_slot(r).ok_or(Error::NotPinned)?;
-        let at = self.pins.table + 8 * i + 4;
-        let n = self.load(at) - 1;
-        if n > 0 {
-            self.store(at, n);
-            return Ok(());
-        }
-        self.pin_remove(i);
-        if r >= self.heap.start() {
-            let gc = self.load(block + GC_INFO);
-            self.store(block + GC_INFO, gc & !PINNED);
-        }
-        Ok(())
-    }
-
-    /// Removes entry `i`, shifting later entries of the probe run back.
-    fn pin_remove(&mut self, mut i: u32) {
-        let t = self.pins.table;
-        let mask = self.pins.capacity - 1;
-        let mut j = i;
-        loop {
-            j = (j + 1) & mask;
-            let k = self.load(t + 8 * j);
-            if k == 0 {
-                break;
-            }
-            let home = self.pins.home(k);
-            // Move k back to i if its home is not cyclically in (i, j].
-            let between = if i <= j { i < home && home <= j } else { i < home || home <= j };
-            if !between {
-                self.store(t + 8 * i, k);
-                self.store(t + 8 * i + 4, self.load(t + 8 * j + 4));
-                i = j;
-            }
-        }
-        self.store(t + 8 * i, 0);
-        self.store(t + 8 * i + 4, 0);
-        self.pins.len -= 1;
-    }
-
-    /// How many times `r` is pinned.
-    pub fn pin_count(&self, r: u32) -> u32 {
-        self.pin_slot(r).map_or(0, |i| self.load(self.pins.table + 8 * i + 4))
-    }
-
     // ----- shadow stack -----
 
     /// The static addresses the runtime trusts (shadow stack, native stack, static roots), as
@@ -281,8 +109,8 @@ impl<M: Memory> Runtime<M> {
     /// Shades every root: pins, the references held by static objects, the shadow stack.
     /// Time: O(pins + static slots + stack depth).
     pub(crate) fn shade_roots(&mut self) {
-        for i in 0..self.pins.capacity {
-            let r = self.load(self.pins.table + 8 * i);
+        for i in 0..self.pins.capacity() {
+            let r = self.load(self.pins.key(i));
             self.shade(r);
         }
         for i in 0..self.roots.static_count {
