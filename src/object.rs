@@ -106,6 +106,152 @@ pub enum Kind {
     Sentinel = 2,
 }
 
+/// A block's mmInfo word: its size and the FREE and LEFTFREE tags, behind named methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct MmInfo(pub u32);
+
+impl MmInfo {
+    /// A used block of `size` bytes (a multiple of 16, at least 16), no tags.
+    #[inline(always)]
+    pub const fn used(size: u32) -> Self {
+        MmInfo(size - 4)
+    }
+
+    /// A free block of `size` bytes. Free blocks never have LEFTFREE: neighbours merge.
+    #[inline(always)]
+    pub const fn free(size: u32) -> Self {
+        MmInfo((size - 4) | FREE)
+    }
+
+    /// The whole block's size in bytes, header included.
+    #[inline(always)]
+    pub const fn size(self) -> u32 {
+        (self.0 & !TAGS) + 4
+    }
+
+    /// Whether the block is free.
+    #[inline(always)]
+    pub const fn is_free(self) -> bool {
+        self.0 & FREE != 0
+    }
+
+    /// Whether the block to the left is free (its start is then in this block's previous word).
+    #[inline(always)]
+    pub const fn is_left_free(self) -> bool {
+        self.0 & LEFTFREE != 0
+    }
+
+    /// The same block with LEFTFREE set or cleared.
+    #[inline(always)]
+    pub const fn with_left_free(self, on: bool) -> Self {
+        if on { MmInfo(self.0 | LEFTFREE) } else { MmInfo(self.0 & !LEFTFREE) }
+    }
+
+    /// The same tags on a block of `size` bytes.
+    #[inline(always)]
+    pub const fn with_size(self, size: u32) -> Self {
+        MmInfo((size - 4) | (self.0 & TAGS))
+    }
+
+    /// The same word with FREE set (a header swallowed by a merge reads as free).
+    #[inline(always)]
+    pub const fn with_free(self) -> Self {
+        MmInfo(self.0 | FREE)
+    }
+}
+
+/// A used block's gcInfo word, behind named methods: for a managed object its color, PINNED,
+/// MANAGED and (while gray) the gray-stack link; for any other block its [`Kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct GcInfo(pub u32);
+
+impl GcInfo {
+    /// A managed object of color `color` (0, 1: the whites; 3: black), unpinned, unlinked.
+    #[inline(always)]
+    pub const fn managed(color: u32) -> Self {
+        GcInfo(MANAGED | color)
+    }
+
+    /// A non-managed block of kind `kind`.
+    #[inline(always)]
+    pub const fn of_kind(kind: Kind) -> Self {
+        GcInfo(kind as u32)
+    }
+
+    /// Whether the block is a managed object (from `__new`).
+    #[inline(always)]
+    pub const fn is_managed(self) -> bool {
+        self.0 & MANAGED != 0
+    }
+
+    /// Whether the object is pinned at least once.
+    #[inline(always)]
+    pub const fn is_pinned(self) -> bool {
+        self.0 & PINNED != 0
+    }
+
+    /// The color bits (a [`Color`] as u32).
+    #[inline(always)]
+    pub const fn color(self) -> u32 {
+        self.0 & COLOR_MASK
+    }
+
+    /// Whether this is a managed object of the white `white` (0 or 1).
+    #[inline(always)]
+    pub const fn is_white(self, white: u32) -> bool {
+        self.is_managed() && self.color() == white
+    }
+
+    /// Whether the color is gray (on the gray stack).
+    #[inline(always)]
+    pub const fn is_gray(self) -> bool {
+        self.color() == Color::Gray as u32
+    }
+
+    /// Whether the color is black (scanned).
+    #[inline(always)]
+    pub const fn is_black(self) -> bool {
+        self.color() == Color::Black as u32
+    }
+
+    /// The next gray block, while gray.
+    #[inline(always)]
+    pub const fn gray_link(self) -> u32 {
+        self.0 & LINK_MASK
+    }
+
+    /// The same object (pin and managed bits kept, no link) in color `color`.
+    #[inline(always)]
+    pub const fn recolored(self, color: u32) -> Self {
+        GcInfo((self.0 & (PINNED | MANAGED)) | color)
+    }
+
+    /// The same object, gray, linked to the next gray block `next`.
+    #[inline(always)]
+    pub const fn grayed(self, next: u32) -> Self {
+        GcInfo(next | (self.0 & (PINNED | MANAGED)) | Color::Gray as u32)
+    }
+
+    /// The same word with PINNED set or cleared.
+    #[inline(always)]
+    pub const fn with_pinned(self, on: bool) -> Self {
+        if on { GcInfo(self.0 | PINNED) } else { GcInfo(self.0 & !PINNED) }
+    }
+
+    /// The kind of a non-managed block, if the word names one.
+    #[inline(always)]
+    pub const fn kind(self) -> Option<Kind> {
+        match self.0 {
+            0 => Some(Kind::Unmanaged),
+            1 => Some(Kind::Internal),
+            2 => Some(Kind::Sentinel),
+            _ => None,
+        }
+    }
+}
+
 /// The size of the block that holds `payload` bytes. Time: O(1).
 #[inline(always)]
 pub const fn block_size(payload: u32) -> u32 {

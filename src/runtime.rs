@@ -6,7 +6,7 @@ use crate::gc::{Collector, Phase, PinTable};
 use crate::heap::Heap;
 use crate::memory::Memory;
 use crate::object::{
-    GC_INFO, HEADER_SIZE, Kind, MANAGED, MAX_PAYLOAD, MM_INFO, NO_TYPE, RT_ID, RT_SIZE,
+    GC_INFO, GcInfo, HEADER_SIZE, Kind, MAX_PAYLOAD, MM_INFO, NO_TYPE, RT_ID, RT_SIZE,
     STATIC_GC_INFO, TAGS, block_size,
 };
 use crate::rtti;
@@ -144,6 +144,18 @@ impl<M: Memory> Runtime<M> {
         unsafe { self.heap.mem.store(addr, value) }
     }
 
+    /// The gcInfo word of the used block `block`.
+    #[inline(always)]
+    pub(crate) fn gc_info(&self, block: u32) -> GcInfo {
+        GcInfo(self.load(block + GC_INFO))
+    }
+
+    /// Writes the gcInfo word of the used block `block`.
+    #[inline(always)]
+    pub(crate) fn set_gc_info(&self, block: u32, info: GcInfo) {
+        self.store(block + GC_INFO, info.0)
+    }
+
     // ----- unmanaged blocks -----
 
     /// `__alloc`: an unmanaged block of `size` bytes. Time: O(1) plus growth.
@@ -194,11 +206,11 @@ impl<M: Memory> Runtime<M> {
             return Err(Error::ManagedBlock);
         }
         let block = self.heap.validate(ptr)?;
-        let gc = self.load(block + GC_INFO);
-        if gc & MANAGED != 0 {
+        let gc = self.gc_info(block);
+        if gc.is_managed() {
             return Err(Error::ManagedBlock);
         }
-        if gc != Kind::Unmanaged as u32 {
+        if gc.kind() != Some(Kind::Unmanaged) {
             return Err(Error::NotABlock);
         }
         Ok(block)
@@ -214,8 +226,7 @@ impl<M: Memory> Runtime<M> {
             return Err(Error::OutsideHeap);
         }
         let block = self.heap.validate(ptr)?;
-        let gc = self.load(block + GC_INFO);
-        if gc & MANAGED == 0 {
+        if !self.gc_info(block).is_managed() {
             return Err(Error::UnmanagedBlock);
         }
         if rtti::type_desc(self.load(block + RT_ID)).is_none() {
@@ -240,7 +251,7 @@ impl<M: Memory> Runtime<M> {
     pub fn is_object(&self, r: u32) -> bool {
         let block = r.wrapping_sub(HEADER_SIZE);
         if self.heap.is_block_start(block) {
-            self.load(block + GC_INFO) & MANAGED != 0
+            self.gc_info(block).is_managed()
         } else {
             r < self.heap.start() && self.is_static(r)
         }

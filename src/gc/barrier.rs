@@ -3,7 +3,7 @@
 use super::Phase;
 use crate::error::Error;
 use crate::memory::Memory;
-use crate::object::{Color, GC_INFO, HEADER_SIZE};
+use crate::object::HEADER_SIZE;
 use crate::runtime::Runtime;
 
 impl<M: Memory> Runtime<M> {
@@ -37,12 +37,11 @@ impl<M: Memory> Runtime<M> {
     #[inline(never)]
     fn barrier_slow(&mut self, parent: u32, child: u32, expect_multiple: bool) {
         let pstatic = parent < self.heap.start();
-        let pblack =
-            pstatic || self.load(parent - HEADER_SIZE + GC_INFO) & 3 == Color::Black as u32;
+        let pblack = pstatic || self.gc_info(parent - HEADER_SIZE).is_black();
         if !pblack || child < self.heap.start() {
             return;
         }
-        if self.load(child - HEADER_SIZE + GC_INFO) & 3 != self.gc.white {
+        if !self.gc_info(child - HEADER_SIZE).is_white(self.gc.white) {
             return;
         }
         if expect_multiple && !pstatic {

@@ -40,7 +40,7 @@ pub use pins::PinTable;
 
 use crate::error::Error;
 use crate::memory::Memory;
-use crate::object::{Color, GC_INFO, HEADER_SIZE, MANAGED, MAX_PAYLOAD, RT_SIZE, block_size};
+use crate::object::{Color, GcInfo, HEADER_SIZE, MAX_PAYLOAD, RT_SIZE, block_size};
 use crate::rtti;
 use crate::runtime::Runtime;
 
@@ -159,11 +159,11 @@ impl<M: Memory> Runtime<M> {
             return Err(Error::UnknownType);
         }
         self.pay(size, keep)?;
-        let ptr = match self.heap.alloc_object(size, MANAGED | self.new_color(), id) {
+        let ptr = match self.heap.alloc_object(size, GcInfo::managed(self.new_color()).0, id) {
             Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
                 // The color of new objects depends on the phase, which the collection changes.
                 self.collect_keeping(keep)?;
-                self.heap.alloc_object(size, MANAGED | self.new_color(), id)?
+                self.heap.alloc_object(size, GcInfo::managed(self.new_color()).0, id)?
             }
             r => r?,
         };
@@ -208,7 +208,7 @@ impl<M: Memory> Runtime<M> {
             r => r?,
         };
         // Read after any collection: it recolors the object.
-        let gc = self.load(block + GC_INFO);
+        let gc = self.gc_info(block);
         if new == ptr && size < old_size {
             self.clamp_scan(ptr, old_size, size);
         }
@@ -228,14 +228,14 @@ impl<M: Memory> Runtime<M> {
                 self.gc.partial = None;
                 self.regray(block);
             }
-            if gc & 3 == Color::Gray as u32 || partial {
-                self.store(new - HEADER_SIZE + GC_INFO, MANAGED | Color::Black as u32);
+            if gc.is_gray() || partial {
+                self.set_gc_info(new - HEADER_SIZE, GcInfo::managed(Color::Black as u32));
                 self.regray(new - HEADER_SIZE);
             } else {
                 // While sweeping, the copy may land behind the cursor, where the sweep would
                 // never whiten it: it takes the current white (it is live either way).
-                let color = if self.gc.phase == Phase::Sweep { self.gc.white } else { gc & 3 };
-                self.store(new - HEADER_SIZE + GC_INFO, MANAGED | color);
+                let color = if self.gc.phase == Phase::Sweep { self.gc.white } else { gc.color() };
+                self.set_gc_info(new - HEADER_SIZE, GcInfo::managed(color));
             }
             #[cfg(feature = "rtrace")]
             crate::rtrace::moved(block, new - HEADER_SIZE);
@@ -328,9 +328,9 @@ impl<M: Memory> Runtime<M> {
             match self.gc.phase {
                 Phase::Mark => self.shade(r),
                 Phase::Sweep => {
-                    let gc = self.load(block + GC_INFO);
-                    if gc & MANAGED != 0 && gc & 3 == self.gc.white ^ 1 {
-                        self.store(block + GC_INFO, (gc & !3) | self.gc.white);
+                    let gc = self.gc_info(block);
+                    if gc.is_white(self.gc.white ^ 1) {
+                        self.set_gc_info(block, gc.recolored(self.gc.white));
                     }
                 }
                 Phase::Idle => {}

@@ -13,7 +13,7 @@
 use super::Phase;
 use crate::error::Error;
 use crate::memory::Memory;
-use crate::object::{GC_INFO, HEADER_SIZE, Kind, NO_TYPE, PINNED};
+use crate::object::{HEADER_SIZE, Kind, NO_TYPE};
 use crate::runtime::Runtime;
 
 /// Bytes of one entry: the ref, then its count.
@@ -141,8 +141,7 @@ impl<M: Memory> Runtime<M> {
         }
         self.pin_insert(r);
         if r >= self.heap.start() {
-            let gc = self.load(block + GC_INFO);
-            self.store(block + GC_INFO, gc | PINNED);
+            self.set_gc_info(block, self.gc_info(block).with_pinned(true));
             if self.gc.phase == Phase::Mark {
                 self.shade(r);
             }
@@ -165,8 +164,7 @@ impl<M: Memory> Runtime<M> {
         }
         self.pin_remove(i);
         if r >= self.heap.start() {
-            let gc = self.load(block + GC_INFO);
-            self.store(block + GC_INFO, gc & !PINNED);
+            self.set_gc_info(block, self.gc_info(block).with_pinned(false));
         }
         Ok(())
     }

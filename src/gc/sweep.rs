@@ -4,7 +4,7 @@
 
 use super::trace::OBJECT_WORK;
 use crate::memory::Memory;
-use crate::object::{Color, FREE, GC_INFO, MANAGED, MM_INFO};
+use crate::object::{MM_INFO, MmInfo};
 use crate::runtime::Runtime;
 
 impl<M: Memory> Runtime<M> {
@@ -19,19 +19,16 @@ impl<M: Memory> Runtime<M> {
                 return;
             }
             work += OBJECT_WORK;
-            let info = self.load(at + MM_INFO);
-            if info & FREE == 0 {
-                let gc = self.load(at + GC_INFO);
-                if gc & MANAGED != 0 {
-                    let color = gc & 3;
-                    if color == dead {
-                        work += self.free_dead_run(at, info, dead, budget - work.min(budget));
-                        // The cursor now starts the (merged) free block: skipped next round.
-                        continue;
-                    }
-                    if color == Color::Black as u32 {
-                        self.store(at + GC_INFO, (gc & !3) | self.gc.white);
-                    }
+            let info = MmInfo(self.load(at + MM_INFO));
+            if !info.is_free() {
+                let gc = self.gc_info(at);
+                if gc.is_white(dead) {
+                    work += self.free_dead_run(at, info, dead, budget - work.min(budget));
+                    // The cursor now starts the (merged) free block: skipped next round.
+                    continue;
+                }
+                if gc.is_managed() && gc.is_black() {
+                    self.set_gc_info(at, gc.recolored(self.gc.white));
                 }
             }
             // SAFETY: the cursor is a block start.
@@ -43,19 +40,18 @@ impl<M: Memory> Runtime<M> {
     /// Frees the dead object at `at` together with the dead objects right after it (within
     /// `budget`), as one block: one free-list update for the whole run instead of one per
     /// object. Returns the work done beyond the first block.
-    fn free_dead_run(&mut self, at: u32, info: u32, dead: u32, budget: u32) -> u32 {
-        let mut end = at + (info & !3) + 4;
+    fn free_dead_run(&mut self, at: u32, info: MmInfo, dead: u32, budget: u32) -> u32 {
+        let mut end = at + info.size();
         let mut work = 0u32;
         self.live_objects -= 1;
         #[cfg(feature = "rtrace")]
         crate::rtrace::free(at);
         while work < budget {
-            let next = self.load(end + MM_INFO);
-            if next & FREE != 0 {
+            let next = MmInfo(self.load(end + MM_INFO));
+            if next.is_free() {
                 break; // freeing merges it anyway
             }
-            let gc = self.load(end + GC_INFO);
-            if gc & MANAGED == 0 || gc & 3 != dead {
+            if !self.gc_info(end).is_white(dead) {
                 break;
             }
             self.live_objects -= 1;
@@ -63,14 +59,14 @@ impl<M: Memory> Runtime<M> {
             crate::rtrace::free(end);
             // Mark the swallowed header free and forget its start, so a stale ref to it is
             // rejected, not trusted.
-            self.store(end + MM_INFO, next | FREE);
+            self.store(end + MM_INFO, next.with_free().0);
             // SAFETY: `end` starts a used block (checked above) that the run swallows.
             unsafe { self.heap.forget_start(end) };
-            end += (next & !3) + 4;
+            end += next.size();
             work += OBJECT_WORK;
         }
         // One used block spanning the run, keeping the first header's LEFTFREE bit.
-        self.store(at + MM_INFO, (end - at - 4) | (info & crate::object::LEFTFREE));
+        self.store(at + MM_INFO, info.with_size(end - at).0);
         // SAFETY: [at, end) is a run of whole blocks, all dead (unreachable) objects.
         unsafe { self.heap.free_block(at) };
         work

@@ -18,9 +18,7 @@
 
 use super::{Partial, Phase};
 use crate::memory::Memory;
-use crate::object::{
-    Color, GC_INFO, HEADER_SIZE, LINK_MASK, MANAGED, PINNED, RT_ID, RT_SIZE, block_size,
-};
+use crate::object::{Color, GcInfo, HEADER_SIZE, RT_ID, RT_SIZE, block_size};
 use crate::rtti::{self, flags};
 use crate::runtime::Runtime;
 
@@ -48,8 +46,8 @@ impl<M: Memory> Runtime<M> {
         if !self.heap.is_block_start(block) {
             return;
         }
-        let gc = self.load(block + GC_INFO);
-        if gc & MANAGED != 0 && gc & 3 == self.gc.white {
+        let gc = self.gc_info(block);
+        if gc.is_white(self.gc.white) {
             self.gc.marked_bytes += block_size(self.load(block + RT_SIZE)) as u64;
             self.push_gray(block, gc);
         }
@@ -57,8 +55,8 @@ impl<M: Memory> Runtime<M> {
 
     /// Pushes a non-gray managed `block` with gcInfo `gc` on the gray stack.
     #[inline(always)]
-    fn push_gray(&mut self, block: u32, gc: u32) {
-        self.store(block + GC_INFO, self.gc.gray | (gc & (PINNED | MANAGED)) | Color::Gray as u32);
+    fn push_gray(&mut self, block: u32, gc: GcInfo) {
+        self.set_gc_info(block, gc.grayed(self.gc.gray));
         self.gc.gray = block;
         #[cfg(feature = "rtrace")]
         crate::rtrace::visit(block);
@@ -67,8 +65,8 @@ impl<M: Memory> Runtime<M> {
     /// Makes a black object gray again so it is rescanned (the `expect_multiple` barrier).
     #[inline]
     pub(crate) fn regray(&mut self, block: u32) {
-        let gc = self.load(block + GC_INFO);
-        if gc & 3 == Color::Black as u32 {
+        let gc = self.gc_info(block);
+        if gc.is_black() {
             self.push_gray(block, gc);
         }
     }
@@ -91,9 +89,9 @@ impl<M: Memory> Runtime<M> {
                 }
                 continue;
             }
-            let gc = self.load(block + GC_INFO);
-            self.gc.gray = gc & LINK_MASK;
-            self.store(block + GC_INFO, (gc & (PINNED | MANAGED)) | Color::Black as u32);
+            let gc = self.gc_info(block);
+            self.gc.gray = gc.gray_link();
+            self.set_gc_info(block, gc.recolored(Color::Black as u32));
             work += OBJECT_WORK + self.trace(block + HEADER_SIZE);
         }
     }

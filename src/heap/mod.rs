@@ -31,8 +31,8 @@ pub mod tlsf;
 use crate::error::Error;
 use crate::memory::{MAX_PAGES, Memory, PAGE_SIZE};
 use crate::object::{
-    ALIGN, FREE, GC_INFO, HEADER_SIZE, Kind, LEFTFREE, MANAGED, MAX_PAYLOAD, MIN_BLOCK, MM_INFO,
-    NO_TYPE, RT_ID, RT_SIZE, TAGS, block_size,
+    ALIGN, GC_INFO, GcInfo, HEADER_SIZE, Kind, MAX_PAYLOAD, MIN_BLOCK, MM_INFO, MmInfo, NO_TYPE,
+    RT_ID, RT_SIZE, TAGS, block_size,
 };
 use starts::StartMap;
 use tlsf::Bins;
@@ -124,6 +124,36 @@ impl<M: Memory> Heap<M> {
         self.start
     }
 
+    /// The mmInfo word of the block at `block`.
+    ///
+    /// # Safety
+    /// `block` is the start of a block of this heap (or of a header in memory).
+    #[inline(always)]
+    unsafe fn mm(&self, block: u32) -> MmInfo {
+        // SAFETY: the caller guarantees the header is in memory.
+        MmInfo(unsafe { self.mem.load(block + MM_INFO) })
+    }
+
+    /// Writes the mmInfo word of the block at `block`.
+    ///
+    /// # Safety
+    /// `block`'s header is memory this heap owns.
+    #[inline(always)]
+    unsafe fn set_mm(&self, block: u32, info: MmInfo) {
+        // SAFETY: the caller guarantees the header is ours.
+        unsafe { self.mem.store(block + MM_INFO, info.0) }
+    }
+
+    /// Sets or clears the LEFTFREE bit of the block at `block`.
+    ///
+    /// # Safety
+    /// As for [`Heap::set_mm`].
+    #[inline(always)]
+    unsafe fn set_left_free(&self, block: u32, on: bool) {
+        // SAFETY: the caller guarantees the header is ours.
+        unsafe { self.set_mm(block, self.mm(block).with_left_free(on)) }
+    }
+
     /// Lays out `[start, end)` as one free block and a sentinel, linked after the current tail.
     ///
     /// # Safety
@@ -137,7 +167,7 @@ impl<M: Memory> Heap<M> {
                 self.mem.store(self.tail + RT_SIZE, start);
             }
             if sentinel > start {
-                self.mem.store(start + MM_INFO, (sentinel - start - 4) | FREE);
+                self.set_mm(start, MmInfo::free(sentinel - start));
                 self.make_free(start, sentinel - start);
             }
         }
@@ -151,7 +181,7 @@ impl<M: Memory> Heap<M> {
     unsafe fn write_sentinel(&mut self, at: u32, next: u32) {
         // SAFETY: the caller owns the 16 bytes.
         unsafe {
-            self.mem.store(at + MM_INFO, MIN_BLOCK - 4);
+            self.set_mm(at, MmInfo::used(MIN_BLOCK));
             self.mem.store(at + GC_INFO, Kind::Sentinel as u32);
             self.mem.store(at + RT_ID, NO_TYPE);
             self.mem.store(at + RT_SIZE, next);
@@ -170,8 +200,7 @@ impl<M: Memory> Heap<M> {
         unsafe {
             self.list_free(block, size);
             let right = block + size;
-            let info = self.mem.load(right + MM_INFO);
-            self.mem.store(right + MM_INFO, info | LEFTFREE);
+            self.set_left_free(right, true);
         }
     }
 
@@ -184,7 +213,7 @@ impl<M: Memory> Heap<M> {
     unsafe fn list_free(&mut self, block: u32, size: u32) {
         // SAFETY: the caller guarantees the range.
         unsafe {
-            self.mem.store(block + MM_INFO, (size - 4) | FREE);
+            self.set_mm(block, MmInfo::free(size));
             self.mem.store(block + size - 4, block);
             self.bins.insert(&self.mem, block, size);
         }
@@ -204,8 +233,7 @@ impl<M: Memory> Heap<M> {
         unsafe {
             self.unlist_free(block, size);
             let right = block + size;
-            let info = self.mem.load(right + MM_INFO);
-            self.mem.store(right + MM_INFO, info & !LEFTFREE);
+            self.set_left_free(right, false);
         }
     }
 
@@ -322,7 +350,7 @@ impl<M: Memory> Heap<M> {
         }
         let block = self.start + self.starts.last_at_or_below(&self.mem, addr - self.start)?;
         // SAFETY: a set bit marks the start of a used block, whose header is in bounds.
-        let size = size_of_info(unsafe { self.mem.load(block + MM_INFO) });
+        let size = unsafe { self.mm(block) }.size();
         (addr - block < size).then_some(block)
     }
 
@@ -351,14 +379,13 @@ impl<M: Memory> Heap<M> {
         if self.bump != 0 {
             let block = self.bump;
             // SAFETY: the bump block is a free block with a valid header.
-            let have = size_of_info(unsafe { self.mem.load(block + MM_INFO) });
+            let have = unsafe { self.mm(block) }.size();
             if have >= size && have - size < MIN_BLOCK {
                 // The whole bump block.
                 // SAFETY: the bump block is a free block; its right neighbour exists.
                 unsafe {
-                    self.mem.store(block + MM_INFO, have - 4);
-                    let info = self.mem.load(block + have + MM_INFO);
-                    self.mem.store(block + have + MM_INFO, info & !LEFTFREE);
+                    self.set_mm(block, MmInfo::used(have));
+                    self.set_left_free(block + have, false);
                 }
                 self.bump = 0;
                 self.free_bytes -= have;
@@ -369,8 +396,8 @@ impl<M: Memory> Heap<M> {
                 // SAFETY: [block, block + have) is the bump block; the new header and the back
                 // pointer lie inside it; its right neighbour keeps LEFTFREE.
                 unsafe {
-                    self.mem.store(block + MM_INFO, size - 4);
-                    self.mem.store(rest + MM_INFO, (have - size - 4) | FREE);
+                    self.set_mm(block, MmInfo::used(size));
+                    self.set_mm(rest, MmInfo::free(have - size));
                     self.mem.store(block + have - 4, rest);
                 }
                 self.bump = rest;
@@ -390,27 +417,26 @@ impl<M: Memory> Heap<M> {
         // SAFETY: `find`/`grow_for`/`find_exact` return a free block of at least `size` bytes,
         // listed or the bump block (`unlist_free` handles both).
         unsafe {
-            let have = size_of_info(self.mem.load(block + MM_INFO));
+            let have = self.mm(block).size();
             self.unlist_free(block, have);
             if have - size >= MIN_BLOCK {
                 // The remainder ends where the free block did: its right neighbour keeps
                 // LEFTFREE. It becomes the bump block; the old one goes back to the lists.
-                self.mem.store(block + MM_INFO, size - 4);
+                self.set_mm(block, MmInfo::used(size));
                 let old = self.bump;
                 if old != 0 {
-                    let osize = size_of_info(self.mem.load(old + MM_INFO));
+                    let osize = self.mm(old).size();
                     self.bins.insert(&self.mem, old, osize);
                 }
                 let rest = block + size;
-                self.mem.store(rest + MM_INFO, (have - size - 4) | FREE);
+                self.set_mm(rest, MmInfo::free(have - size));
                 self.mem.store(block + have - 4, rest);
                 self.free_bytes += have - size;
                 self.bump = rest;
             } else {
-                self.mem.store(block + MM_INFO, have - 4);
+                self.set_mm(block, MmInfo::used(have));
                 let right = block + have;
-                let info = self.mem.load(right + MM_INFO);
-                self.mem.store(right + MM_INFO, info & !LEFTFREE);
+                self.set_left_free(right, false);
             }
         }
         Ok(block)
@@ -431,10 +457,9 @@ impl<M: Memory> Heap<M> {
                 // SAFETY: `tail` is the sentinel; with LEFTFREE its left neighbour's start is in
                 // the word before it.
                 unsafe {
-                    let info = self.mem.load(self.tail + MM_INFO);
-                    if info & LEFTFREE != 0 {
+                    if self.mm(self.tail).is_left_free() {
                         let left = self.mem.load(self.tail - 4);
-                        size_of_info(self.mem.load(left + MM_INFO))
+                        self.mm(left).size()
                     } else {
                         0
                     }
@@ -474,11 +499,11 @@ impl<M: Memory> Heap<M> {
                 let mut bytes = new_end - MIN_BLOCK - block;
                 // SAFETY: [tail, new_end) is ours; the left neighbour, if free, is listed.
                 unsafe {
-                    let info = self.mem.load(block + MM_INFO);
+                    let info = self.mm(block);
                     self.write_sentinel(new_end - MIN_BLOCK, 0);
-                    if info & LEFTFREE != 0 {
+                    if info.is_left_free() {
                         let left = self.mem.load(block - 4);
-                        let lsize = size_of_info(self.mem.load(left + MM_INFO));
+                        let lsize = self.mm(left).size();
                         self.take_free(left, lsize);
                         block = left;
                         bytes += lsize;
@@ -553,23 +578,23 @@ impl<M: Memory> Heap<M> {
         // SAFETY: the caller guarantees `block` is a used block; neighbours exist (sentinel).
         unsafe {
             self.forget_start(block);
-            let info = self.mem.load(block + MM_INFO);
+            let info = self.mm(block);
             let mut start = block;
-            let mut size = size_of_info(info);
+            let mut size = info.size();
             let right = block + size;
-            let rinfo = self.mem.load(right + MM_INFO);
-            let right_free = rinfo & FREE != 0;
+            let rinfo = self.mm(right);
+            let right_free = rinfo.is_free();
             if right_free {
-                let rsize = size_of_info(rinfo);
+                let rsize = rinfo.size();
                 self.unlist_free(right, rsize);
                 size += rsize;
             }
-            if info & LEFTFREE != 0 {
+            if info.is_left_free() {
                 let left = self.mem.load(block - 4);
-                let lsize = size_of_info(self.mem.load(left + MM_INFO));
+                let lsize = self.mm(left).size();
                 self.unlist_free(left, lsize);
                 // The swallowed header reads as free, so a stale ref to it is rejected.
-                self.mem.store(block + MM_INFO, info | FREE);
+                self.set_mm(block, info.with_free());
                 start = left;
                 size += lsize;
             }
@@ -590,35 +615,34 @@ impl<M: Memory> Heap<M> {
     pub(crate) unsafe fn resize_in_place(&mut self, block: u32, size: u32) -> bool {
         // SAFETY: the caller guarantees `block` is a used block; its right neighbour exists.
         unsafe {
-            let info = self.mem.load(block + MM_INFO);
-            let have = size_of_info(info);
+            let info = self.mm(block);
+            let have = info.size();
             if size <= have {
                 if have - size >= MIN_BLOCK {
-                    self.mem.store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
+                    self.set_mm(block, info.with_size(size));
                     let rest = block + size;
-                    self.mem.store(rest + MM_INFO, have - size - 4);
+                    self.set_mm(rest, MmInfo::used(have - size));
                     self.free_block(rest);
                 }
                 return true;
             }
             let right = block + have;
-            let rinfo = self.mem.load(right + MM_INFO);
-            if rinfo & FREE == 0 || have + size_of_info(rinfo) < size {
+            let rinfo = self.mm(right);
+            if !rinfo.is_free() || have + rinfo.size() < size {
                 return false;
             }
-            let total = have + size_of_info(rinfo);
-            self.unlist_free(right, size_of_info(rinfo));
+            let total = have + rinfo.size();
+            self.unlist_free(right, rinfo.size());
             if self.cursor > block && self.cursor < block + total {
                 self.cursor = block;
             }
             if total - size >= MIN_BLOCK {
-                self.mem.store(block + MM_INFO, (size - 4) | (info & LEFTFREE));
+                self.set_mm(block, info.with_size(size));
                 self.list_free(block + size, total - size);
             } else {
-                self.mem.store(block + MM_INFO, (total - 4) | (info & LEFTFREE));
+                self.set_mm(block, info.with_size(total));
                 let after = block + total;
-                let ainfo = self.mem.load(after + MM_INFO);
-                self.mem.store(after + MM_INFO, ainfo & !LEFTFREE);
+                self.set_left_free(after, false);
             }
             true
         }
@@ -657,13 +681,9 @@ impl<M: Memory> Heap<M> {
         let block = ptr - HEADER_SIZE;
         // SAFETY: block >= start and block + 16 <= end - 16: the header is in bounds.
         let (info, gc, size) = unsafe {
-            (
-                self.mem.load(block + MM_INFO),
-                self.mem.load(block + GC_INFO),
-                self.mem.load(block + RT_SIZE),
-            )
+            (self.mm(block), GcInfo(self.mem.load(block + GC_INFO)), self.mem.load(block + RT_SIZE))
         };
-        if info & FREE != 0 {
+        if info.is_free() {
             return Err(Error::AlreadyFree);
         }
         // Exact: bytes inside a payload that imitate a header, or a stale ref into a merged
@@ -671,18 +691,18 @@ impl<M: Memory> Heap<M> {
         if !self.starts.is_set(&self.mem, block - self.start) {
             return Err(Error::NotABlock);
         }
-        let bsize = size_of_info(info);
+        let bsize = info.size();
+        let kind_ok =
+            gc.is_managed() || matches!(gc.kind(), Some(Kind::Unmanaged | Kind::Internal));
         if size > MAX_PAYLOAD
             || bsize != block_size(size)
             || bsize > end - MIN_BLOCK - block
-            || (gc & MANAGED == 0 && gc & !3 != 0)
-            || (gc & MANAGED == 0 && gc >= Kind::Sentinel as u32)
+            || !kind_ok
         {
             return Err(Error::NotABlock);
         }
         // SAFETY: block + bsize <= end - 16: the right neighbour's header is in bounds.
-        let right = unsafe { self.mem.load(block + bsize + MM_INFO) };
-        if right & LEFTFREE != 0 {
+        if unsafe { self.mm(block + bsize) }.is_left_free() {
             return Err(Error::NotABlock);
         }
         Ok(block)
@@ -709,11 +729,11 @@ impl<M: Memory> Heap<M> {
         unsafe {
             let old = self.mem.load(block + RT_SIZE);
             #[cfg(feature = "rtrace")] // rtrace hook
-            let old_extent = size_of_info(self.mem.load(block + MM_INFO));
+            let old_extent = self.mm(block).size();
             if self.resize_in_place(block, block_size(payload)) {
                 self.mem.store(block + RT_SIZE, payload);
                 #[cfg(feature = "rtrace")] // rtrace hook
-                if size_of_info(self.mem.load(block + MM_INFO)) != old_extent {
+                if self.mm(block).size() != old_extent {
                     crate::rtrace::resize(block, old_extent);
                 }
                 return Ok(ptr);
@@ -750,11 +770,11 @@ impl<M: Memory> Heap<M> {
     pub unsafe fn next_block(&self, block: u32) -> u32 {
         // SAFETY: `block` starts a block, so its header and its right neighbour are in bounds.
         unsafe {
-            let info = self.mem.load(block + MM_INFO);
-            if info & FREE == 0 && self.is_sentinel(block) {
+            let info = self.mm(block);
+            if !info.is_free() && self.is_sentinel(block) {
                 self.mem.load(block + RT_SIZE)
             } else {
-                block + size_of_info(info)
+                block + info.size()
             }
         }
     }
@@ -768,7 +788,7 @@ impl<M: Memory> Heap<M> {
         // SAFETY: a used block has a full header.
         unsafe {
             self.mem.load(block + GC_INFO) == Kind::Sentinel as u32
-                && self.mem.load(block + MM_INFO) & !TAGS == MIN_BLOCK - 4
+                && self.mm(block).size() == MIN_BLOCK
                 && self.mem.load(block + RT_ID) == NO_TYPE
         }
     }
@@ -810,8 +830,7 @@ impl<M: Memory> Heap<M> {
             0
         } else {
             // SAFETY: the bump block is a free block with a valid header.
-            (size_of_info(unsafe { self.mem.load(self.bump + MM_INFO) }) - HEADER_SIZE)
-                .min(MAX_PAYLOAD)
+            (unsafe { self.mm(self.bump) }.size() - HEADER_SIZE).min(MAX_PAYLOAD)
         }
     }
 
