@@ -18,7 +18,7 @@
 
 use super::{Partial, Phase};
 use crate::memory::Memory;
-use crate::object::{Color, GcInfo, HEADER_SIZE, RT_ID, RT_SIZE, block_size};
+use crate::object::{Color, GcInfo, HEADER_SIZE, MM_INFO, MmInfo, RT_ID, RT_SIZE};
 use crate::rtti::{self, flags};
 use crate::runtime::Runtime;
 
@@ -48,7 +48,9 @@ impl<M: Memory> Runtime<M> {
         }
         let gc = self.gc_info(block);
         if gc.is_white(self.gc.white) {
-            self.gc.marked_bytes += block_size(self.load(block + RT_SIZE)) as u64;
+            // The block's own size (mmInfo), not one derived from rtSize, which compiled code
+            // could have overwritten.
+            self.gc.marked_bytes += MmInfo(self.load(block + MM_INFO)).size() as u64;
             self.push_gray(block, gc);
         }
     }
@@ -99,7 +101,10 @@ impl<M: Memory> Runtime<M> {
     /// Where the references of the object `r` (heap or static) are. Time: O(1).
     pub(crate) fn refs_of(&self, r: u32) -> Refs {
         let id = self.load(r - HEADER_SIZE + RT_ID);
-        let size = self.load(r - HEADER_SIZE + RT_SIZE);
+        // Never past the block's own extent, whatever compiled code wrote into rtSize.
+        let extent =
+            MmInfo(self.load(r - HEADER_SIZE + MM_INFO)).size().saturating_sub(HEADER_SIZE);
+        let size = self.load(r - HEADER_SIZE + RT_SIZE).min(extent);
         let Some(desc) = rtti::type_desc(id) else {
             return Refs::None;
         };
