@@ -19,8 +19,12 @@
 //! whose bit is set; a bit is set iff a used, non-sentinel block starts at its granule; no bit
 //! at or beyond `covered` exists. Free blocks and sentinels have no bit.
 
+use super::Heap;
+use crate::error::Error;
 use crate::memory::Memory;
-use crate::object::ALIGN;
+use crate::object::{
+    ALIGN, GC_INFO, HEADER_SIZE, Kind, MIN_BLOCK, NO_TYPE, RT_ID, RT_SIZE, block_size,
+};
 
 /// The location and extent of the block-start map.
 #[derive(Debug, Clone, Copy, Default)]
@@ -38,7 +42,7 @@ pub const WORD_SPAN: u32 = 32 * ALIGN;
 impl StartMap {
     /// The word address and bit mask of the granule at `offset` from the heap start, if covered.
     #[inline(always)]
-    fn locate(&self, offset: u32) -> Option<(u32, u32)> {
+    pub(super) fn locate(&self, offset: u32) -> Option<(u32, u32)> {
         if offset >= self.covered {
             return None;
         }
@@ -125,5 +129,109 @@ impl StartMap {
             n += unsafe { mem.load(self.words + 4 * w) }.count_ones();
         }
         n
+    }
+}
+
+impl<M: Memory> Heap<M> {
+    /// Moves the start map to a block that covers `need` and twice the memory's current extent.
+    /// On error (out of memory) the map is as it was. Time: O(map size).
+    #[cold]
+    pub(super) fn extend_map(&mut self, need: u32) -> Result<(), Error> {
+        if self.extending {
+            // Growth for the map's own block: the outer call covers the grown memory.
+            return Ok(());
+        }
+        self.extending = true;
+        let limit = ((1u64 << 32) - self.start as u64) / WORD_SPAN as u64;
+        let result = loop {
+            let extent = (need as u64 + MIN_BLOCK as u64).max(self.mem.size() as u64);
+            let span = ((extent - self.start as u64) * 2).div_ceil(WORD_SPAN as u64);
+            let words = span.min(limit) as u32;
+            let bytes = StartMap::bytes_for(words * WORD_SPAN);
+            let covered =
+                ((bytes as u64 / 4) * WORD_SPAN as u64).min(limit * WORD_SPAN as u64) as u32;
+            let block = match self.allocate_raw(block_size(bytes)) {
+                Ok(b) => b,
+                Err(e) => break Err(e),
+            };
+            let end = self.mem.size() - self.start;
+            if block - self.start < covered && need - self.start < covered && end <= covered {
+                // SAFETY: `block` is a fresh used block of `block_size(bytes)` bytes.
+                unsafe { self.install_map(block, bytes, covered) };
+                break Ok(());
+            }
+            // Memory grew past the planned extent while the block was found: plan again.
+            // SAFETY: `block` is the used block just allocated.
+            unsafe { self.free_block(block) };
+        };
+        self.extending = false;
+        result
+    }
+
+    /// Makes `block` the start map: copies the old map's bits, frees the old map's block.
+    ///
+    /// # Safety
+    /// `block` is a fresh used block with a `bytes`-byte payload; `covered` is a multiple of
+    /// [`WORD_SPAN`] at most `bytes * 128` and at least the old map's.
+    pub(super) unsafe fn install_map(&mut self, block: u32, bytes: u32, covered: u32) {
+        let words = block + HEADER_SIZE;
+        let old = self.starts;
+        // SAFETY: the caller gives us the block; the old map's words are its own block's.
+        unsafe {
+            self.mem.store(block + GC_INFO, Kind::Internal as u32);
+            self.mem.store(block + RT_ID, NO_TYPE);
+            self.mem.store(block + RT_SIZE, bytes);
+            self.mem.zero(words, bytes);
+            if old.words != 0 {
+                self.mem.copy(words, old.words, old.covered / WORD_SPAN * 4);
+            }
+        }
+        self.starts = StartMap { words, covered };
+        // SAFETY: the new map is installed and covers `block`.
+        unsafe { self.starts.set(&self.mem, block - self.start) };
+        if old.words != 0 {
+            // SAFETY: the old map's block is a used Internal block nobody refers to any more.
+            unsafe { self.free_block(old.words - HEADER_SIZE) };
+        }
+    }
+
+    /// Whether a used, non-sentinel block starts at `block` (exact). Time: O(1).
+    #[inline(always)]
+    pub fn is_block_start(&self, block: u32) -> bool {
+        block >= self.start
+            && block.is_multiple_of(ALIGN)
+            && self.starts.is_set(&self.mem, block - self.start)
+    }
+
+    /// The used block whose extent holds the address `addr`, if any (exact).
+    /// Time: O(distance from the block start / 512).
+    pub fn block_containing(&self, addr: u32) -> Option<u32> {
+        if addr < self.start {
+            return None;
+        }
+        let block = self.start + self.starts.last_at_or_below(&self.mem, addr - self.start)?;
+        // SAFETY: a set bit marks the start of a used block, whose header is in bounds.
+        let size = unsafe { self.mm(block) }.size();
+        (addr - block < size).then_some(block)
+    }
+
+    /// Forgets the start of a used block that a caller is about to swallow into a neighbour.
+    ///
+    /// # Safety
+    /// `block` starts a used block of this heap.
+    pub(crate) unsafe fn forget_start(&mut self, block: u32) {
+        // SAFETY: the map is installed (it is from `new` on).
+        unsafe { self.starts.clear(&self.mem, block - self.start) };
+    }
+
+    /// Bytes of the start map's block: the heap's fixed overhead, 1/128 of the address space
+    /// it covers (counted in used bytes, like the pin table).
+    pub fn map_block_bytes(&self) -> u32 {
+        block_size(StartMap::bytes_for(self.starts.covered))
+    }
+
+    /// The start map (for the checker).
+    pub(crate) fn start_map(&self) -> StartMap {
+        self.starts
     }
 }

@@ -1,0 +1,318 @@
+//! Allocation and freeing inside the heap's regions: splitting a free block, the bump block,
+//! merging with free neighbours (both at once), resizing in place, and moving.
+//!
+//! ```text
+//! allocate s bytes:   bump block ──▶ good-fit class (tlsf.rs) ──▶ grow (grow.rs) ──▶ exact fit
+//!                     ╒═════ free block (have bytes) ═════╕
+//!        split:       │ used (s) │ rest: the new bump block│   rest >= 16, else the whole block
+//!                     ╘══════════╧═════════════════════════╛
+//! free:               │ free? │ block │ free? │  ──▶  │ one free block │   (LEFTFREE finds the
+//!                                                                         left neighbour's start)
+//! ```
+//!
+//! Every operation here is O(1) (the exact-fit search, on the way to out of memory only, is
+//! O(blocks in one class)); the start map (starts.rs) records each used block's start.
+
+use super::Heap;
+
+use crate::error::Error;
+use crate::memory::Memory;
+use crate::object::{
+    GC_INFO, HEADER_SIZE, MAX_PAYLOAD, MIN_BLOCK, MmInfo, RT_ID, RT_SIZE, block_size,
+};
+
+impl<M: Memory> Heap<M> {
+    /// Turns `[block, block + size)` into a listed free block: mmInfo (keeping nothing of the old
+    /// tags), back pointer, the right neighbour's LEFTFREE bit, the lists, the free counter.
+    ///
+    /// # Safety
+    /// The range is a run of memory inside one region whose neighbours are not free, followed by a
+    /// block (at least the sentinel).
+    #[inline]
+    pub(super) unsafe fn make_free(&mut self, block: u32, size: u32) {
+        // SAFETY: the caller guarantees the range and its right neighbour's header exist.
+        unsafe {
+            self.list_free(block, size);
+            let right = block + size;
+            self.set_left_free(right, true);
+        }
+    }
+
+    /// Like [`Heap::make_free`] but leaves the right neighbour alone (its LEFTFREE bit is
+    /// already set: the range ends where a free block ended).
+    ///
+    /// # Safety
+    /// As for `make_free`, and the right neighbour already has LEFTFREE.
+    #[inline(always)]
+    pub(super) unsafe fn list_free(&mut self, block: u32, size: u32) {
+        // SAFETY: the caller guarantees the range.
+        unsafe {
+            self.set_mm(block, MmInfo::free(size));
+            self.mem.store(block + size - 4, block);
+            self.bins.insert(&self.mem, block, size);
+        }
+        self.free_bytes += size;
+        if self.cursor > block && self.cursor < block + size {
+            self.cursor = block;
+        }
+    }
+
+    /// Unlists the free block `block` of `size` bytes and clears its right neighbour's LEFTFREE.
+    ///
+    /// # Safety
+    /// `block` is a listed free block of `size` bytes.
+    #[inline]
+    pub(super) unsafe fn take_free(&mut self, block: u32, size: u32) {
+        // SAFETY: the caller guarantees `block` is listed; its right neighbour exists.
+        unsafe {
+            self.unlist_free(block, size);
+            let right = block + size;
+            self.set_left_free(right, false);
+        }
+    }
+
+    /// Unlists the free block `block` of `size` bytes, leaving its right neighbour's LEFTFREE bit
+    /// for the caller (who re-lists a free block ending at the same place, or clears it).
+    ///
+    /// # Safety
+    /// `block` is a listed free block of `size` bytes.
+    #[inline(always)]
+    pub(super) unsafe fn unlist_free(&mut self, block: u32, size: u32) {
+        if block == self.bump {
+            self.bump = 0;
+        } else {
+            // SAFETY: the caller guarantees `block` is listed (it is not the bump block).
+            unsafe { self.bins.remove(&self.mem, block, size) };
+        }
+        self.free_bytes -= size;
+    }
+
+    /// Allocates a used block of at least `size` bytes (a multiple of 16) and records its start,
+    /// growing the memory if needed. Writes mmInfo only. Time: O(1) plus the engine's
+    /// `memory.grow` (and, once the heap outgrows the start map, moving the map).
+    #[inline]
+    pub(super) fn allocate_block(&mut self, size: u32) -> Result<u32, Error> {
+        let block = self.allocate_raw(size)?;
+        let offset = block - self.start;
+        if !self.starts.covers(offset)
+            && let Err(e) = self.extend_map(block)
+        {
+            // SAFETY: `block` is the used block just allocated; nobody refers to it.
+            unsafe { self.free_block(block) };
+            return Err(e);
+        }
+        // SAFETY: the map is installed and covers `block`.
+        unsafe { self.starts.set(&self.mem, offset) };
+        Ok(block)
+    }
+
+    /// Like [`Heap::allocate_block`] without recording the start.
+    pub(super) fn allocate_raw(&mut self, size: u32) -> Result<u32, Error> {
+        if self.bump != 0 {
+            let block = self.bump;
+            // SAFETY: the bump block is a free block with a valid header.
+            let have = unsafe { self.mm(block) }.size();
+            if have >= size && have - size < MIN_BLOCK {
+                // The whole bump block.
+                // SAFETY: the bump block is a free block; its right neighbour exists.
+                unsafe {
+                    self.set_mm(block, MmInfo::used(have));
+                    self.set_left_free(block + have, false);
+                }
+                self.bump = 0;
+                self.free_bytes -= have;
+                return Ok(block);
+            }
+            if have >= size + MIN_BLOCK {
+                let rest = block + size;
+                // SAFETY: [block, block + have) is the bump block; the new header and the back
+                // pointer lie inside it; its right neighbour keeps LEFTFREE.
+                unsafe {
+                    self.set_mm(block, MmInfo::used(size));
+                    self.set_mm(rest, MmInfo::free(have - size));
+                    self.mem.store(block + have - 4, rest);
+                }
+                self.bump = rest;
+                self.free_bytes -= size;
+                return Ok(block);
+            }
+        }
+        let block = match self.bins.find(size) {
+            Some(b) => b,
+            None => match self.grow_for(size) {
+                Ok(b) => b,
+                // Memory is at its maximum: an exactly fitting block the good-fit search skips
+                // (one in the request's own class) is the last resort (ABI.md §6).
+                Err(e) => self.bins.find_exact(&self.mem, size).ok_or(e)?,
+            },
+        };
+        // SAFETY: `find`/`grow_for`/`find_exact` return a free block of at least `size` bytes,
+        // listed or the bump block (`unlist_free` handles both).
+        unsafe {
+            let have = self.mm(block).size();
+            self.unlist_free(block, have);
+            if have - size >= MIN_BLOCK {
+                // The remainder ends where the free block did: its right neighbour keeps
+                // LEFTFREE. It becomes the bump block; the old one goes back to the lists.
+                self.set_mm(block, MmInfo::used(size));
+                let old = self.bump;
+                if old != 0 {
+                    let osize = self.mm(old).size();
+                    self.bins.insert(&self.mem, old, osize);
+                }
+                let rest = block + size;
+                self.set_mm(rest, MmInfo::free(have - size));
+                self.mem.store(block + have - 4, rest);
+                self.free_bytes += have - size;
+                self.bump = rest;
+            } else {
+                self.set_mm(block, MmInfo::used(have));
+                let right = block + have;
+                self.set_left_free(right, false);
+            }
+        }
+        Ok(block)
+    }
+
+    /// Frees the used block `block`, merging it with free neighbours. Time: O(1).
+    ///
+    /// # Safety
+    /// `block` is a used, non-sentinel block of this heap.
+    pub(crate) unsafe fn free_block(&mut self, block: u32) {
+        // SAFETY: the caller guarantees `block` is a used block; neighbours exist (sentinel).
+        unsafe {
+            self.forget_start(block);
+            let info = self.mm(block);
+            let mut start = block;
+            let mut size = info.size();
+            let right = block + size;
+            let rinfo = self.mm(right);
+            let right_free = rinfo.is_free();
+            if right_free {
+                let rsize = rinfo.size();
+                self.unlist_free(right, rsize);
+                size += rsize;
+            }
+            if info.is_left_free() {
+                let left = self.mem.load(block - 4);
+                let lsize = self.mm(left).size();
+                self.unlist_free(left, lsize);
+                // The swallowed header reads as free, so a stale ref to it is rejected.
+                self.set_mm(block, info.with_free());
+                start = left;
+                size += lsize;
+            }
+            if right_free {
+                // Ends where the right free block ended: that block's neighbour has LEFTFREE.
+                self.list_free(start, size);
+            } else {
+                self.make_free(start, size);
+            }
+        }
+    }
+
+    /// Resizes the used block `block` to `size` bytes in place if its right neighbour allows;
+    /// returns whether it did. Splits off any remainder. Time: O(1).
+    ///
+    /// # Safety
+    /// `block` is a used, non-sentinel block of this heap; `size` is a multiple of 16, >= 16.
+    pub(crate) unsafe fn resize_in_place(&mut self, block: u32, size: u32) -> bool {
+        // SAFETY: the caller guarantees `block` is a used block; its right neighbour exists.
+        unsafe {
+            let info = self.mm(block);
+            let have = info.size();
+            if size <= have {
+                if have - size >= MIN_BLOCK {
+                    self.set_mm(block, info.with_size(size));
+                    let rest = block + size;
+                    self.set_mm(rest, MmInfo::used(have - size));
+                    self.free_block(rest);
+                }
+                return true;
+            }
+            let right = block + have;
+            let rinfo = self.mm(right);
+            if !rinfo.is_free() || have + rinfo.size() < size {
+                return false;
+            }
+            let total = have + rinfo.size();
+            self.unlist_free(right, rinfo.size());
+            if self.cursor > block && self.cursor < block + total {
+                self.cursor = block;
+            }
+            if total - size >= MIN_BLOCK {
+                self.set_mm(block, info.with_size(size));
+                self.list_free(block + size, total - size);
+            } else {
+                self.set_mm(block, info.with_size(total));
+                let after = block + total;
+                self.set_left_free(after, false);
+            }
+            true
+        }
+    }
+
+    /// Allocates a block for `payload` bytes with the given gcInfo and rtId; returns the ref.
+    /// The payload is not initialised. Time: O(1) plus growth.
+    pub fn alloc_object(&mut self, payload: u32, gc_info: u32, rt_id: u32) -> Result<u32, Error> {
+        if payload > MAX_PAYLOAD {
+            return Err(Error::SizeTooLarge);
+        }
+        let block = self.allocate_block(block_size(payload))?;
+        // SAFETY: `block` is a fresh used block of at least 16 bytes.
+        unsafe {
+            self.mem.store(block + GC_INFO, gc_info);
+            self.mem.store(block + RT_ID, rt_id);
+            self.mem.store(block + RT_SIZE, payload);
+        }
+        Ok(block + HEADER_SIZE)
+    }
+
+    /// Reallocates the unmanaged or managed block behind `ptr` (already validated) to hold
+    /// `payload` bytes, in place when possible, else by moving (the old block is freed unless
+    /// `keep_old`). Copies `min(old rtSize, payload)` bytes and updates rtSize; the caller zeroes
+    /// any grown tail. Returns the new ref. On error nothing has changed.
+    ///
+    /// # Safety
+    /// `ptr` passed [`Heap::validate`].
+    pub(crate) unsafe fn resize_object(
+        &mut self,
+        ptr: u32,
+        payload: u32,
+        keep_old: bool,
+    ) -> Result<u32, Error> {
+        if payload > MAX_PAYLOAD {
+            return Err(Error::SizeTooLarge);
+        }
+        let block = ptr - HEADER_SIZE;
+        // SAFETY: `ptr` is validated, so the header is a used block's.
+        unsafe {
+            let old = self.mem.load(block + RT_SIZE);
+            #[cfg(feature = "rtrace")] // rtrace hook
+            let old_extent = self.mm(block).size();
+            if self.resize_in_place(block, block_size(payload)) {
+                self.mem.store(block + RT_SIZE, payload);
+                #[cfg(feature = "rtrace")] // rtrace hook
+                if self.mm(block).size() != old_extent {
+                    crate::rtrace::resize(block, old_extent);
+                }
+                return Ok(ptr);
+            }
+            let gc = self.mem.load(block + GC_INFO);
+            let id = self.mem.load(block + RT_ID);
+            let new = self.alloc_object(payload, gc, id)?;
+            #[cfg(feature = "rtrace")] // rtrace hook
+            crate::rtrace::alloc(new - HEADER_SIZE, payload);
+            self.mem.copy(new, ptr, old.min(payload));
+            if !keep_old {
+                #[cfg(feature = "rtrace")] // rtrace hooks
+                {
+                    crate::rtrace::moved(block, new - HEADER_SIZE);
+                    crate::rtrace::free(block);
+                }
+                self.free_block(block);
+            }
+            Ok(new)
+        }
+    }
+}
