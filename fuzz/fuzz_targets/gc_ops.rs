@@ -61,20 +61,52 @@ enum Op {
     /// A new object of kind `a % 6` (String, ArrayBuffer, Array<string>, Array<i32>,
     /// StaticArray<string>, TreeNode), `big` for the large sizes, rooted on the stack, pinned,
     /// stored in a static slot or a container, or left as garbage.
-    New { a: u32, b: u32, big: bool },
-    Store { a: u32, b: u32 },
-    ArrayPush { a: u32, b: u32 },
-    Push { a: u32 },
-    Pop { a: u32 },
-    Pin { a: u32 },
-    Unpin { a: u32, b: u32 },
-    Steps { a: u8 },
+    New {
+        a: u32,
+        b: u32,
+        big: bool,
+    },
+    Store {
+        a: u32,
+        b: u32,
+    },
+    ArrayPush {
+        a: u32,
+        b: u32,
+    },
+    Push {
+        a: u32,
+    },
+    Pop {
+        a: u32,
+    },
+    Pin {
+        a: u32,
+    },
+    Unpin {
+        a: u32,
+        b: u32,
+    },
+    Steps {
+        a: u8,
+    },
     Collect,
     Step,
-    Renew { a: u32, b: u32 },
-    StaticStore { a: u32, b: u32 },
-    Configure { a: u8 },
-    Clear { a: u32, b: u32 },
+    Renew {
+        a: u32,
+        b: u32,
+    },
+    StaticStore {
+        a: u32,
+        b: u32,
+    },
+    Configure {
+        a: u8,
+    },
+    Clear {
+        a: u32,
+        b: u32,
+    },
 }
 
 impl Op {
@@ -112,14 +144,24 @@ enum Call {
     Pin,
     Unpin,
     /// `__link(v, 0, m)`... with the forged value as parent and a live child.
-    LinkParent { child: u16, multiple: bool },
+    LinkParent {
+        child: u16,
+        multiple: bool,
+    },
     /// `__link(p, v, m)`: a live parent, the forged value as child.
-    LinkChild { parent: u16, multiple: bool },
+    LinkChild {
+        parent: u16,
+        multiple: bool,
+    },
     Push,
     Visit,
-    Renew { size: u16 },
+    Renew {
+        size: u16,
+    },
     Free,
-    Realloc { size: u16 },
+    Realloc {
+        size: u16,
+    },
 }
 
 /// One word of a forged shadow-stack descriptor.
@@ -129,7 +171,10 @@ enum Word {
     Plus(i16),
     Raw(u32),
     /// The block address of a live heap block plus 4 * k.
-    InHeap { pick: u16, k: u8 },
+    InHeap {
+        pick: u16,
+        k: u8,
+    },
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -144,13 +189,34 @@ enum DescUse {
 enum Action {
     Model(Op),
     /// `forged_ref`: an export called with a forged value.
-    Forged { forge: Forge, call: Call },
+    Forged {
+        forge: Forge,
+        call: Call,
+    },
     /// `fake_header`: an export called with the ref behind a header forged in a live payload.
-    FakeHeader { pick: u16, k: u16, size: u16, id: u8, color: u8, call: Call },
+    FakeHeader {
+        pick: u16,
+        k: u16,
+        size: u16,
+        id: u8,
+        color: u8,
+        call: Call,
+    },
     /// `junk_stack_slot` / `junk_static_slot`: junk in a root slot while GC work runs.
-    JunkSlot { value: Forge, in_static: bool, slot: u8, steps: u8, collect: bool },
+    JunkSlot {
+        value: Forge,
+        in_static: bool,
+        slot: u8,
+        steps: u8,
+        collect: bool,
+    },
     /// `bad_descriptor` / `bad_descriptor_gc`.
-    BadDescriptor { top: Word, base: Word, limit: Word, then: DescUse },
+    BadDescriptor {
+        top: Word,
+        base: Word,
+        limit: Word,
+        then: DescUse,
+    },
     /// `shrink_scan`.
     ShrinkDuringScan {
         array: bool,
@@ -163,7 +229,9 @@ enum Action {
         steps_after: u8,
     },
     /// `oom_collect`: a large `__new` (garbage at once), up to the whole memory.
-    BigNew { kib: u16 },
+    BigNew {
+        kib: u16,
+    },
 }
 
 struct Fuzz {
@@ -207,7 +275,9 @@ impl Fuzz {
             }
             Call::Push => expect_rejected(self.rt(), &what, |rt| rt.push(v)),
             Call::Visit => expect_rejected(self.rt(), &what, |rt| rt.visit(v)),
-            Call::Renew { size } => expect_rejected(self.rt(), &what, |rt| rt.renew(v, size as u32)),
+            Call::Renew { size } => {
+                expect_rejected(self.rt(), &what, |rt| rt.renew(v, size as u32))
+            }
             Call::Free => expect_rejected(self.rt(), &what, |rt| rt.free(v)),
             Call::Realloc { size } => {
                 expect_rejected(self.rt(), &what, |rt| rt.realloc(v, size as u32))
@@ -250,8 +320,7 @@ impl Fuzz {
         let host = *hosts[pick as usize % hosts.len()];
         let id = id as u32 % rtti::TYPES.len() as u32;
         let gc = MANAGED | (color as u32 & 3);
-        let Some(fake) =
-            FakeHeader::write(&self.m.rt, &host, k as u32, size as u32, gc, id, None)
+        let Some(fake) = FakeHeader::write(&self.m.rt, &host, k as u32, size as u32, gc, id, None)
         else {
             return;
         };
@@ -286,10 +355,13 @@ impl Fuzz {
                 return;
             }
             st(rt, h, top + 4);
-            (top, Box::new(move |rt: &Rt| {
-                st(rt, top, 0);
-                st(rt, h, top);
-            }))
+            (
+                top,
+                Box::new(move |rt: &Rt| {
+                    st(rt, top, 0);
+                    st(rt, h, top);
+                }),
+            )
         };
         st(rt, at, v);
         let rt = &mut self.m.rt;
@@ -424,20 +496,28 @@ impl Fuzz {
             let nr = rt.renew(container, 4 * keep).unwrap();
             assert_eq!(nr, container, "shrinking stays in place");
         }
-        // Reuse the freed tail: a pointer-free buffer whose words look like refs.
-        let (live, _) = {
-            let (used, free) = walk(rt);
-            (used.into_iter().filter(|b| b.managed()).collect::<Vec<_>>(), free)
-        };
+        // Reuse the freed tail: a pointer-free buffer whose words look like refs. The bump
+        // block is used up first, so that the buffer comes from the free lists.
+        let live: Vec<Block> = walk(rt).0.into_iter().filter(|b| b.managed()).collect();
+        let bump = rt.heap().bump_free();
+        let spent = if bump > 0 && bump < 8 << 20 { rt.alloc(bump).ok() } else { None };
         let words: Vec<u32> = if filler.is_empty() { vec![0xFFFF_FFF0] } else { filler.to_vec() };
         let fsize = 4 * (words.len() as u32).clamp(1, 1024) * 4;
         let f = rt.new_object(fsize, ids.abuf).unwrap();
+        if let Some(b) = spent {
+            rt.free(b).unwrap();
+        }
         for i in 0..fsize / 4 {
             let w = words[i as usize % words.len()];
-            let v = if filler_refs && !live.is_empty() {
-                live[w as usize % live.len()].r.wrapping_add(16 * (w >> 28))
-            } else {
-                w
+            let v = match (filler_refs, i % 4) {
+                // Groups of 16 bytes: a "ref" to the next group, whose second word reads as
+                // the gcInfo of a white object.
+                (true, 0) => f + 4 * i + 32,
+                (true, 1) => MANAGED | (w & 1),
+                (false, _) if !live.is_empty() && w & 1 == 1 => {
+                    live[(w >> 1) as usize % live.len()].r.wrapping_add(16 * (w >> 28))
+                }
+                _ => w,
             };
             st(rt, f + 4 * i, v);
         }
@@ -447,9 +527,15 @@ impl Fuzz {
             rt.gc_step();
         }
         // The filler is pointer-free: nothing may have written into it.
-        assert!(bytes(rt, f, fsize) == &fcopy[..], "the collector wrote into a pointer-free buffer");
+        assert!(
+            bytes(rt, f, fsize) == &fcopy[..],
+            "the collector wrote into a pointer-free buffer"
+        );
         rt.collect();
-        assert!(bytes(rt, f, fsize) == &fcopy[..], "the collector wrote into a pointer-free buffer");
+        assert!(
+            bytes(rt, f, fsize) == &fcopy[..],
+            "the collector wrote into a pointer-free buffer"
+        );
         // The kept children are live and intact.
         let slots = if array { ld(rt, container) } else { container };
         for (i, &c) in kid_refs.iter().enumerate().take(keep as usize) {
@@ -510,7 +596,11 @@ fuzz_target!(|input: (u64, bool, Vec<Action>)| {
                 true
             }
             Action::JunkSlot { value, in_static, slot, steps, collect }
-                if classes.enabled(if in_static { "junk_static_slot" } else { "junk_stack_slot" }) =>
+                if classes.enabled(if in_static {
+                    "junk_static_slot"
+                } else {
+                    "junk_stack_slot"
+                }) =>
             {
                 f.junk_slot(value, in_static, slot, steps, collect);
                 true

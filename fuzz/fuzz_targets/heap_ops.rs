@@ -48,8 +48,26 @@ enum Size {
 impl Size {
     fn get(self) -> u32 {
         const EDGES: [u32; 20] = [
-            0, 1, 12, 13, 16, 17, 32, 224, 240, 241, 256, 496, 4080, 4096, 65520, 65536,
-            131_056, 262_128, 1 << 20, (1 << 20) - 16,
+            0,
+            1,
+            12,
+            13,
+            16,
+            17,
+            32,
+            224,
+            240,
+            241,
+            256,
+            496,
+            4080,
+            4096,
+            65520,
+            65536,
+            131_056,
+            262_128,
+            1 << 20,
+            (1 << 20) - 16,
         ];
         match self {
             Size::Tiny(n) => n as u32 % 65,
@@ -63,20 +81,45 @@ impl Size {
 
 #[derive(Arbitrary, Debug)]
 enum Action {
-    Alloc { size: Size, fill: u8 },
-    Free { pick: u16 },
-    Realloc { pick: u16, size: Size },
+    Alloc {
+        size: Size,
+        fill: u8,
+    },
+    Free {
+        pick: u16,
+    },
+    Realloc {
+        pick: u16,
+        size: Size,
+    },
     /// Rewrites a live block's contents.
-    Rewrite { pick: u16, fill: u8 },
+    Rewrite {
+        pick: u16,
+        fill: u8,
+    },
     /// `forged_ref`: free of a value that is not a live block.
-    ForgedFree { forge: Forge },
+    ForgedFree {
+        forge: Forge,
+    },
     /// `forged_ref`: realloc of a value that is not a live block.
-    ForgedRealloc { forge: Forge, size: Size },
+    ForgedRealloc {
+        forge: Forge,
+        size: Size,
+    },
     /// `forged_ref`: free a block, then free (or realloc) the same ref again.
-    DoubleFree { pick: u16, realloc: bool },
+    DoubleFree {
+        pick: u16,
+        realloc: bool,
+    },
     /// `fake_header` / `fake_leftfree`: a header forged inside a live payload, then free or
     /// realloc of the ref behind it.
-    FakeHeader { pick: u16, k: u16, size: u16, leftfree: Option<u16>, realloc: Option<Size> },
+    FakeHeader {
+        pick: u16,
+        k: u16,
+        size: u16,
+        leftfree: Option<u16>,
+        realloc: Option<Size>,
+    },
 }
 
 struct Live {
@@ -223,7 +266,8 @@ fuzz_target!(|actions: Vec<Action>| {
         stack_slots: 16,
         static_slots: 8,
     });
-    let mut m = Model { rt, live: Vec::new(), live_bytes: 0, history: History::default(), steps: 0 };
+    let mut m =
+        Model { rt, live: Vec::new(), live_bytes: 0, history: History::default(), steps: 0 };
     for a in actions.into_iter().take(MAX_ACTIONS) {
         m.steps += 1;
         match a {
@@ -287,9 +331,8 @@ fuzz_target!(|actions: Vec<Action>| {
                 let (used, _) = walk(&m.rt);
                 let host = *used.iter().find(|b| b.r == m.live[i].r).unwrap();
                 // A "left block" pointer: another live block's start, or a raw value.
-                let left = leftfree.map(|l| {
-                    used.get(l as usize % used.len()).map_or(l as u32 * 16, |b| b.r - 16)
-                });
+                let left = leftfree
+                    .map(|l| used.get(l as usize % used.len()).map_or(l as u32 * 16, |b| b.r - 16));
                 let Some(fake) =
                     FakeHeader::write(&m.rt, &host, k as u32, size as u32, 0, NO_TYPE, left)
                 else {
