@@ -205,6 +205,8 @@ pub struct Layout {
 /// The stack wasm-ld reserves below the static data on wasm32-unknown-unknown (`--stack-first`).
 pub const STACK_BYTES: u64 = 1 << 20;
 pub const PAGE: u64 = 65536;
+/// The largest payload of any object, static or not (ABI.md §1): 2^30 - 16 bytes.
+pub const MAX_PAYLOAD: u64 = (1 << 30) - 16;
 
 impl Layout {
     pub fn id_of(&self, name: &str) -> Option<u32> {
@@ -814,6 +816,19 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             }
             Ok(())
         };
+        // Checked before any payload is built: the ABI's largest payload (§1).
+        let fits = |bytes: u64| -> R<()> {
+            if bytes > MAX_PAYLOAD {
+                let line = length.map(|(_, l)| l).or(values.map(|(_, l)| l)).unwrap_or(t.line);
+                return fail(
+                    line,
+                    format!(
+                        "{what} needs {bytes} bytes, more than the largest payload ({MAX_PAYLOAD} bytes)"
+                    ),
+                );
+            }
+            Ok(())
+        };
         let count_line = |n: usize| -> R<u32> {
             match length {
                 Some((l, line)) if (l as usize) < n => {
@@ -836,6 +851,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                 let elem = Elem::Prim { name: "u8", log2: 0, signed: false, float: false };
                 let vals = values.map(|v| v.0.as_slice()).unwrap_or(&[]);
                 let n = count_line(vals.len())?;
+                fits(n as u64)?;
                 let bytes = encode_numbers(&elem, vals, n, &what)?;
                 (Payload::Bytes(bytes), format!("ArrayBuffer of {n} bytes"))
             }
@@ -859,6 +875,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                 forbid(&["value"], "an array takes `values` and/or a `length`")?;
                 let vals = values.map(|v| v.0.as_slice()).unwrap_or(&[]);
                 let n = count_line(vals.len())?;
+                fits((n as u64) << el.log2())?;
                 let inner = match el {
                     Elem::Prim { .. } => Payload::Bytes(encode_numbers(el, vals, n, &what)?),
                     Elem::Ref { id: want, .. } => {
@@ -983,6 +1000,18 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         initial_pages: initial_pages.map(|(v, _)| v as u32),
         max_pages: max_pages.map(|(v, _)| v as u32),
     };
+    // The stack and the static data must fit in the memory's maximum (4 GiB without a cap).
+    let need = STACK_BYTES + layout.static_bytes(0);
+    let (cap, cap_line) = max_pages.map_or((65536, 0), |(m, line)| (m as u64, line));
+    if need > cap * PAGE {
+        return fail(
+            cap_line,
+            format!(
+                "the 1 MiB stack and this layout's {} KiB of static data do not fit in {cap} pages of memory",
+                (need - STACK_BYTES).div_ceil(1024)
+            ),
+        );
+    }
     if let Some((i, line)) = initial_pages {
         // The stack (1 MiB) and the static data must fit in the initial memory.
         let need = STACK_BYTES + layout.static_bytes(0);

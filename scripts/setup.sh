@@ -5,6 +5,7 @@
 #   - Debian packages: chromium, chromium-driver, binaryen (wasm-opt), hyperfine
 #   - wasm-bindgen-cli at the version of `wasm-bindgen` in Cargo.lock
 #   - the root npm devDependencies (npm ci) when package.json exists
+#   - for fuzzing only (fuzz/, scripts/fuzz.sh): a nightly toolchain and cargo-fuzz
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -115,6 +116,23 @@ if [[ -f package.json ]]; then
   fi
 else
   log "npm: no package.json, nothing to install"
+fi
+
+# --- 5. fuzzing: nightly toolchain and cargo-fuzz ------------------------------
+# Only fuzz/ uses nightly (libFuzzer needs -Zsanitizer and sanitizer coverage); the crate
+# itself stays on the toolchain pinned by rust-toolchain.toml.
+if rustup toolchain list | grep -q '^nightly-'; then
+  log "rust toolchain nightly (fuzzing): present"
+else
+  log "rust toolchain nightly (fuzzing): installing"
+  rustup toolchain install nightly --profile minimal
+fi
+if command -v cargo-fuzz >/dev/null 2>&1; then
+  log "cargo-fuzz: present"
+else
+  log "cargo-fuzz: installing"
+  cargo install cargo-fuzz --locked
+  command -v cargo-fuzz >/dev/null 2>&1 || die "cargo-fuzz still not on PATH after install (is ~/.cargo/bin on PATH?)"
 fi
 
 log "done"

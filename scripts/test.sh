@@ -3,6 +3,7 @@
 # every test level, failing fast:
 #
 #   host      cargo test                       (x86_64: unit, property, integration, doc tests)
+#   fuzz      scripts/fuzz.sh smoke            (every libFuzzer target in fuzz/ for ~20 s, nightly)
 #   build     scripts/build.sh all             (release wasm: default, modern profile, import-memory)
 #   wasm-node cargo test --target wasm32-unknown-unknown --tests   (wasm-bindgen-test-runner in node)
 #   chromium  the same wasm suites in headless Chromium (WASM_BINDGEN_USE_BROWSER=1, chromedriver)
@@ -19,7 +20,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-ALL_STAGES=(setup host build wasm-node chromium js)
+ALL_STAGES=(setup host fuzz build wasm-node chromium js)
 
 # ---- stage selection ---------------------------------------------------------
 selected=()
@@ -50,6 +51,11 @@ stage_setup() {
 
 stage_host() {
   cargo test
+}
+
+stage_fuzz() {
+  # Every libFuzzer target for ~20 s (scripts/fuzz.sh smoke; nightly + cargo-fuzz from setup).
+  bash scripts/fuzz.sh smoke
 }
 
 stage_build() {
