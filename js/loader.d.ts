@@ -43,6 +43,16 @@ export interface AbortError extends Error {
 /** The collector's phase: 0 idle, 1 mark, 2 sweep (ABI.md §5, `__gc_step` / `__gc_phase`). */
 export type GcPhase = 0 | 1 | 2;
 
+/** One broken invariant from `heapCheck()` (README "Heap checker" numbers and explains them). */
+export interface HeapViolation {
+  /** The invariant's name, e.g. "FreeBackPointer". */
+  invariant: string;
+  /** Its number in `__heap_check_list`'s ABI. */
+  code: number;
+  /** Where it broke: a block address (ref - 16), a root slot, a list class, or 0. */
+  address: number;
+}
+
 /** What `gcStats()` returns: `__gc_stats`'s eight u64, as Numbers, in ABI order. */
 export interface GcStats {
   /** Bytes from `__heap_base` to the end of memory. */
@@ -183,6 +193,11 @@ export interface ASUtil {
   __getStatic(name: string): number;
   /** Heap and collector statistics from `__gc_stats`. */
   gcStats(): GcStats;
+  /**
+   * The broken invariants `__heap_check` counts, from `__heap_check_list` (at most `max`,
+   * default 256; `total` is the full count). Empty when the heap is sound.
+   */
+  heapCheck(options?: { max?: number }): HeapViolation[] & { total: number };
   /** The collector's phase from `__gc_phase` (0 idle, 1 mark, 2 sweep), without doing work. */
   gcPhase(): GcPhase;
   /**

@@ -2,7 +2,7 @@
 //
 // Its API is a superset of @assemblyscript/loader (0.22 and 0.28): `instantiate`,
 // `instantiateSync`, `instantiateStreaming`, `demangle`, and the same helpers on `exports`.
-// Additions: UTF-8 strings, `gcStats()`, `gcPhase()` and idle-time collection (`gcIdle()`),
+// Additions: UTF-8 strings, `gcStats()`, `heapCheck()`, `gcPhase()` and idle-time collection (`gcIdle()`),
 // self-unpinning handles, profile detection,
 // views that follow `memory.grow`, and a default `env.abort` that decodes its message.
 // See README.md for the contract and /work/shared/ABI.md (the asrt ABI) for the layouts.
@@ -614,6 +614,36 @@ function postInstantiate(pre, instance, options) {
     return out;
   }
 
+  // ---- heap checker (__heap_check_list) ----
+  // The invariants by number (index 0 is none): src/invariant.rs, README "Heap checker".
+  const INVARIANTS = ["", "BlockMisaligned", "BlockOutsideHeap", "ChainCycle", "BlockSizeBad", "LeftFreeBitWrong", "AdjacentFree", "FreeBackPointer", "FreeNotListed", "SentinelChain", "UsedSizeMismatch", "BadKind", "BumpBlockBad", "FreeBytesMismatch", "RegionCount", "StartMapBitOnFree", "StartMapBitOnSentinel", "StartMapBitMissing", "StartMapStrayBits", "StartMapBlock", "FlBitmapMismatch", "SlBitmapMismatch", "ListedOutOfRange", "ListedNotFree", "ListedWrongClass", "ListPrevLink", "ListCycle", "PinnedBitWithoutPin", "GrayOutsideMark", "LinkOnNonGray", "BlackWhenIdle", "DanglingChild", "BlackPointsToWhite", "GrayStackNotGray", "GrayNotOnStack", "LiveCountMismatch", "JunkRootSlot", "JunkStaticSlot"];
+  let checkBlock = 0, checkCapacity = 0;
+  /**
+   * What `__heap_check` counts, listed: `[{ invariant, code, address }]` in the order the checker
+   * finds them (`invariant` is the name, `code` its number, `address` where it broke). At most
+   * `max` entries (default 256); the array's `total` is the full count. The output block is
+   * `__alloc`ed on the first call (grown for a larger `max`) and kept for the instance.
+   */
+  function heapCheck({ max = 256 } = {}) {
+    const list = need("__heap_check_list");
+    max = Math.max(1, max >>> 0);
+    if (checkCapacity < max) {
+      if (checkBlock) need("__free")(checkBlock);
+      checkBlock = 0;
+      checkBlock = need("__alloc")(8 * max) >>> 0;
+      checkCapacity = max;
+    }
+    const total = list(checkBlock, max) >>> 0;
+    views();
+    const out = [];
+    for (let i = 0; i < Math.min(total, max); ++i) {
+      const code = U32[(checkBlock >>> 2) + 2 * i];
+      out.push({ invariant: INVARIANTS[code] ?? `#${code}`, code, address: U32[(checkBlock >>> 2) + 2 * i + 1] });
+    }
+    out.total = total;
+    return out;
+  }
+
   // ---- GC pacing from the host (ABI.md §5: __gc_step, __gc_phase) ----
   /** The collector's phase without doing any work: 0 idle, 1 mark, 2 sweep. */
   function gcPhase() {
@@ -687,7 +717,7 @@ function postInstantiate(pre, instance, options) {
     __newString, __getString, __newStringUTF8, __getStringUTF8, __getStringUTF8Bytes,
     __newArrayBuffer, __getArrayBuffer, __newArray, __getArray, __getArrayView,
     __getFunction, __instanceof, __typeinfo, __idof, __getStatic, __pinHandle, gcStats,
-    gcPhase, gcIdle,
+    gcPhase, gcIdle, heapCheck,
   });
   const typed = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array];
   for (const ctor of typed) {

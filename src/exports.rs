@@ -347,6 +347,13 @@ exports! {
     /// `__heap_check() -> errors`
     fn __heap_check() -> u32 { Ok(try_runtime()?.check()) }
 
+    /// `__heap_check_list(out, capacity) -> total`: the first `capacity` broken invariants as
+    /// `(invariant u32, address u32)` pairs at `out` (8-aligned, in the native stack region or
+    /// in a live `__alloc` block); the total count, as `__heap_check`.
+    fn __heap_check_list(out: u32, capacity: u32) -> u32 {
+        try_runtime()?.write_check_list(out, capacity)
+    }
+
     // ----- RTTI -----
 
     /// `__typeinfo(id) -> flags`, as the RTTI table at `__rtti_base` says.

@@ -19,6 +19,7 @@ pub mod gc;
 pub mod heap;
 #[cfg(any(feature = "std", not(target_arch = "wasm32")))]
 pub mod host;
+pub mod invariant;
 pub mod memory;
 pub mod object;
 pub mod out_buffer;
@@ -30,6 +31,7 @@ pub mod statics;
 pub mod string;
 
 pub use error::Error;
+pub use invariant::{Invariant, Violation};
 pub use runtime::{Roots, Runtime, Stats};
 
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]

@@ -1,4 +1,5 @@
-//! Where an export may write for its caller: `__gc_stats`'s output buffer (ABI.md §5).
+//! Where an export may write for its caller: `__gc_stats`'s output buffer (ABI.md §5) and
+//! `__heap_check_list`'s.
 //!
 //! ```text
 //! ╒═ native stack ═╤══ static data ═══════════════════════════╤══ heap ══════════════════════╕
@@ -11,14 +12,23 @@
 //! linker's `__stack_low` and `__stack_high`, recorded in [`Roots`](crate::Roots) at start. Every
 //! other byte below the heap belongs to the runtime or to static objects, and heap bytes outside
 //! a live payload are headers or free lists.
+//!
+//! `__heap_check_list` writes while the checker walks the heap, so its buffer must be memory the
+//! checker never reads: the native stack region or an `__alloc` block (unmanaged, never traced).
+//! A managed object is refused: writing into one could change the refs the walk reads (an
+//! `Array`'s slots live in its ArrayBuffer).
 
 use crate::error::Error;
+use crate::invariant::Invariant;
 use crate::memory::Memory;
 use crate::object::HEADER_SIZE;
 use crate::runtime::Runtime;
 
 /// Bytes `__gc_stats` writes: eight u64.
 pub const STATS_BYTES: u32 = 64;
+
+/// Bytes of one `(invariant u32, address u32)` pair of `__heap_check_list`.
+pub const CHECK_PAIR_BYTES: u32 = 8;
 
 impl<M: Memory> Runtime<M> {
     /// The ref of the live heap block (managed or `__alloc`ed, never one of the runtime's own)
@@ -64,5 +74,58 @@ impl<M: Memory> Runtime<M> {
             unsafe { (self.memory().ptr(at) as *mut u64).write_unaligned(w.to_le()) };
         }
         Ok(())
+    }
+
+    /// Checks `__heap_check_list`'s `out` for `capacity` pairs: nothing when `capacity` is 0;
+    /// else 8-aligned, and its `8 x capacity` bytes inside the native stack region or inside
+    /// the payload of one live `__alloc` block (`out` is its ref). Time: O(1).
+    pub fn check_list_out(&self, out: u32, capacity: u32) -> Result<(), Error> {
+        if capacity == 0 {
+            return Ok(());
+        }
+        if out == 0 {
+            return Err(Error::NullRef);
+        }
+        let len = capacity as u64 * CHECK_PAIR_BYTES as u64;
+        let end = out as u64 + len;
+        if end > self.memory().size() as u64 {
+            return Err(Error::OutOfBounds);
+        }
+        if !out.is_multiple_of(8) {
+            return Err(Error::BadCheckBuffer);
+        }
+        let r = &self.roots;
+        if out >= r.stack_low && end <= r.stack_high as u64 {
+            return Ok(());
+        }
+        if self.validate_unmanaged(out).is_ok() && self.rt_size(out) as u64 >= len {
+            Ok(())
+        } else {
+            Err(Error::BadCheckBuffer)
+        }
+    }
+
+    /// `__heap_check_list(out, capacity) -> total`: runs the checker of [`Runtime::check`] and
+    /// writes the first `capacity` broken invariants at `out` as pairs of little-endian u32
+    /// `(invariant, address)` ([`Invariant`] numbers them); returns how many there are in all
+    /// (the same number `__heap_check` returns). `out` is checked first
+    /// ([`Runtime::check_list_out`]); on error nothing is written. Time: O(heap).
+    pub fn write_check_list(&self, out: u32, capacity: u32) -> Result<u32, Error> {
+        self.check_list_out(out, capacity)?;
+        let mut i = 0u32;
+        let total = self.check_each(|invariant: Invariant, address| {
+            if i < capacity {
+                let at = out + CHECK_PAIR_BYTES * i;
+                // SAFETY: `[out, out + 8 x capacity)` lies inside memory (checked above), in
+                // memory that the caller owns and the checker never reads.
+                unsafe {
+                    let p = self.memory().ptr(at) as *mut u32;
+                    p.write_unaligned((invariant as u32).to_le());
+                    p.add(1).write_unaligned(address.to_le());
+                }
+            }
+            i += 1;
+        });
+        Ok(total)
     }
 }

@@ -94,6 +94,13 @@ pub struct Runtime<M: Memory> {
     pub(crate) live_objects: u64,
     /// Payload bytes requested so far.
     pub(crate) total_allocated: u64,
+    /// Steps after which the full checker still runs (feature `check-steps`; see
+    /// [`Runtime::set_step_checks`]).
+    #[cfg(feature = "check-steps")]
+    pub(crate) step_checks: u64,
+    /// Step budget since the last check after a step, times the ratio (feature `check-steps`).
+    #[cfg(feature = "check-steps")]
+    pub(crate) step_check_credit: u64,
 }
 
 impl<M: Memory> Runtime<M> {
@@ -110,6 +117,10 @@ impl<M: Memory> Runtime<M> {
             roots,
             live_objects: 0,
             total_allocated: 0,
+            #[cfg(feature = "check-steps")]
+            step_checks: u64::MAX,
+            #[cfg(feature = "check-steps")]
+            step_check_credit: 0,
         })
     }
 

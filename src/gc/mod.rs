@@ -401,6 +401,8 @@ impl<M: Memory> Runtime<M> {
         }
         #[cfg(feature = "rtrace")] // rtrace hook
         crate::rtrace::yielded();
+        #[cfg(feature = "check-steps")]
+        self.check_after_step(budget);
     }
 
     /// `__collect`: finishes the cycle in progress, then runs one full cycle. Checks the

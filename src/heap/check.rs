@@ -1,7 +1,10 @@
-//! The heap checker: walks every block of every region and every free list and counts broken
-//! invariants (listed in `heap/mod.rs`). Time: O(blocks); for tests and `__heap_check`.
+//! The heap checker: walks every block of every region and every free list and reports each
+//! broken invariant ([`Invariant`], listed in `invariant.rs`) with its address.
+//! Time: O(blocks); for tests and `__heap_check`.
 
+use super::starts::{StartMap, WORD_SPAN};
 use super::{Heap, size_of_info};
+use crate::invariant::{Invariant, Violations};
 use crate::memory::Memory;
 use crate::object::{
     ALIGN, FREE, GC_INFO, Kind, LEFTFREE, MANAGED, MAX_PAYLOAD, MIN_BLOCK, MM_INFO, RT_SIZE,
@@ -9,13 +12,15 @@ use crate::object::{
 };
 
 impl<M: Memory> Heap<M> {
-    /// Calls `visit(block)` for every used, non-sentinel block in address order, and counts the
-    /// heap's broken invariants. Time: O(blocks + free blocks).
-    pub fn check_with(&self, mut visit: impl FnMut(u32)) -> u32 {
-        let mut errors = 0u32;
+    /// Calls `visit(block, v)` for every used, non-sentinel block in address order, and reports
+    /// every broken heap invariant to `v`. Time: O(blocks + free blocks).
+    pub fn check_into(
+        &self,
+        v: &mut Violations<'_>,
+        mut visit: impl FnMut(u32, &mut Violations<'_>),
+    ) {
         let end = self.mem.size();
-        let (list_errors, listed, listed_bytes) = self.bins.check(&self.mem);
-        errors += list_errors;
+        let (listed, listed_bytes) = self.bins.check(&self.mem, v);
         let (mut free_seen, mut free_bytes, mut regions) = (0u32, 0u64, 0u32);
         let mut block = self.start;
         let mut left_free = false;
@@ -25,38 +30,40 @@ impl<M: Memory> Heap<M> {
         let mut starts = 0u32;
         while block != 0 {
             steps += 1;
-            if !block.is_multiple_of(ALIGN)
-                || block < self.start
-                || block > end - MIN_BLOCK
-                || steps > end / 16
-            {
-                return errors + 1;
+            if !block.is_multiple_of(ALIGN) {
+                return v.report(Invariant::BlockMisaligned, block);
+            }
+            if block < self.start || block > end - MIN_BLOCK {
+                return v.report(Invariant::BlockOutsideHeap, block);
+            }
+            if steps > end / 16 {
+                return v.report(Invariant::ChainCycle, block);
             }
             // SAFETY: `block` is aligned and its 16-byte header lies below `end`.
             let info = unsafe { self.mem.load(block + MM_INFO) };
             let size = size_of_info(info);
             if !size.is_multiple_of(ALIGN) || size < MIN_BLOCK || size > end - block {
-                return errors + 1;
+                return v.report(Invariant::BlockSizeBad, block);
             }
             if (info & LEFTFREE != 0) != left_free {
-                errors += 1;
+                v.report(Invariant::LeftFreeBitWrong, block);
             }
             let bit = map.is_set(&self.mem, block - self.start);
             if info & FREE != 0 {
                 if bit {
-                    errors += 1; // a free block recorded as a block start
+                    v.report(Invariant::StartMapBitOnFree, block);
                 }
                 if left_free {
-                    errors += 1; // two adjacent free blocks
+                    v.report(Invariant::AdjacentFree, block);
                 }
                 // SAFETY: the block's last word is inside it.
                 if unsafe { self.mem.load(block + size - 4) } != block {
-                    errors += 1;
+                    v.report(Invariant::FreeBackPointer, block);
                 }
                 if block == self.bump_block() {
                     bump_seen = true;
                 } else if !self.listed(block, size) {
-                    errors += 1;
+                    v.report(Invariant::FreeNotListed, block);
                 }
                 free_seen += 1;
                 free_bytes += size as u64;
@@ -68,13 +75,13 @@ impl<M: Memory> Heap<M> {
             // SAFETY: a used block has a full header.
             if unsafe { self.is_sentinel(block) } {
                 if bit {
-                    errors += 1; // a sentinel is no block a ref may name
+                    v.report(Invariant::StartMapBitOnSentinel, block);
                 }
                 regions += 1;
                 // SAFETY: as above.
                 let next = unsafe { self.mem.load(block + RT_SIZE) };
                 if next == 0 && block != self.tail {
-                    errors += 1;
+                    v.report(Invariant::SentinelChain, block);
                 }
                 block = next;
                 continue;
@@ -83,16 +90,16 @@ impl<M: Memory> Heap<M> {
             let (gc, rt_size) =
                 unsafe { (self.mem.load(block + GC_INFO), self.mem.load(block + RT_SIZE)) };
             if rt_size > MAX_PAYLOAD || block_size(rt_size) != size {
-                errors += 1;
+                v.report(Invariant::UsedSizeMismatch, block);
             }
             if gc & MANAGED == 0 && gc > Kind::Sentinel as u32 {
-                errors += 1;
+                v.report(Invariant::BadKind, block);
             }
             if !bit {
-                errors += 1; // a used block validation would reject
+                v.report(Invariant::StartMapBitMissing, block);
             }
             starts += 1;
-            visit(block);
+            visit(block, v);
             block += size;
         }
         let bump = self.bump_block();
@@ -101,7 +108,7 @@ impl<M: Memory> Heap<M> {
             // SAFETY: the bump block is a free block with a valid header.
             let info = unsafe { self.mem.load(bump + MM_INFO) };
             if info & FREE == 0 || !bump_seen {
-                return errors + 1;
+                return v.report(Invariant::BumpBlockBad, bump);
             }
             free_seen -= 1;
             free_bytes -= size_of_info(info) as u64;
@@ -110,16 +117,26 @@ impl<M: Memory> Heap<M> {
             || free_bytes != listed_bytes
             || free_bytes + bump_bytes(self) != self.free_bytes as u64
         {
-            errors += 1;
+            v.report(Invariant::FreeBytesMismatch, 0);
         }
         if regions != self.regions {
-            errors += 1;
+            v.report(Invariant::RegionCount, 0);
         }
         // Set bits inside blocks (not at their starts) are counted here: as many bits as starts.
-        if map.count(&self.mem) != starts || !self.is_block_start(map.words - 16) {
-            errors += 1;
+        if map.count(&self.mem) != starts {
+            v.report(Invariant::StartMapStrayBits, self.stray_start_bit(&map));
+        } else if !self.is_block_start(map.words - 16) {
+            v.report(Invariant::StartMapBlock, map.words - 16);
         }
-        errors
+    }
+
+    /// Calls `visit(block)` for every used, non-sentinel block in address order, and counts the
+    /// heap's broken invariants. Time: O(blocks + free blocks).
+    pub fn check_with(&self, mut visit: impl FnMut(u32)) -> u32 {
+        let mut ignore = |_: Invariant, _: u32| {};
+        let mut v = Violations::new(&mut ignore);
+        self.check_into(&mut v, |block, _| visit(block));
+        v.count()
     }
 
     /// Counts the heap's broken invariants. Time: O(blocks).
@@ -127,6 +144,50 @@ impl<M: Memory> Heap<M> {
         self.check_with(|_| {})
     }
 
+    /// For a report of [`Invariant::StartMapStrayBits`] (the walk succeeded): the address of
+    /// the first set bit of the map that is not at a used, non-sentinel block's start, or the
+    /// map's payload when every set bit is (the count differs by missing bits only).
+    /// Time: O(blocks + map).
+    fn stray_start_bit(&self, map: &StartMap) -> u32 {
+        // Walk the blocks and the set bits together, both in address order.
+        let mut block = self.start;
+        let mut offset = 0u32;
+        while offset < map.covered {
+            // SAFETY: the word indexes the installed map (`offset` is covered).
+            if offset.is_multiple_of(WORD_SPAN)
+                && unsafe { self.mem.load(map.words + 4 * (offset / WORD_SPAN)) } == 0
+            {
+                offset += WORD_SPAN;
+                continue;
+            }
+            if !map.is_set(&self.mem, offset) {
+                offset += ALIGN;
+                continue;
+            }
+            let at = self.start + offset;
+            // The next used, non-sentinel block at or after `at`.
+            while block != 0 && block < at {
+                // SAFETY: the walk in `check_into` went through this chain without a break.
+                let info = unsafe { self.mem.load(block + MM_INFO) };
+                // SAFETY: as above.
+                block = if info & FREE == 0 && unsafe { self.is_sentinel(block) } {
+                    unsafe { self.mem.load(block + RT_SIZE) }
+                } else {
+                    block + size_of_info(info)
+                };
+            }
+            // SAFETY: as above.
+            let used = block == at
+                && unsafe {
+                    self.mem.load(block + MM_INFO) & FREE == 0 && !self.is_sentinel(block)
+                };
+            if !used {
+                return at;
+            }
+            offset += ALIGN;
+        }
+        map.words
+    }
     /// Whether the class of a free block of `size` bytes is marked non-empty. Together with the
     /// counts compared in [`Heap::check_with`] (every listed block is a free block of its class
     /// with a valid back pointer, and as many listed as walked), this finds unlisted blocks

@@ -26,6 +26,7 @@
 //! Allocation rounds the request up to the start of the next class ("good fit"), so the head of
 //! any non-empty class at or above it fits: two bitmap scans and no list walk, O(1) worst case.
 
+use crate::invariant::{Invariant, Violations};
 use crate::memory::Memory;
 use crate::object::{ALIGN, FREE, MM_INFO, TAGS};
 use static_assertions::const_assert;
@@ -215,25 +216,26 @@ impl Bins {
         None
     }
 
-    /// Checks the bitmaps against the lists and every listed block against its class; returns
-    /// the number of broken invariants and the number and bytes of listed blocks.
+    /// Checks the bitmaps against the lists and every listed block against its class, reporting
+    /// each broken invariant to `v`; returns the number and bytes of listed blocks.
     /// Time: O(free blocks).
-    pub fn check<M: Memory>(&self, mem: &M) -> (u32, u32, u64) {
-        let (mut errors, mut count, mut bytes) = (0u32, 0u32, 0u64);
+    pub fn check<M: Memory>(&self, mem: &M, v: &mut Violations<'_>) -> (u32, u64) {
+        let (mut count, mut bytes) = (0u32, 0u64);
         let end = mem.size();
         for fl in 0..FL_COUNT {
+            let class = (fl * SL_COUNT) as u32;
             if (self.fl_bitmap & (1 << fl) != 0) != (self.sl_bitmap[fl] != 0) {
-                errors += 1;
+                v.report(Invariant::FlBitmapMismatch, class);
             }
             for sl in 0..SL_COUNT {
                 let head = self.heads[fl][sl];
                 if (head != 0) != (self.sl_bitmap[fl] & (1 << sl) != 0) {
-                    errors += 1;
+                    v.report(Invariant::SlBitmapMismatch, class + sl as u32);
                 }
                 let (mut prev, mut block) = (0u32, head);
                 while block != 0 {
                     if block % ALIGN != 0 || block >= end || end - block < 16 {
-                        errors += 1;
+                        v.report(Invariant::ListedOutOfRange, block);
                         break;
                     }
                     // SAFETY: `block` is 16-aligned and at least 16 bytes below the end.
@@ -241,26 +243,29 @@ impl Bins {
                         (mem.load(block + MM_INFO), mem.load(block + PREV), mem.load(block + NEXT))
                     };
                     let size = (info & !TAGS) + 4;
-                    if info & FREE == 0
-                        || !size.is_multiple_of(ALIGN)
+                    if info & FREE == 0 {
+                        v.report(Invariant::ListedNotFree, block);
+                        break;
+                    }
+                    if !size.is_multiple_of(ALIGN)
                         || size > end - block
                         || mapping(size) != (fl, sl)
                     {
-                        errors += 1;
+                        v.report(Invariant::ListedWrongClass, block);
                         break;
                     }
                     // SAFETY: the block's size was just checked to lie inside memory.
                     if unsafe { mem.load(block + size - 4) } != block {
-                        errors += 1;
+                        v.report(Invariant::FreeBackPointer, block);
                     }
                     if p != prev {
-                        errors += 1;
+                        v.report(Invariant::ListPrevLink, block);
                     }
                     count += 1;
                     bytes += size as u64;
                     if count > end / 16 {
                         // A cycle: stop rather than loop forever.
-                        errors += 1;
+                        v.report(Invariant::ListCycle, block);
                         break;
                     }
                     prev = block;
@@ -268,7 +273,7 @@ impl Bins {
                 }
             }
         }
-        (errors, count, bytes)
+        (count, bytes)
     }
 }
 

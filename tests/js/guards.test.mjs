@@ -238,3 +238,26 @@ test("__gc_stats writes only into the native stack region or a live block of 64 
   e.__free(un128);
   assert.equal(e.__heap_check(), 0);
 });
+
+// ----- where __heap_check_list may write -----
+
+test("__heap_check_list writes (invariant, address) pairs only into the stack region or an __alloc block", async () => {
+  const rt = await load();
+  const e = rt.exports;
+  const buf = e.__alloc(64) >>> 0;
+  assert.equal(e.__heap_check_list(buf, 8), 0, "a sound heap");
+  assert.equal(e.__heap_check_list(0, 0), 0, "capacity 0 needs no buffer");
+  const obj = e.__new(64, 0) >>> 0;
+  rejects(rt, "__heap_check_list into a managed object", () => e.__heap_check_list(obj, 1), /__heap_check_list needs/);
+  rejects(rt, "__heap_check_list past its block", () => e.__heap_check_list(buf, 9), /__heap_check_list needs/);
+  rejects(rt, "__heap_check_list over a header", () => e.__heap_check_list(buf - 16, 1), /__heap_check_list needs/);
+  rejects(rt, "__heap_check_list(0, 1)", () => e.__heap_check_list(0, 1), /null/i);
+  // A broken invariant, listed: the object black while the collector is idle.
+  const gc = rt.load32(obj - 12);
+  rt.store32(obj - 12, gc | 3);
+  assert.equal(e.__heap_check_list(buf, 8), 1);
+  assert.equal(e.__heap_check(), 1);
+  assert.deepEqual([rt.load32(buf), rt.load32(buf + 4)], [30, obj - 16], "(BlackWhenIdle, block)");
+  rt.store32(obj - 12, gc);
+  assert.equal(e.__heap_check(), 0);
+});

@@ -115,6 +115,26 @@ pub fn set(rt: &Rt, a: u32, byte: u8, n: u32) {
     unsafe { core::ptr::write_bytes(rt.memory().ptr(a), byte, n as usize) }
 }
 
+/// The broken invariants as `Name at 0x...` items (at most 16, then how many more).
+pub fn report(rt: &Rt) -> std::string::String {
+    let list = rt.check_report();
+    let mut out: Vec<std::string::String> =
+        list.iter().take(16).map(|v| std::format!("{v}")).collect();
+    if list.len() > 16 {
+        out.push(std::format!("... {} more", list.len() - 16));
+    }
+    out.join(", ")
+}
+
+/// Panics, saying which invariants broke and where, unless `__heap_check` is 0.
+#[track_caller]
+pub fn assert_sound(rt: &Rt, what: impl core::fmt::Display) {
+    let errors = rt.check();
+    if errors != 0 {
+        panic!("__heap_check = {errors} {what}: {}", report(rt));
+    }
+}
+
 /// The whole memory, for "nothing changed" comparisons.
 pub fn snapshot(rt: &Rt) -> Vec<u8> {
     rt.memory().bytes().to_vec()
@@ -460,7 +480,7 @@ impl HeapModel {
         for w in extents.windows(2) {
             assert!(w[0].1 <= w[1].0, "blocks overlap: {:x?} and {:x?}", w[0], w[1]);
         }
-        assert_eq!(rt.check(), 0, "__heap_check after step {}", self.steps);
+        assert_sound(rt, format_args!("after step {}", self.steps));
         let s = rt.stats();
         assert_eq!(s.heap_bytes, (mem_end - heap_start) as u64);
         assert_eq!(s.used_bytes, sum, "used bytes are the live blocks' extents");
@@ -502,7 +522,7 @@ impl HeapModel {
         let r = self.rt.alloc(s.largest_free as u32).expect("largest_free is allocatable");
         assert_eq!(self.rt.memory().pages(), pages, "no growth for largest_free");
         self.rt.free(r).unwrap();
-        assert_eq!(self.rt.check(), 0);
+        assert_sound(&self.rt, "");
     }
 }
 
@@ -543,7 +563,7 @@ pub fn expect_unchanged<T: core::fmt::Debug>(
     }
     assert_eq!(rt.stats(), stats, "stats changed by a failing call");
     assert!(snapshot(rt) == before, "memory changed by a failing call ({want:?})");
-    assert_eq!(rt.check(), 0);
+    assert_sound(rt, "");
 }
 
 /// Out of memory for a request that could fit an emptier heap: reported only after a full
@@ -558,7 +578,7 @@ pub fn expect_oom<T: core::fmt::Debug>(rt: &mut Rt, f: impl FnOnce(&mut Rt) -> R
     assert!(after.collections > before.collections, "out of memory without a collection");
     let same = |s: asrt::Stats| (s.heap_bytes, s.used_bytes, s.free_bytes, s.live_objects);
     assert_eq!(same(after), same(before), "a failed allocation changed the heap");
-    assert_eq!(rt.check(), 0);
+    assert_sound(rt, "");
 }
 
 /// Every rejected call leaves the heap unchanged.
@@ -616,7 +636,7 @@ pub fn heap_errors_leave_heap_unchanged() {
     rt.free(b).unwrap();
     rt.free(c).unwrap();
     rt.free(big).unwrap();
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
 }
 
 /// Out of memory with a small cap: the heap passes its check and still allocates.
@@ -635,7 +655,7 @@ pub fn heap_oom_then_recovers() {
     }
     assert!(blocks.len() >= 10, "8 pages hold at least 10 blocks of 40000 bytes: {}", blocks.len());
     assert_eq!(rt.memory().pages(), 8);
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
     // Failing again changes nothing.
     expect_oom(&mut rt, |rt| rt.alloc(40_000));
     // Small allocations still fit in the remainder, and a freed block is reused.
@@ -647,7 +667,7 @@ pub fn heap_oom_then_recovers() {
     // TLSF behaviour, like AssemblyScript's).
     let again = rt.alloc(38_000).expect("freed room is reused");
     assert!(again <= freed, "the freed block (or its merge) is reused");
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
     rt.free(again).unwrap();
     rt.free(small).unwrap();
     for b in blocks {
@@ -656,7 +676,7 @@ pub fn heap_oom_then_recovers() {
     let s = rt.stats();
     assert_eq!(s.used_bytes, 0);
     assert_eq!(s.free_bytes, s.heap_bytes - overhead(&rt));
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
 }
 
 /// `largest_free` is allocatable without growing memory, on a fresh and a fragmented heap.
@@ -680,7 +700,7 @@ pub fn heap_largest_free_fits() {
         } else {
             live.push(rt.alloc(rng.below(5000)).unwrap());
         }
-        assert_eq!(rt.check(), 0);
+        assert_sound(&rt, "");
     }
 }
 
@@ -704,7 +724,7 @@ pub fn heap_growth_doubles_then_falls_back() {
     assert!(need < 8);
     let d = rt.alloc(1_000_000).unwrap();
     assert_eq!(rt.memory().pages(), 40, "growth capped at the maximum");
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
     // Beyond the cap: out of memory, nothing changed.
     expect_oom(&mut rt, |rt| rt.alloc(1_000_000));
     for r in [a, b, c, d] {
@@ -713,7 +733,7 @@ pub fn heap_growth_doubles_then_falls_back() {
     let s = rt.stats();
     assert_eq!(s.used_bytes, 0);
     assert_eq!(s.largest_free, largest_free_for_block(largest_free_block(&rt)));
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
 
     // A large memory grows by at most GROW_STEP_CAP pages at a time, and by exactly what is
     // needed when that is more.
@@ -742,7 +762,7 @@ pub fn heap_growth_doubles_then_falls_back() {
     rt.free(r).unwrap();
     rt.free(r2).unwrap();
     assert_eq!(rt.stats().used_bytes, 0);
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
 }
 
 /// realloc grows in place into a free right neighbour, and shrinks in place.
@@ -760,18 +780,18 @@ pub fn heap_realloc_in_place() {
     assert!(bytes(&rt, a, 100).iter().all(|&x| x == 0xAB));
     assert_eq!(rt.rt_size(a), 400);
     assert_eq!(rt.stats().used_bytes, used + (block_size(400) - block_size(100)) as u64);
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
     // Exactly the whole gap.
     let gap = c - 16 - (a - 16);
     let a3 = rt.realloc(a, gap - 16).unwrap();
     assert_eq!(a3, a, "grown to the whole gap in place");
     assert_eq!(extent(&rt, a).1, c - 16);
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
     // One more byte does not fit: moves.
     let a4 = rt.realloc(a, gap - 15).unwrap();
     assert_ne!(a4, a);
     assert!(bytes(&rt, a4, 100).iter().all(|&x| x == 0xAB), "contents moved");
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
     // Shrinks in place.
     let a5 = rt.realloc(a4, 50).unwrap();
     assert_eq!(a5, a4, "shrunk in place");
@@ -780,7 +800,7 @@ pub fn heap_realloc_in_place() {
     assert!(bytes(&rt, a5, 50).iter().all(|&x| x == 0xAB));
     let a6 = rt.realloc(a5, 0).unwrap();
     assert_eq!(a6, a5);
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
     // Same size class: in place.
     let a7 = rt.realloc(a6, 1).unwrap();
     assert_eq!(a7, a6);
@@ -788,7 +808,7 @@ pub fn heap_realloc_in_place() {
     rt.free(c).unwrap();
     let s = rt.stats();
     assert_eq!(s.used_bytes, 0);
-    assert_eq!(rt.check(), 0);
+    assert_sound(&rt, "");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1693,9 +1713,10 @@ impl GcModel {
                 n
             };
             panic!(
-                "__heap_check = {errors} after step {} (phase {:?}); heap-only check {}; managed blocks {walk} vs live_objects {}{}",
+                "__heap_check = {errors} after step {} (phase {:?}): {}; heap-only check {}; managed blocks {walk} vs live_objects {}{}",
                 self.steps,
                 rt.phase(),
+                report(rt),
                 rt.heap().check(),
                 rt.stats().live_objects,
                 self.describe_dangling()
@@ -1737,9 +1758,9 @@ impl GcModel {
         self.prune();
         assert!(self.tracked.is_empty());
         self.rt.collect();
-        assert_eq!(self.rt.check(), 0);
+        assert_sound(&self.rt, "");
         self.rt.collect();
-        assert_eq!(self.rt.check(), 0);
+        assert_sound(&self.rt, "");
         let s = self.rt.stats();
         assert_eq!(s.live_objects, 0, "every object collected");
         assert_eq!(

@@ -422,6 +422,28 @@ export const checks = [
     },
   },
   {
+    name: "heapCheck() lists __heap_check's broken invariants by name and address",
+    kinds: ["classic", "modern"],
+    async run({ instantiate }) {
+      const e = await instantiate();
+      const sound = e.heapCheck();
+      assert.deepEqual([...sound], [], "a sound heap");
+      assert.equal(sound.total, 0);
+      const h = e.__pinHandle(e.__newString("checked"));
+      const u32 = () => new Uint32Array(e.memory.buffer);
+      const gcInfo = (h.ref - 12) >>> 2;
+      const saved = u32()[gcInfo];
+      u32()[gcInfo] = saved | 3; // black while the collector is idle
+      const list = e.heapCheck();
+      assert.deepEqual([...list], [{ invariant: "BlackWhenIdle", code: 30, address: h.ref - 16 }]);
+      assert.equal(list.total, e.__heap_check(), "total is __heap_check's count");
+      assert.equal(e.heapCheck({ max: 1 }).length, 1);
+      u32()[gcInfo] = saved;
+      assert.deepEqual([...e.heapCheck()], []);
+      h.release();
+    },
+  },
+  {
     name: "gcPhase() reads __gc_phase; gcIdle() steps a cycle to its end within a budget",
     kinds: ["classic", "modern"],
     async run({ instantiate }) {
