@@ -172,16 +172,25 @@ impl<M: Memory> Runtime<M> {
     /// `__alloc`: an unmanaged block of `size` bytes. Time: O(1) plus growth.
     pub fn alloc(&mut self, size: u32) -> Result<u32, Error> {
         let ptr = match self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE) {
-            Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
-                self.collect_keeping(&[])?;
-                self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE)?
-            }
-            r => r?,
+            Ok(p) => p,
+            Err(e) => self.alloc_after_oom(size, e)?,
         };
         self.total_allocated += size as u64;
         #[cfg(feature = "rtrace")]
         crate::rtrace::alloc(ptr - HEADER_SIZE, size);
         Ok(ptr)
+    }
+
+    /// The slow path of [`Runtime::alloc`]: out of memory is final only after a full
+    /// collection (out of line, so the fast path stays small).
+    #[cold]
+    #[inline(never)]
+    fn alloc_after_oom(&mut self, size: u32, e: Error) -> Result<u32, Error> {
+        if e != Error::OutOfMemory || !self.heap.could_ever_fit(size) {
+            return Err(e);
+        }
+        self.collect_keeping(&[])?;
+        self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE)
     }
 
     /// `__realloc`: resizes an unmanaged block, in place when possible. Time: O(1) plus the copy.

@@ -160,17 +160,32 @@ impl<M: Memory> Runtime<M> {
         }
         self.pay(size, keep)?;
         let ptr = match self.heap.alloc_object(size, GcInfo::managed(self.new_color()).0, id) {
-            Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
-                // The color of new objects depends on the phase, which the collection changes.
-                self.collect_keeping(keep)?;
-                self.heap.alloc_object(size, GcInfo::managed(self.new_color()).0, id)?
-            }
-            r => r?,
+            Ok(p) => p,
+            Err(e) => self.new_object_after_oom(size, id, keep, e)?,
         };
         // SAFETY: `alloc_object` returned a block with `size` payload bytes.
         unsafe { self.heap.mem.zero(ptr, size) };
         self.account_new(ptr, size);
         Ok(ptr)
+    }
+
+    /// The slow path of [`Runtime::new_object_keeping`]: out of memory is final only after a
+    /// full collection (out of line, so the allocation fast path stays small).
+    #[cold]
+    #[inline(never)]
+    fn new_object_after_oom(
+        &mut self,
+        size: u32,
+        id: u32,
+        keep: &[u32],
+        e: Error,
+    ) -> Result<u32, Error> {
+        if e != Error::OutOfMemory || !self.heap.could_ever_fit(size) {
+            return Err(e);
+        }
+        // The color of new objects depends on the phase, which the collection changes.
+        self.collect_keeping(keep)?;
+        self.heap.alloc_object(size, GcInfo::managed(self.new_color()).0, id)
     }
 
     /// Bookkeeping for a new managed object.

@@ -4,7 +4,7 @@
 
 use super::trace::OBJECT_WORK;
 use crate::memory::Memory;
-use crate::object::{MM_INFO, MmInfo};
+use crate::object::{MIN_BLOCK, MM_INFO, MmInfo};
 use crate::runtime::Runtime;
 
 impl<M: Memory> Runtime<M> {
@@ -57,14 +57,14 @@ impl<M: Memory> Runtime<M> {
             self.live_objects -= 1;
             #[cfg(feature = "rtrace")]
             crate::rtrace::free(end);
-            // Mark the swallowed header free and forget its start, so a stale ref to it is
-            // rejected, not trusted.
+            // Mark the swallowed header free (its start is forgotten below, with the whole
+            // run's), so a stale ref to it is rejected, not trusted.
             self.store(end + MM_INFO, next.with_free().0);
-            // SAFETY: `end` starts a used block (checked above) that the run swallows.
-            unsafe { self.heap.forget_start(end) };
             end += next.size();
             work += OBJECT_WORK;
         }
+        // SAFETY: [at + 16, end) holds only the swallowed blocks.
+        unsafe { self.heap.forget_starts_in(at + MIN_BLOCK, end) };
         // One used block spanning the run, keeping the first header's LEFTFREE bit.
         self.store(at + MM_INFO, info.with_size(end - at).0);
         // SAFETY: [at, end) is a run of whole blocks, all dead (unreachable) objects.

@@ -90,6 +90,28 @@ impl StartMap {
         }
     }
 
+    /// Clears the bits of every granule in `[from, to)` (offsets; the part beyond `covered` is
+    /// ignored), a word at a time. Time: O((to - from) / 512 + 1).
+    ///
+    /// # Safety
+    /// As for [`StartMap::set`].
+    pub unsafe fn clear_range<M: Memory>(&self, mem: &M, from: u32, to: u32) {
+        let to = to.min(self.covered);
+        if from >= to {
+            return;
+        }
+        let (g0, g1) = (from / ALIGN, (to - 1) / ALIGN);
+        let (w0, w1) = (g0 / 32, g1 / 32);
+        for w in w0..=w1 {
+            let lo = if w == w0 { g0 % 32 } else { 0 };
+            let hi = if w == w1 { g1 % 32 } else { 31 };
+            let mask = (u32::MAX >> (31 - hi)) & (u32::MAX << lo);
+            let at = self.words + 4 * w;
+            // SAFETY: `w` indexes a word of the installed map.
+            unsafe { mem.store(at, mem.load(at) & !mask) };
+        }
+    }
+
     /// The offset of the nearest set bit at or below `offset`, if any: the start of the block
     /// that holds the address, when `offset` is inside a used block. Time: O(distance / 512).
     pub fn last_at_or_below<M: Memory>(&self, mem: &M, offset: u32) -> Option<u32> {
@@ -228,6 +250,16 @@ impl<M: Memory> Heap<M> {
     /// it covers (counted in used bytes, like the pin table).
     pub fn map_block_bytes(&self) -> u32 {
         block_size(StartMap::bytes_for(self.starts.covered))
+    }
+
+    /// Forgets the starts of every used block beginning in `[from, to)`, blocks a caller is
+    /// about to swallow into the block before `from`.
+    ///
+    /// # Safety
+    /// `[from, to)` lies in this heap and holds only whole blocks being swallowed.
+    pub(crate) unsafe fn forget_starts_in(&mut self, from: u32, to: u32) {
+        // SAFETY: the map is installed (it is from `new` on).
+        unsafe { self.starts.clear_range(&self.mem, from - self.start, to - self.start) };
     }
 
     /// The start map (for the checker).
