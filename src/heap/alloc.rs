@@ -104,8 +104,8 @@ impl<M: Memory> Heap<M> {
             unsafe { self.free_block(block) };
             return Err(e);
         }
-        // SAFETY: the map is installed and covers `block`.
-        unsafe { self.starts.set(&self.mem, offset) };
+        // SAFETY: the map is installed and covers `block` (checked just above).
+        unsafe { self.starts.set_covered(&self.mem, offset) };
         Ok(block)
     }
 

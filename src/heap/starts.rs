@@ -78,6 +78,19 @@ impl StartMap {
         }
     }
 
+    /// Sets the bit of `offset`, which the caller knows is covered: no bounds test (the
+    /// allocation fast path).
+    ///
+    /// # Safety
+    /// The map is installed and `offset < covered`.
+    #[inline(always)]
+    pub unsafe fn set_covered<M: Memory>(&self, mem: &M, offset: u32) {
+        let word = self.words + ((offset / WORD_SPAN) << 2);
+        let bit = 1 << ((offset / ALIGN) % 32);
+        // SAFETY: the caller guarantees `offset` is covered, so `word` is a word of the map.
+        unsafe { mem.store(word, mem.load(word) | bit) };
+    }
+
     /// Clears the bit of `offset` (nothing when not covered). Time: O(1).
     ///
     /// # Safety
