@@ -120,6 +120,10 @@ impl Block {
 
 /// Every used, non-sentinel block, in address order, and every free block `(start, size)`.
 /// Exact as long as the heap is sound (the targets check `__heap_check` after every action).
+/// gcInfo of the runtime's own blocks (the pin table, the block-start map): not the model's.
+const INTERNAL: u32 = asrt::object::Kind::Internal as u32;
+
+/// Used blocks (the runtime's own excepted) and free blocks `(address, size)`, in address order.
 pub fn walk(rt: &Rt) -> (Vec<Block>, Vec<(u32, u32)>) {
     let heap = rt.heap();
     let (mut used, mut free) = (Vec::new(), Vec::new());
@@ -129,7 +133,7 @@ pub fn walk(rt: &Rt) -> (Vec<Block>, Vec<(u32, u32)>) {
         let size = (info & !3) + 4;
         if info & FREE != 0 {
             free.push((b, size));
-        } else if !unsafe { heap.is_sentinel(b) } {
+        } else if !unsafe { heap.is_sentinel(b) } && ld(rt, b + GC_INFO) != INTERNAL {
             used.push(Block {
                 r: b + HEADER_SIZE,
                 size,
