@@ -54,7 +54,7 @@ fn describe_type(l: &Layout, t: &super::layout::TypeDef) -> String {
     }
 }
 
-/// The words of the RTTI table in memory (ABI.md §3): count, then `{flags, base}` (classic) or
+/// The words of the RTTI table in memory (docs/ABI.md §3): count, then `{flags, base}` (classic) or
 /// `{flags}` (modern) per id.
 pub fn rtti_words(l: &Layout) -> Vec<u32> {
     let mut w = vec![l.types.len() as u32];
@@ -127,7 +127,7 @@ pub fn layout_rs(l: &Layout) -> String {
     writeln!(s, "];").unwrap();
     writeln!(
         s,
-        "/// Slots of the shadow stack (ABI.md §5).\npub const SHADOW_STACK_SLOTS: u32 = {};",
+        "/// Slots of the shadow stack (docs/ABI.md §5).\npub const SHADOW_STACK_SLOTS: u32 = {};",
         l.shadow_stack_slots
     )
     .unwrap();
@@ -262,7 +262,7 @@ pub fn statics_rs(l: &Layout, errors: &[(String, String)]) -> String {
     )
     .unwrap();
     writeln!(s, "/// The file name String `env.abort` receives.\npub(crate) static ABORT_FILE_REF: StaticRef = StaticRef({});", ptr_to("ABORT_FILE")).unwrap();
-    // Every static object, so that validation knows them exactly (ABI.md §6).
+    // Every static object, so that validation knows them exactly (docs/ABI.md §6).
     let all: Vec<String> = (0..l.statics.len())
         .map(|i| rust_ident(l, i))
         .chain(strings.iter().map(|(ident, _)| ident.clone()))
@@ -310,7 +310,7 @@ pub fn statics_rs(l: &Layout, errors: &[(String, String)]) -> String {
     };
     writeln!(
         s,
-        "/// The RTTI table (ABI.md §3), exported as `__rtti_base` (the global holds its address).\n#[unsafe(no_mangle)]\n#[allow(non_upper_case_globals)]\npub static __rtti_base: RttiTable<{}> = RttiTable {{\n    count: {},\n    entries: [{}\n    ],\n}};",
+        "/// The RTTI table (docs/ABI.md §3), exported as `__rtti_base` (the global holds its address).\n#[unsafe(no_mangle)]\n#[allow(non_upper_case_globals)]\npub static __rtti_base: RttiTable<{}> = RttiTable {{\n    count: {},\n    entries: [{}\n    ],\n}};",
         words.len() - 1,
         l.types.len(),
         entries.concat()
@@ -318,7 +318,7 @@ pub fn statics_rs(l: &Layout, errors: &[(String, String)]) -> String {
     .unwrap();
     writeln!(
         s,
-        "/// The shadow-stack header `{{ top, base, limit }}` (ABI.md §5), exported as `__gc_stack`.\n#[unsafe(no_mangle)]\n#[allow(non_upper_case_globals)]\npub static __gc_stack: GcStack = GcStack::new(((&raw const SHADOW_SLOTS).cast::<u8>(), {}));",
+        "/// The shadow-stack header `{{ top, base, limit }}` (docs/ABI.md §5), exported as `__gc_stack`.\n#[unsafe(no_mangle)]\n#[allow(non_upper_case_globals)]\npub static __gc_stack: GcStack = GcStack::new(((&raw const SHADOW_SLOTS).cast::<u8>(), {}));",
         l.shadow_stack_slots
     )
     .unwrap();

@@ -5,12 +5,12 @@
 
 use super::toml_lite::{self, Item, Table, Value};
 
-/// AssemblyScript's RTTI flag bits (ABI.md §3), the runtime's own definitions.
+/// AssemblyScript's RTTI flag bits (docs/ABI.md §3), the runtime's own definitions.
 #[allow(dead_code)]
 #[path = "../src/rtti_flags.rs"]
 pub mod flags;
 
-/// The ABI profile (ABI.md §3).
+/// The ABI profile (docs/ABI.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
     Classic,
@@ -205,7 +205,7 @@ pub struct Layout {
 /// The stack wasm-ld reserves below the static data on wasm32-unknown-unknown (`--stack-first`).
 pub const STACK_BYTES: u64 = 1 << 20;
 pub const PAGE: u64 = 65536;
-/// The largest payload of any object, static or not (ABI.md §1): 2^30 - 16 bytes.
+/// The largest payload of any object, static or not (docs/ABI.md §1): 2^30 - 16 bytes.
 pub const MAX_PAYLOAD: u64 = (1 << 30) - 16;
 
 impl Layout {

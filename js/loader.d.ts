@@ -21,7 +21,7 @@ export type Imports = {
   };
 };
 
-/** The two asrt build profiles (ABI.md §3). */
+/** The two asrt build profiles (docs/ABI.md §3). */
 export type ProfileName = "classic" | "modern";
 
 /** Options of @asrt/loader (a third, optional argument of the instantiate functions). */
@@ -40,7 +40,7 @@ export interface AbortError extends Error {
   columnNumber: number;
 }
 
-/** The collector's phase: 0 idle, 1 mark, 2 sweep (ABI.md §5, `__gc_step` / `__gc_phase`). */
+/** The collector's phase: 0 idle, 1 mark, 2 sweep (docs/ABI.md §5, `__gc_step` / `__gc_phase`). */
 export type GcPhase = 0 | 1 | 2;
 
 /** One broken invariant from `heapCheck()` (README "Heap checker" numbers and explains them). */

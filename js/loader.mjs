@@ -5,12 +5,12 @@
 // Additions: UTF-8 strings, `gcStats()`, `heapCheck()`, `gcPhase()` and idle-time collection (`gcIdle()`),
 // self-unpinning handles, profile detection,
 // views that follow `memory.grow`, and a default `env.abort` that decodes its message.
-// See README.md for the contract and /work/shared/ABI.md (the asrt ABI) for the layouts.
+// See README.md for the contract and docs/ABI.md (the asrt ABI) for the layouts.
 //
 // No runtime dependencies; runs in Node >= 18 and in browsers.
 
 // ---------------------------------------------------------------------------------------------
-// Constants (ABI.md §2, §3)
+// Constants (docs/ABI.md §2, §3)
 
 /** Offsets relative to a ref (the first payload byte, right behind the 16-byte header). */
 export const HEADER = Object.freeze({ MMINFO: -16, GCINFO: -12, RTID: -8, RTSIZE: -4, SIZE: 16 });
@@ -48,7 +48,7 @@ const CONTAINER = F.ARRAYBUFFERVIEW | F.ARRAY | F.STATICARRAY | F.SET | F.MAP;
 const VALUE_ALIGN_SHIFT = 6;
 const KEY_ALIGN_SHIFT = 15;
 
-/** The two build profiles and their fixed type ids (ABI.md §3). */
+/** The two build profiles and their fixed type ids (docs/ABI.md §3). */
 export const PROFILES = Object.freeze({
   classic: Object.freeze({ name: "classic", entryWords: 2, ids: Object.freeze({ ArrayBuffer: 0, String: 1, ArrayBufferView: 2 }) }),
   modern: Object.freeze({ name: "modern", entryWords: 1, ids: Object.freeze({ Object: 0, ArrayBuffer: 1, String: 2, ArrayBufferView: 3 }) }),
@@ -521,7 +521,7 @@ function postInstantiate(pre, instance, options) {
       const start = data >>> align;
       if (info & F.VALUE_MANAGED) {
         // Refs: store each one, then tell the collector (write barrier). The GC reaches the
-        // elements through the array object (ABI.md §3), so that is the parent.
+        // elements through the array object (docs/ABI.md §3), so that is the parent.
         for (let i = 0; i < length; ++i) {
           const child = (input[i] == null ? 0 : +input[i]) >>> 0;
           view[start + i] = child;
@@ -644,7 +644,7 @@ function postInstantiate(pre, instance, options) {
     return out;
   }
 
-  // ---- GC pacing from the host (ABI.md §5: __gc_step, __gc_phase) ----
+  // ---- GC pacing from the host (docs/ABI.md §5: __gc_step, __gc_phase) ----
   /** The collector's phase without doing any work: 0 idle, 1 mark, 2 sweep. */
   function gcPhase() {
     return need("__gc_phase")() >>> 0;

@@ -169,7 +169,7 @@ const fn class_ok<C: Class>() {
 
 // ----- refs -----
 
-/// A reference to a managed object of class `T`: the object's address (its ref, ABI.md §2), never
+/// A reference to a managed object of class `T`: the object's address (its ref, docs/ABI.md §2), never
 /// 0. `Copy`, 4 bytes; `Option<Ref<T>>` is the nullable ref, also 4 bytes.
 ///
 /// A `Ref` does not keep its object alive; see the [module docs](self) on rooting.

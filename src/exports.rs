@@ -1,4 +1,4 @@
-//! The wasm ABI (ABI.md §5): the only file with `#[no_mangle]`. Every export checks its
+//! The wasm ABI (docs/ABI.md §5): the only file with `#[no_mangle]`. Every export checks its
 //! arguments through the runtime's validating methods; an error goes to `env.abort` with a static
 //! String message, this file's name and the line of the failing export, and traps if `abort`
 //! returns. Nothing has changed when `abort` is called, so the instance keeps working.
@@ -121,7 +121,7 @@ fn init() -> Result<(), Error> {
     Ok(())
 }
 
-/// Re-entry guard (ABI.md §6). Only builds with `rtrace` call host code in the middle of an
+/// Re-entry guard (docs/ABI.md §6). Only builds with `rtrace` call host code in the middle of an
 /// operation (its hooks), so only they need it; elsewhere it compiles to nothing.
 #[cfg(feature = "rtrace")]
 mod busy {
@@ -283,7 +283,7 @@ macro_rules! exports {
     )*};
 }
 
-// The generated exported globals: `__id_<Name>` and `__static_<name>` (ABI.md §3, §4).
+// The generated exported globals: `__id_<Name>` and `__static_<name>` (docs/ABI.md §3, §4).
 include!(concat!(env!("OUT_DIR"), "/exports_static.rs"));
 
 exports! {

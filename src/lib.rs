@@ -2,7 +2,7 @@
 //!
 //! A TLSF heap ([`heap`]) and an incremental tri-color mark-and-sweep collector ([`gc`]) over
 //! one linear memory ([`memory`]), with AssemblyScript's 16-byte object header ([`object`]), type
-//! ids and RTTI ([`rtti`]) and UTF-16 strings. `exports` is the wasm ABI (ABI.md §5).
+//! ids and RTTI ([`rtti`]) and UTF-16 strings. `exports` is the wasm ABI (docs/ABI.md §5).
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

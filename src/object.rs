@@ -1,4 +1,4 @@
-//! The common 16-byte object header (ABI.md §2) and the encoding of its `gcInfo` word.
+//! The common 16-byte object header (docs/ABI.md §2) and the encoding of its `gcInfo` word.
 //!
 //! ```text
 //! ╒═════════════ Common block layout (32-bit words) ══════════════╕
@@ -31,7 +31,7 @@ pub const HEADER_SIZE: u32 = 16;
 pub const ALIGN: u32 = 16;
 /// Smallest block: just a header (also big enough for a free block's links and back pointer).
 pub const MIN_BLOCK: u32 = 16;
-/// The largest payload any export accepts (ABI.md §1).
+/// The largest payload any export accepts (docs/ABI.md §1).
 pub const MAX_PAYLOAD: u32 = (1 << 30) - 16;
 
 /// Header offsets from the block start.

@@ -1,4 +1,4 @@
-//! Where an export may write for its caller: `__gc_stats`'s output buffer (ABI.md §5) and
+//! Where an export may write for its caller: `__gc_stats`'s output buffer (docs/ABI.md §5) and
 //! `__heap_check_list`'s.
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! Tracing hooks for `@assemblyscript/rtrace` (ABI.md §7), compiled with the cargo feature
+//! Tracing hooks for `@assemblyscript/rtrace` (docs/ABI.md §7), compiled with the cargo feature
 //! `rtrace` only.
 //!
 //! The runtime reports every block it hands out or takes back, by block address (`ref - 16`,

@@ -1,4 +1,4 @@
-//! AssemblyScript's RTTI flag bits (ABI.md §3). Shared with build.rs through `#[path]`.
+//! AssemblyScript's RTTI flag bits (docs/ABI.md §3). Shared with build.rs through `#[path]`.
 
 /// Typed array or other ArrayBufferView.
 pub const ARRAYBUFFERVIEW: u32 = 1 << 0;

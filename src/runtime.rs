@@ -1,5 +1,5 @@
 //! The runtime: the heap, the collector and the roots behind one value, with every argument
-//! check of the exports (ABI.md §6) in front of the operations that change anything.
+//! check of the exports (docs/ABI.md §6) in front of the operations that change anything.
 
 use crate::error::Error;
 use crate::gc::{Collector, Phase, PinTable};
@@ -19,13 +19,13 @@ pub struct Roots {
     /// Address of the shadow stack's `{ top, base, limit }` header; 0 for none.
     pub shadow_stack: u32,
     /// The first slot of the shadow stack as laid out at build time: the header's `base` must
-    /// equal it (ABI.md §6).
+    /// equal it (docs/ABI.md §6).
     pub shadow_base: u32,
     /// One past the last slot of the shadow stack as laid out at build time: the header's
     /// `limit` must equal it.
     pub shadow_limit: u32,
     /// Start of the native (Rust or C) stack region below static data, the one static region
-    /// where `__gc_stats` may write (ABI.md §5); `stack_low == stack_high` for none.
+    /// where `__gc_stats` may write (docs/ABI.md §5); `stack_low == stack_high` for none.
     pub stack_low: u32,
     /// End of the native stack region (exclusive).
     pub stack_high: u32,
@@ -36,13 +36,13 @@ pub struct Roots {
     pub static_count: u32,
     /// Address of an array of `object_count` u32 refs in ascending order: every static object.
     /// A ref below the heap is a static object only if it is listed here (exact validation,
-    /// ABI.md §6).
+    /// docs/ABI.md §6).
     pub objects: u32,
     /// Number of entries at `objects`.
     pub object_count: u32,
 }
 
-/// The figures of `__gc_stats`, in its order (ABI.md §5).
+/// The figures of `__gc_stats`, in its order (docs/ABI.md §5).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Bytes from the heap start to the end of memory.

@@ -1,4 +1,4 @@
-//! Static data laid out at link time (ABI.md §4): the static objects the layout file declares,
+//! Static data laid out at link time (docs/ABI.md §4): the static objects the layout file declares,
 //! the runtime's error-message Strings, the RTTI table and the shadow stack.
 //!
 //! build.rs generates the objects as Rust statics (`$OUT_DIR/statics.rs`, included here on
@@ -20,7 +20,7 @@ use core::cell::UnsafeCell;
 /// size of an `Obj` is the block size, `(16 + size_of::<P>() + 15) & !15`.
 #[repr(C, align(16))]
 pub struct Obj<P> {
-    /// mmInfo, gcInfo, rtId, rtSize (ABI.md §2).
+    /// mmInfo, gcInfo, rtId, rtSize (docs/ABI.md §2).
     pub header: [u32; 4],
     /// The payload: the ref points here.
     pub payload: P,
@@ -86,7 +86,7 @@ pub struct ArrayPayload {
     pub length: u32,
 }
 
-/// The RTTI table at `__rtti_base` (ABI.md §3): the count, then `W` words of entries
+/// The RTTI table at `__rtti_base` (docs/ABI.md §3): the count, then `W` words of entries
 /// (`{ flags, base }` per id in the classic profile, `{ flags }` in the modern one).
 #[repr(C, align(16))]
 pub struct RttiTable<const W: usize> {
@@ -96,7 +96,7 @@ pub struct RttiTable<const W: usize> {
     pub entries: [u32; W],
 }
 
-/// The shadow-stack header `{ top, base, limit }` (ABI.md §5), written at run time.
+/// The shadow-stack header `{ top, base, limit }` (docs/ABI.md §5), written at run time.
 #[repr(C, align(16))]
 pub struct GcStack(pub UnsafeCell<[*const u8; 3]>);
 

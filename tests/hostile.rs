@@ -338,7 +338,7 @@ fn static_array_moved_while_scanned_in_chunks() {
 }
 
 /// Near the memory's maximum, growth makes the block the request needs even when the request's
-/// size class, rounded up, would not fit in the pages left (ABI.md §6: grow to the maximum
+/// size class, rounded up, would not fit in the pages left (docs/ABI.md §6: grow to the maximum
 /// first).
 #[test]
 fn growth_near_the_cap_makes_an_exactly_fitting_block() {

@@ -1,5 +1,5 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! The runtime's contract with hosts and compiled code (ABI.md §5, §6):
+//! The runtime's contract with hosts and compiled code (docs/ABI.md §5, §6):
 //! - the shadow-stack descriptor `{ top, base, limit }` must describe the runtime's own slot
 //!   array, or the export that uses it fails and changes nothing;
 //! - `__gc_stats(out)` writes only into the native stack region or a live block's payload;

@@ -1,4 +1,4 @@
-// A stand-in with asrt's raw GC exports (ABI.md section 5), built on the
+// A stand-in with asrt's raw GC exports (docs/ABI.md section 5), built on the
 // AssemblyScript runtime, used only to check the pause driver's asrt code path
 // (memory stores + __link, __static_* / __id_* globals, __gc_stats decoding)
 // before the real asrt module has those exports. Not a benchmark subject.

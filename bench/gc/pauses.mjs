@@ -13,7 +13,7 @@
 //        __unpin, __collect; stores go through AS-compiled setters so AS's
 //        own barrier runs. AS exports no GC step, so it has no idle variant.
 //   asrt target/wasm32-unknown-unknown/release/asrt.wasm ($ASRT_WASM), raw
-//        ABI exports (/work/shared/ABI.md section 5): stores are written to
+//        ABI exports (docs/ABI.md section 5): stores are written to
 //        memory by the host, then __link(parent, child, 0).
 //
 // Variants (asrt; GC_VARIANTS=paced,idle,idle-eager picks them):

@@ -13,7 +13,7 @@ impl<M: Memory> Runtime<M> {
     /// one rescan. Time: O(1).
     pub fn link(&mut self, parent: u32, child: u32, expect_multiple: bool) -> Result<(), Error> {
         if child == 0 {
-            // Storing null needs no barrier (ABI.md §1: `__link(parent, 0, m)` does nothing).
+            // Storing null needs no barrier (docs/ABI.md §1: `__link(parent, 0, m)` does nothing).
             return Ok(());
         }
         let pblock = self.validate_object(parent)?;

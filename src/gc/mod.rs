@@ -279,7 +279,7 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Out of memory is final only after the cycle in progress is finished and a full one run
-    /// (ABI.md §6): this does both; the refs in `keep` (the caller's arguments) survive them.
+    /// (docs/ABI.md §6): this does both; the refs in `keep` (the caller's arguments) survive them.
     /// Time: O(heap).
     /// Checks the shadow-stack descriptor first: on error nothing has changed.
     #[cold]

@@ -1,7 +1,7 @@
 //! Roots besides pins ([`super::pins`]): static objects and the shadow stack.
 //!
 //! ```text
-//! ╒═══════ Shadow stack (static memory, ABI.md §5) ═══════╕
+//! ╒═══════ Shadow stack (static memory, docs/ABI.md §5) ═══════╕
 //! │ header: top │ base │ limit │   slots [base, top) are roots; compiled code  │
 //! │ slots: ref │ ref │ ... │ top → (free) │ limit         │   pushes by writing a slot and top += 4
 //! ╘═══════════════════════════════════════════════════════╛
@@ -21,7 +21,7 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Checks the shadow-stack descriptor `{ top, base, limit }`, which compiled code writes
-    /// and the runtime must not trust (ABI.md §6): `base` and `limit` must be exactly the slot
+    /// and the runtime must not trust (docs/ABI.md §6): `base` and `limit` must be exactly the slot
     /// array the build laid out, and `top` a 4-aligned address in `[base, limit]`. Every export
     /// that reads or writes the shadow stack calls this before it changes anything. Time: O(1),
     /// three loads and a few compares.

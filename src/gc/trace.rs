@@ -1,4 +1,4 @@
-//! Marking: shading, the intrusive gray stack, and tracing by type (ABI.md §3).
+//! Marking: shading, the intrusive gray stack, and tracing by type (docs/ABI.md §3).
 //!
 //! ```text
 //! ╒══════════ gcInfo of a gray object ══════════╕
@@ -39,7 +39,7 @@ impl<M: Memory> Runtime<M> {
     /// Shades `r`: a white managed heap object becomes gray (pushed on the gray stack). Null,
     /// static objects and anything that is not exactly a managed heap object (junk in a slot, a
     /// stale ref, an address inside a payload) are left alone: the collector never writes
-    /// through them (ABI.md §6). Time: O(1).
+    /// through them (docs/ABI.md §6). Time: O(1).
     #[inline]
     pub(crate) fn shade(&mut self, r: u32) {
         let block = r.wrapping_sub(HEADER_SIZE);

@@ -174,7 +174,7 @@ impl<M: Memory> Heap<M> {
             None => match self.grow_for(size) {
                 Ok(b) => b,
                 // Memory is at its maximum: an exactly fitting block the good-fit search skips
-                // (one in the request's own class) is the last resort (ABI.md §6).
+                // (one in the request's own class) is the last resort (docs/ABI.md §6).
                 Err(e) => self.bins.find_exact(&self.mem, size).ok_or(e)?,
             },
         };

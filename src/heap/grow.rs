@@ -85,7 +85,7 @@ impl<M: Memory> Heap<M> {
             let mut pages = self.pages_for(want, reuse, extra, end);
             if pages > room {
                 // Near the maximum: grow for the request itself, not its class's rounding; the
-                // block it makes is found by the exact-fit search (ABI.md §6: memory is grown to
+                // block it makes is found by the exact-fit search (docs/ABI.md §6: memory is grown to
                 // its maximum before out of memory).
                 pages = self.pages_for(size, reuse, extra, end);
                 if pages > room {

@@ -1,7 +1,7 @@
 //! The heap: TLSF blocks over linear memory from `__heap_base`, in one or more regions.
 //!
 //! ```text
-//! ╒══════════════════════════ Linear memory (ABI.md §1) ═══════════════════════════╕
+//! ╒══════════════════════════ Linear memory (docs/ABI.md §1) ═══════════════════════════╕
 //! │ Rust stack │ static data │ region 0 ..................... │ (foreign) │ region 1 │
 //! 0            data start    heap start (__heap_base, 16-aligned)
 //!

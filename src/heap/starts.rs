@@ -1,5 +1,5 @@
 //! The block-start map: which 16-byte granules of the heap begin a used block. It makes ref
-//! validation exact (ABI.md §6): a header forged inside a payload, a stale ref into a merged
+//! validation exact (docs/ABI.md §6): a header forged inside a payload, a stale ref into a merged
 //! block, or an address in foreign pages between regions has no bit, whatever its bytes say.
 //!
 //! ```text

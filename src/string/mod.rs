@@ -1,5 +1,5 @@
-//! UTF-16 strings (AssemblyScript's `String`, ABI.md §2) and the algorithms behind the string
-//! exports (ABI.md §5).
+//! UTF-16 strings (AssemblyScript's `String`, docs/ABI.md §2) and the algorithms behind the string
+//! exports (docs/ABI.md §5).
 //!
 //! The pure algorithms work on slices and never allocate:
 //! - [`utf8`]: UTF-8 ⇄ UTF-16 transcoding with the exact semantics of WHATWG `TextDecoder`

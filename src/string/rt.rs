@@ -1,8 +1,8 @@
-//! The semantics of the string exports (ABI.md §5) on a [`Runtime`].
+//! The semantics of the string exports (docs/ABI.md §5) on a [`Runtime`].
 //!
 //! Every method validates all of its arguments — refs, memory ranges, the UTF-8 input when it
 //! must be well-formed, the size of the result — before it allocates, so an error leaves the
-//! heap exactly as it was (ABI.md §6).
+//! heap exactly as it was (docs/ABI.md §6).
 //!
 //! **GC safety.** Allocating may run one bounded GC step, and the refs passed in are not rooted
 //! by anyone: an argument that nothing else references could be swept by that very step and its

@@ -1,4 +1,4 @@
-// Bad input (ABI.md §6): every export validates before it changes anything, so when the host's
+// Bad input (docs/ABI.md §6): every export validates before it changes anything, so when the host's
 // `env.abort` throws, the heap is byte-for-byte what it was and the instance keeps working. The
 // message is a static String with a clear text.
 import { test } from "node:test";

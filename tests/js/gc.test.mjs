@@ -1,4 +1,4 @@
-// The collector seen from JavaScript (ABI.md §5): roots (static slots, counted pins, the shadow
+// The collector seen from JavaScript (docs/ABI.md §5): roots (static slots, counted pins, the shadow
 // stack), reclamation, cycles, incremental steps and pacing, the write barrier, and the
 // AssemblyScript 0.28.20 hang (pinning a black object during marking, then __collect).
 import { test } from "node:test";

@@ -1,4 +1,4 @@
-// The runtime's contract with hosts and compiled code (ABI.md §5, §6), against the release
+// The runtime's contract with hosts and compiled code (docs/ABI.md §5, §6), against the release
 // module:
 // - the shadow-stack descriptor `{ top, base, limit }` at `__gc_stack` must describe the
 //   runtime's own slot array, or the next export that uses it aborts and changes nothing;

@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** Header offsets from a ref, and the bits of mmInfo / gcInfo (ABI.md §2, src/object.rs). */
+/** Header offsets from a ref, and the bits of mmInfo / gcInfo (docs/ABI.md §2, src/object.rs). */
 export const HEADER = 16;
 export const FREE = 1;
 export const LEFTFREE = 2;
@@ -29,7 +29,7 @@ export const GRAY = 2;
 export const BLACK = 3;
 export const MAX_PAYLOAD = 2 ** 30 - 16;
 
-/** RTTI flag bits (ABI.md §3). */
+/** RTTI flag bits (docs/ABI.md §3). */
 export const F = {
   ARRAYBUFFERVIEW: 1 << 0,
   ARRAY: 1 << 1,
@@ -126,7 +126,7 @@ export async function load({ path = wasmPath(), imports: extraImports = {}, memo
 }
 
 /**
- * The two profiles of ABI.md §3: the fixed type ids in id order, and the RTTI entry size
+ * The two profiles of docs/ABI.md §3: the fixed type ids in id order, and the RTTI entry size
  * (classic `{ flags, base }`, modern `{ flags }`).
  */
 export const PROFILES = {
@@ -239,7 +239,7 @@ export class Runtime {
     return new Uint8Array(this.memory.buffer).slice(this.heapStart);
   }
   /**
-   * Walks the heap's blocks in address order (ABI.md §2 extents; a region ends in a 16-byte
+   * Walks the heap's blocks in address order (docs/ABI.md §2 extents; a region ends in a 16-byte
    * sentinel whose rtSize holds the next region's start, see src/heap/mod.rs). Returns
    * `[{ block, size, free, gcInfo, rtId, rtSize }]`. Throws on a malformed chain.
    */
@@ -282,7 +282,7 @@ export class Runtime {
 
   // ----- RTTI -----
 
-  /** "classic" or "modern" (ABI.md §3), detected once by `detectProfile`. */
+  /** "classic" or "modern" (docs/ABI.md §3), detected once by `detectProfile`. */
   get profile() {
     this._profile ??= detectProfile(this);
     return this._profile;

@@ -1,5 +1,5 @@
 // A hostile host, at random (issue 8, "Prove it"): a seeded PRNG mixes legal operations on the
-// ABI of ABI.md §5 with bad ones (§6), while a JavaScript model of the live objects says what
+// ABI of docs/ABI.md §5 with bad ones (§6), while a JavaScript model of the live objects says what
 // must hold after every step:
 //
 //   - __heap_check() is 0;
@@ -109,7 +109,7 @@ function readLeb(bytes, at, signed = false) {
 
 /**
  * The initial value of the first mutable i32 global, the linker's `__stack_pointer`: with
- * `--stack-first` the stack is [0, that) and static data starts there (ABI.md §1).
+ * `--stack-first` the stack is [0, that) and static data starts there (docs/ABI.md §1).
  */
 export function stackTop(bytes) {
   let at = 8;
@@ -263,7 +263,7 @@ export class Hostile {
 
   // ----- reachability -----
 
-  /** The refs an object holds, as the collector traces them (ABI.md §3). */
+  /** The refs an object holds, as the collector traces them (docs/ABI.md §3). */
   children(o) {
     switch (o.kind) {
       case "node":

@@ -1,4 +1,4 @@
-// The static data build.rs lays out (ABI.md §3, §4), checked from the outside on the release builds:
+// The static data build.rs lays out (docs/ABI.md §3, §4), checked from the outside on the release builds:
 // the RTTI table at __rtti_base, the __id_* and __static_* globals, every static object's header
 // and payload, the shadow-stack header, aborts on static refs, and the import-memory build.
 //
@@ -393,7 +393,7 @@ for (const [label, file, profile] of [
     for (const call of [() => m.need('__free')(ref), () => m.need('__realloc')(ref, 8)]) {
       let err;
       assert.throws(call, (e) => (err = e) instanceof Abort);
-      // message and fileName are static Strings (ABI.md §6).
+      // message and fileName are static Strings (docs/ABI.md §6).
       checkObject(m, err.msg, exp.id('String'), m.u32()[(err.msg >>> 2) - 1], 'abort message');
       checkObject(m, err.file, exp.id('String'), m.u32()[(err.file >>> 2) - 1], 'abort fileName');
       assert.ok(err.text.length > 0);
@@ -453,7 +453,7 @@ test('import-memory build imports env.memory, still exports it, and runs in a ho
   assert.equal(m.need('__heap_check')(), 0);
 });
 
-test('the default layout declares what ABI.md §3–§4 require', () => {
+test('the default layout declares what docs/ABI.md §3–§4 require', () => {
   const exp = expectLayout('classic');
   for (const t of ['ArrayString', 'ArrayI32', 'ArrayF64', 'StaticArrayString', 'Int32Array', 'Float64Array', 'Uint8Array', 'TreeNode']) {
     if (process.env.ASRT_LAYOUT) return; // a custom layout may declare anything
@@ -468,7 +468,7 @@ test('the default layout declares what ABI.md §3–§4 require', () => {
   assert.equal(exp.statics.find((s) => s.name === 'greeting').value, 'hello, asrt');
 });
 
-test('import-memory: pages another user grew between heap regions are never accepted as blocks (ABI.md §6)', () => {
+test('import-memory: pages another user grew between heap regions are never accepted as blocks (docs/ABI.md §6)', () => {
   const exp = expectLayout(parseToml(fs.readFileSync(LAYOUT, 'utf8')).profile ?? 'classic');
   const initial = exp.file.memory?.initial_pages ?? 32;
   const memory = new WebAssembly.Memory({ initial, maximum: 65536 });

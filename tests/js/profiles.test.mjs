@@ -1,4 +1,4 @@
-// Build profiles (ABI.md §3). The helpers must tell them apart exactly, and the helper-based
+// Build profiles (docs/ABI.md §3). The helpers must tell them apart exactly, and the helper-based
 // suites run again here against the modern-profile build (Object 0, ArrayBuffer 1, String 2,
 // ArrayBufferView 3; RTTI entries `{ flags }`).
 //

@@ -1,4 +1,4 @@
-// The `rtrace` build (ABI.md §7) under the published sanitizer, @assemblyscript/rtrace: every
+// The `rtrace` build (docs/ABI.md §7) under the published sanitizer, @assemblyscript/rtrace: every
 // block the runtime reports must be consistent with its shadow of the heap (no overlapping
 // allocations, no orphaned or double frees, sizes that match mmInfo, no visits of freed blocks).
 //
@@ -12,7 +12,7 @@ import { load, wasmPath, HEADER, MANAGED } from "./helpers.mjs";
 // @assemblyscript/rtrace 0.24.1 captures `performance.now` unbound at import time
 // (`const hrtime = performance.now`), so its oninterrupt/onyield throw "The 'this' argument must be
 // an instance of Performance" (Node) / "Illegal invocation" (browsers). AssemblyScript only calls
-// them in --profile builds; asrt's rtrace build always does (ABI.md §7). Binding `now` before
+// them in --profile builds; asrt's rtrace build always does (docs/ABI.md §7). Binding `now` before
 // the module is evaluated lets the stock hooks run unchanged.
 performance.now = performance.now.bind(performance);
 const { Rtrace } = await import("@assemblyscript/rtrace");

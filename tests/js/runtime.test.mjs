@@ -1,4 +1,4 @@
-// The memory-manager exports seen from JavaScript (ABI.md §1, §2, §3, §5): __alloc / __realloc /
+// The memory-manager exports seen from JavaScript (docs/ABI.md §1, §2, §3, §5): __alloc / __realloc /
 // __free, __new / __renew, __gc_stats, __heap_check, __typeinfo / __instanceof.
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Property tests of asrt's string exports (ABI.md §5) against the JavaScript engine itself:
+// Property tests of asrt's string exports (docs/ABI.md §5) against the JavaScript engine itself:
 // TextDecoder('utf-8', { ignoreBOM: true }), TextEncoder, <, ===, +, String.prototype.slice.
 //
 //   ASRT_WASM=path/to/asrt.wasm node --test tests/js/strings.test.mjs

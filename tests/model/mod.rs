@@ -567,7 +567,7 @@ pub fn expect_unchanged<T: core::fmt::Debug>(
 }
 
 /// Out of memory for a request that could fit an emptier heap: reported only after a full
-/// collection (ABI.md §6), which counts and recolors but, with no garbage, frees nothing.
+/// collection (docs/ABI.md §6), which counts and recolors but, with no garbage, frees nothing.
 pub fn expect_oom<T: core::fmt::Debug>(rt: &mut Rt, f: impl FnOnce(&mut Rt) -> Result<T, Error>) {
     let before = rt.stats();
     match f(rt) {

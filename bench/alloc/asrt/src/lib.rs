@@ -1,5 +1,5 @@
 //! Allocator benchmark module: asrt's unmanaged blocks (`__alloc` / `__realloc` / `__free`,
-//! ABI.md §5), reached through the runtime's own `#[no_mangle]` exports, which resolve at link
+//! docs/ABI.md §5), reached through the runtime's own `#[no_mangle]` exports, which resolve at link
 //! time inside this module. asrt's blocks are always 16-byte aligned and carry the common 16-byte
 //! header; `__free` and `__realloc` take no old size, so the sizes the driver passes are dropped.
 //! asrt brings its own panic handler and memory, so this crate defines neither.
