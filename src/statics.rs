@@ -106,14 +106,15 @@ unsafe impl Sync for GcStack {}
 impl GcStack {
     /// The header of an empty stack over `slots` slots starting at `base`.
     pub const fn new((base, slots): (*const u8, usize)) -> Self {
-        // SAFETY (const eval): `base + 4 * slots` is one past the end of the slot array.
-        GcStack(UnsafeCell::new([base, base, unsafe { base.add(4 * slots) }]))
+        // SAFETY: (const eval) `base + 4 * slots` is one past the end of the slot array.
+        let limit = unsafe { base.add(4 * slots) };
+        GcStack(UnsafeCell::new([base, base, limit]))
     }
 }
 
 /// The ref of the static object at `obj`: its payload, right behind the 16-byte header.
 pub const fn payload_of<T>(obj: *const T) -> *const u8 {
-    // SAFETY (const eval): every static object is an `Obj`, at least 16 bytes long, so the
+    // SAFETY: (const eval) every static object is an `Obj`, at least 16 bytes long, so the
     // payload address is inside (or one past the end of) the same static.
     unsafe { obj.cast::<u8>().add(16) }
 }

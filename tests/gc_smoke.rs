@@ -10,8 +10,10 @@ fn smoke() {
     for i in 0..100_000u32 {
         let n = rt.new_object(8, 10).unwrap();
         if i % 100 == 0 {
+            // SAFETY: the test's addresses are aligned words inside its memory.
             unsafe { asrt::memory::Memory::store(rt.memory(), n, prev) };
             rt.link(n, prev, false).unwrap();
+            // SAFETY: the test's addresses are aligned words inside its memory.
             unsafe { asrt::memory::Memory::store(rt.memory(), slots, n) };
             rt.link(slots, n, false).unwrap();
             prev = n;

@@ -153,10 +153,10 @@ impl<M: Memory> Heap<M> {
         let mut block = self.start;
         let mut offset = 0u32;
         while offset < map.covered {
-            // SAFETY: the word indexes the installed map (`offset` is covered).
-            if offset.is_multiple_of(WORD_SPAN)
-                && unsafe { self.mem.load(map.words + 4 * (offset / WORD_SPAN)) } == 0
-            {
+            let empty_word = offset.is_multiple_of(WORD_SPAN)
+                // SAFETY: the word indexes the installed map (`offset` is covered).
+                && unsafe { self.mem.load(map.words + 4 * (offset / WORD_SPAN)) } == 0;
+            if empty_word {
                 offset += WORD_SPAN;
                 continue;
             }
@@ -171,6 +171,7 @@ impl<M: Memory> Heap<M> {
                 let info = unsafe { self.mem.load(block + MM_INFO) };
                 // SAFETY: as above.
                 block = if info & FREE == 0 && unsafe { self.is_sentinel(block) } {
+                    // SAFETY: as above: a sentinel's rtSize holds the next region's start.
                     unsafe { self.mem.load(block + RT_SIZE) }
                 } else {
                     block + size_of_info(info)

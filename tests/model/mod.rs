@@ -1708,6 +1708,7 @@ impl GcModel {
                     if ld(rt, b) & 1 == 0 && ld(rt, b + 4) & 8 != 0 {
                         n += 1;
                     }
+                    // SAFETY: `b` is a block start of the walk.
                     b = unsafe { heap.next_block(b) };
                 }
                 n
