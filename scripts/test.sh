@@ -2,7 +2,7 @@
 # THE test command. Installs what is missing (scripts/setup.sh), then runs
 # every test level, failing fast:
 #
-#   host      cargo test                       (x86_64: unit, property, integration, doc tests)
+#   host      cargo fmt --check, cargo clippy (-D warnings, SAFETY comments), cargo test (x86_64)
 #   fuzz      scripts/fuzz.sh smoke            (every libFuzzer target in fuzz/ for ~20 s, nightly)
 #   build     scripts/build.sh all             (release wasm: default, modern profile, import-memory)
 #   wasm-node cargo test --target wasm32-unknown-unknown --tests   (wasm-bindgen-test-runner in node)
@@ -50,6 +50,8 @@ stage_setup() {
 }
 
 stage_host() {
+  cargo fmt --check
+  cargo clippy --all-targets -- -D warnings -W clippy::undocumented_unsafe_blocks
   cargo test
 }
 
