@@ -32,6 +32,14 @@ pub(crate) enum Refs {
     Fields { r: u32, size: u32, offsets: &'static [u32] },
 }
 
+/// What shading needs of the start map and the collector, read once per run of slots.
+pub(crate) struct MarkView {
+    start: u32,
+    words: u32,
+    covered: u32,
+    white: u32,
+}
+
 /// Work units charged per object popped or block visited.
 pub(crate) const OBJECT_WORK: u32 = 16;
 
@@ -52,6 +60,39 @@ impl<M: Memory> Runtime<M> {
             // could have overwritten.
             self.gc.marked_bytes += MmInfo(self.load(block + MM_INFO)).size() as u64;
             self.push_gray(block, gc);
+        }
+    }
+
+    /// [`Runtime::shade`] with the start map's fields and the current white read once by the
+    /// caller for a whole run of slots (the runtime's own fields live in linear memory, so the
+    /// compiler reloads them after every store the marking does).
+    #[inline(always)]
+    fn shade_in(&mut self, view: &MarkView, r: u32) {
+        let block = r.wrapping_sub(HEADER_SIZE);
+        let offset = block.wrapping_sub(view.start);
+        if offset >= view.covered || !offset.is_multiple_of(16) {
+            return;
+        }
+        let word = view.words + ((offset >> 9) << 2);
+        if self.load(word) & (1 << ((offset >> 4) & 31)) == 0 {
+            return;
+        }
+        let gc = self.gc_info(block);
+        if gc.is_white(view.white) {
+            self.gc.marked_bytes += MmInfo(self.load(block + MM_INFO)).size() as u64;
+            self.push_gray(block, gc);
+        }
+    }
+
+    /// The fields [`Runtime::shade_in`] needs, read once.
+    #[inline(always)]
+    fn mark_view(&self) -> MarkView {
+        let map = self.heap.start_map();
+        MarkView {
+            start: self.heap.start(),
+            words: map.words,
+            covered: map.covered,
+            white: self.gc.white,
         }
     }
 
@@ -160,10 +201,11 @@ impl<M: Memory> Runtime<M> {
             }
             Refs::Fields { r, size, offsets } => {
                 let mut work = 0;
+                let view = self.mark_view();
                 for &off in offsets {
                     if off + 4 <= size {
                         let child = self.load(r + off);
-                        self.shade(child);
+                        self.shade_in(&view, child);
                         work += 4;
                     }
                 }
@@ -200,9 +242,10 @@ impl<M: Memory> Runtime<M> {
         // Never past the run's end: a chunk is at most `budget` bytes of slots.
         let stop = if p.end - p.next <= budget { p.end } else { p.next + (budget & !3) };
         let mut at = p.next;
+        let view = self.mark_view();
         while at < stop {
             let child = self.load(at);
-            self.shade(child);
+            self.shade_in(&view, child);
             at += 4;
         }
         self.gc.partial = if stop >= p.end { None } else { Some(Partial { next: stop, ..p }) };
