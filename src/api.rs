@@ -592,7 +592,9 @@ impl<M: Memory> Mutator<M> {
         // SAFETY: as for `get_unchecked`.
         unsafe { value.write(self.rt.memory(), obj.raw() + f.offset) };
         if V::IS_REF {
-            self.rt.link_unchecked(obj.raw(), value.as_ref_bits(), false);
+            // SAFETY: the caller guarantees `obj` is live and `value` a live object or null
+            // (this function's own contract).
+            unsafe { self.rt.link_unchecked(obj.raw(), value.as_ref_bits(), false) };
         }
     }
 

@@ -322,14 +322,28 @@ impl<M: Memory> Runtime<M> {
 
     /// rtId of a validated object.
     #[inline]
+    ///
+    /// For any other `ptr` the answer is meaningless but the read stays inside the memory (the
+    /// header's address is bounds-checked: one compare), so this safe function cannot read
+    /// outside it.
     pub fn rt_id(&self, ptr: u32) -> u32 {
-        self.load(ptr - HEADER_SIZE + RT_ID)
+        self.load(self.header_word(ptr, RT_ID))
     }
 
     /// rtSize of a validated object.
     #[inline]
+    ///
+    /// Bounds-checked like [`Runtime::rt_id`].
     pub fn rt_size(&self, ptr: u32) -> u32 {
-        self.load(ptr - HEADER_SIZE + RT_SIZE)
+        self.load(self.header_word(ptr, RT_SIZE))
+    }
+
+    /// The address of the header word at `field` of the object `ptr`, or 0 (a readable word)
+    /// when that address would not lie inside the memory or is not 4-aligned.
+    #[inline(always)]
+    fn header_word(&self, ptr: u32, field: u32) -> u32 {
+        let at = ptr.wrapping_sub(HEADER_SIZE).wrapping_add(field);
+        if at.is_multiple_of(4) && at <= self.heap.mem.size() - 4 { at } else { 0 }
     }
 
     // ----- statistics and checks -----

@@ -18,16 +18,18 @@ impl<M: Memory> Runtime<M> {
         }
         let pblock = self.validate_object(parent)?;
         self.validate_object(child)?;
-        self.link_unchecked(pblock + HEADER_SIZE, child, expect_multiple);
+        // SAFETY: both refs were validated just above.
+        unsafe { self.link_unchecked(pblock + HEADER_SIZE, child, expect_multiple) };
         Ok(())
     }
 
-    /// The barrier without argument checks, for compiled code and the Rust API.
+    /// The barrier without argument checks, for compiled code and the Rust API. Time: O(1).
     ///
-    /// `parent` and `child` must be valid managed refs (child may be 0); a wrong ref can
-    /// corrupt the collector's state.
+    /// # Safety
+    /// `parent` is a live managed object (heap or static) and `child` is 0 or one: the barrier
+    /// reads and may write their headers, so a wrong ref would corrupt the collector's state.
     #[inline(always)]
-    pub fn link_unchecked(&mut self, parent: u32, child: u32, expect_multiple: bool) {
+    pub unsafe fn link_unchecked(&mut self, parent: u32, child: u32, expect_multiple: bool) {
         if self.gc.phase != Phase::Mark || child == 0 {
             return;
         }
