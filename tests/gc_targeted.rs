@@ -15,17 +15,6 @@ fn host() -> Rt {
     Rt::host(HostConfig::default())
 }
 
-fn new(rt: &mut Rt, size: u32, id: u32) -> u32 {
-    rt.new_object(size, id).expect("new_object")
-}
-
-/// Stores `child` into static slot `i` with the barrier.
-fn root(rt: &mut Rt, i: u32, child: u32) {
-    let s = rt.static_slots();
-    st(rt, s + 4 * i, child);
-    rt.link(s, child, false).unwrap();
-}
-
 /// Stores `child` at `parent + off` with the barrier.
 fn store(rt: &mut Rt, parent: u32, off: u32, child: u32, multiple: bool) {
     st(rt, parent + off, child);

@@ -22,10 +22,6 @@ fn host() -> Rt {
     rt
 }
 
-fn new(rt: &mut Rt, size: u32, id: u32) -> u32 {
-    rt.new_object(size, id).expect("new_object")
-}
-
 /// The report as `(invariant, address)` pairs; checks that the count export agrees.
 fn report(rt: &Rt) -> Vec<(Invariant, u32)> {
     let list: Vec<(Invariant, u32)> =

@@ -16,17 +16,6 @@ fn host_with(max_pages: u32) -> Rt {
     Rt::host(HostConfig { initial_pages: 2, max_pages, ..HostConfig::default() })
 }
 
-fn new(rt: &mut Rt, size: u32, id: u32) -> u32 {
-    rt.new_object(size, id).expect("new_object")
-}
-
-/// Stores `child` into static slot `i` with the barrier.
-fn root(rt: &mut Rt, i: u32, child: u32) {
-    let s = rt.static_slots();
-    st(rt, s + 4 * i, child);
-    rt.link(s, child, false).unwrap();
-}
-
 /// Fills `[at, at + bytes)` with the u32 `v`.
 fn fill_words(rt: &Rt, at: u32, bytes: u32, v: u32) {
     for i in 0..bytes / 4 {

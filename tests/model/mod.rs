@@ -151,6 +151,18 @@ pub fn color(rt: &Rt, r: u32) -> u32 {
     ld(rt, r - 12) & 3
 }
 
+/// A new managed object (the test fails if it cannot be made).
+pub fn new(rt: &mut Rt, size: u32, id: u32) -> u32 {
+    rt.new_object(size, id).expect("new_object")
+}
+
+/// Stores `child` into the static root slot `i` with the barrier.
+pub fn root(rt: &mut Rt, i: u32, child: u32) {
+    let s = rt.static_slots();
+    st(rt, s + 4 * i, child);
+    rt.link(s, child, false).unwrap();
+}
+
 /// Bytes of the heap that are neither used nor free: the start map's block and one sentinel
 /// (the host tests' heaps are one region).
 pub fn overhead(rt: &Rt) -> u64 {
