@@ -847,13 +847,17 @@ mod global {
     /// first use.
     ///
     /// # Panics
-    /// If called again from inside `f` (that would alias the runtime).
+    /// If called again from inside `f` (that would alias the runtime). Calling an ABI export
+    /// (`__new`, ...) from inside `f` would alias it too; that takes `unsafe` code.
     #[inline]
     pub fn with<R>(f: impl FnOnce(&mut Mutator<WasmMemory>) -> R) -> R {
         if BUSY.swap(true, Ordering::Relaxed) {
             panic!("asrt::api::with re-entered");
         }
-        let rt = crate::exports::runtime();
+        // SAFETY: `BUSY` makes this the only live reference from `with`. An export could take
+        // the same runtime only if `f` called it, and Rust reaches an export only through an
+        // `unsafe` extern declaration, whose caller answers for not doing that inside `f`.
+        let rt = unsafe { crate::exports::runtime() };
         let r = f(Mutator::from_runtime(rt));
         BUSY.store(false, Ordering::Relaxed);
         r
@@ -867,7 +871,8 @@ mod global {
     /// the same runtime).
     #[inline(always)]
     pub unsafe fn global() -> &'static mut Mutator<WasmMemory> {
-        Mutator::from_runtime(crate::exports::runtime())
+        // SAFETY: the caller guarantees no other reference to the runtime is live.
+        Mutator::from_runtime(unsafe { crate::exports::runtime() })
     }
 }
 

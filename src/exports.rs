@@ -69,8 +69,12 @@ fn try_runtime() -> Result<&'static mut Runtime<WasmMemory>, Error> {
 }
 
 /// The runtime for the Rust API ([`crate::api::with`]): aborts if it cannot be created.
+///
+/// # Safety
+/// No other reference to the runtime may be live while the result is used: not one from an
+/// earlier call, and no export may run meanwhile (the exports take the same runtime).
 #[inline(always)]
-pub(crate) fn runtime() -> &'static mut Runtime<WasmMemory> {
+pub(crate) unsafe fn runtime() -> &'static mut Runtime<WasmMemory> {
     match try_runtime() {
         Ok(rt) => rt,
         Err(e) => fail(e, line!()),
