@@ -1,7 +1,7 @@
 //! Generates `layout.rs`, `statics.rs` and `exports_static.rs` from a checked [`Layout`].
 //! Pure functions from data to source text; included by build.rs and by the host tests.
 
-use super::layout::{Elem, FixedKind, Kind, Layout, Payload, Profile, Slot, StaticObj};
+use super::layout::{Elem, FixedKind, Layout, Payload, Profile, Slot, StaticObj, TypeKind};
 use std::fmt::Write as _;
 
 /// The file name `env.abort` receives.
@@ -46,11 +46,11 @@ fn describe_type(l: &Layout, t: &super::layout::TypeDef) -> String {
         }
     };
     match &t.kind {
-        Kind::Fixed(_) => format!("{} (fixed)", t.name),
-        Kind::TypedArray(e) => format!("{}: typed array of {}", t.name, el(e)),
-        Kind::Array(e) => format!("{}: Array<{}>", t.name, el(e)),
-        Kind::StaticArray(e) => format!("{}: StaticArray<{}>", t.name, el(e)),
-        Kind::Class { size } => format!("{}: class of {size} bytes", t.name),
+        TypeKind::Fixed(_) => format!("{} (fixed)", t.name),
+        TypeKind::TypedArray(e) => format!("{}: typed array of {}", t.name, el(e)),
+        TypeKind::Array(e) => format!("{}: Array<{}>", t.name, el(e)),
+        TypeKind::StaticArray(e) => format!("{}: StaticArray<{}>", t.name, el(e)),
+        TypeKind::Class { size } => format!("{}: class of {size} bytes", t.name),
     }
 }
 
@@ -98,7 +98,7 @@ pub fn layout_rs(l: &Layout) -> String {
     .unwrap();
     writeln!(s, "/// Type id of `Object` (`u32::MAX`: the classic profile has none).\npub const ID_OBJECT: u32 = {};", fixed(FixedKind::Object)).unwrap();
     for t in &l.types {
-        if matches!(t.kind, Kind::Fixed(_)) {
+        if matches!(t.kind, TypeKind::Fixed(_)) {
             continue;
         }
         writeln!(

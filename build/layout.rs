@@ -10,22 +10,12 @@ use super::toml_lite::{self, Item, Table, Value};
 #[path = "../src/rtti_flags.rs"]
 pub mod flags;
 
-/// The ABI profile (docs/ABI.md §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Profile {
-    Classic,
-    Modern,
-}
+/// The ABI profile (docs/ABI.md §3): the runtime's own definition.
+#[path = "../src/profile.rs"]
+mod profile;
+pub use profile::Profile;
 
 impl Profile {
-    pub fn parse(s: &str) -> Option<Profile> {
-        match s {
-            "classic" => Some(Profile::Classic),
-            "modern" => Some(Profile::Modern),
-            _ => None,
-        }
-    }
-
     /// The fixed types, in id order: (name, kind).
     pub fn fixed(self) -> &'static [(&'static str, FixedKind)] {
         match self {
@@ -116,7 +106,7 @@ const PRIMS: &[(&str, u32, bool, bool)] = &[
 
 /// What a type is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
+pub enum TypeKind {
     Fixed(FixedKind),
     /// A typed array (an `ArrayBufferView` subclass).
     TypedArray(Elem),
@@ -133,7 +123,7 @@ pub enum Kind {
 pub struct TypeDef {
     pub name: String,
     pub id: u32,
-    pub kind: Kind,
+    pub kind: TypeKind,
     /// Export `__id_<name>`.
     pub export: bool,
     /// AssemblyScript's RTTI flags: written to the memory table and to `TYPES`.
@@ -214,7 +204,7 @@ impl Layout {
     }
 
     pub fn fixed_id(&self, kind: FixedKind) -> Option<u32> {
-        self.types.iter().find(|t| t.kind == Kind::Fixed(kind)).map(|t| t.id)
+        self.types.iter().find(|t| t.kind == TypeKind::Fixed(kind)).map(|t| t.id)
     }
 
     /// Block size of a static object (header included).
@@ -379,7 +369,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         types.push(TypeDef {
             name: name.to_string(),
             id: id as u32,
-            kind: Kind::Fixed(*kind),
+            kind: TypeKind::Fixed(*kind),
             export: false,
             flags,
             base: 0,
@@ -416,7 +406,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         let export = get_bool(t, "export", &what)?.unwrap_or(false);
         if let Some(fixed) = types[..fixed_count].iter_mut().find(|f| f.name == name) {
             // A fixed type may be listed (e.g. to export its id) but must match the profile.
-            let Kind::Fixed(fk) = fixed.kind else { unreachable!() };
+            let TypeKind::Fixed(fk) = fixed.kind else { unreachable!() };
             if kind != fk.keyword() {
                 return fail(
                     kline,
@@ -504,7 +494,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         types.push(TypeDef {
             name: name.to_string(),
             id,
-            kind: Kind::Class { size: 0 },
+            kind: TypeKind::Class { size: 0 },
             export,
             flags: 0,
             base: 0,
@@ -581,18 +571,18 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                         ty.base =
                             profile.fixed().iter().position(|f| f.1 == FixedKind::View).unwrap()
                                 as u32;
-                        ty.kind = Kind::TypedArray(el);
+                        ty.kind = TypeKind::TypedArray(el);
                     }
                     "array" => {
                         ty.flags |= flags::ARRAY;
-                        ty.kind = Kind::Array(el);
+                        ty.kind = TypeKind::Array(el);
                     }
                     _ => {
                         ty.flags |= flags::STATICARRAY;
                         if let Elem::Prim { .. } = el {
                             ty.flags |= flags::POINTERFREE;
                         }
-                        ty.kind = Kind::StaticArray(el);
+                        ty.kind = TypeKind::StaticArray(el);
                     }
                 }
             }
@@ -605,7 +595,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                     t.line,
                     format!("{what} of kind \"class\" needs a `size` (payload bytes)"),
                 ))?;
-                ty.kind = Kind::Class { size: size as u32 };
+                ty.kind = TypeKind::Class { size: size as u32 };
                 let mut refs = Vec::new();
                 match t.get("refs") {
                     None => {}
@@ -660,7 +650,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                     let Some(base) = types.iter().find(|x| x.name == b) else {
                         return fail(bline, format!("unknown base class `{b}`"));
                     };
-                    if !matches!(base.kind, Kind::Class { .. }) || base.id as usize >= d.idx {
+                    if !matches!(base.kind, TypeKind::Class { .. }) || base.id as usize >= d.idx {
                         let why = if base.id as usize >= d.idx {
                             "must be a class declared earlier"
                         } else {
@@ -683,13 +673,13 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
     }
     // Classes: inherited refs and sizes (bases are declared earlier, so one pass in id order works).
     for d in &decls {
-        let Kind::Class { size } = types[d.idx].kind else {
+        let TypeKind::Class { size } = types[d.idx].kind else {
             continue;
         };
         let mut refs = Vec::new();
         if let Some((b, bline)) = bases[d.idx] {
             let base = &types[b as usize];
-            let Kind::Class { size: bsize } = base.kind else { unreachable!() };
+            let TypeKind::Class { size: bsize } = base.kind else { unreachable!() };
             if size < bsize {
                 return fail(
                     bline,
@@ -763,15 +753,15 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             describe: String::new(),
         });
     }
-    let string_id = types.iter().find(|t| t.kind == Kind::Fixed(FixedKind::String)).unwrap().id;
-    let buffer_id = types.iter().find(|t| t.kind == Kind::Fixed(FixedKind::Buffer)).unwrap().id;
+    let string_id = types.iter().find(|t| t.kind == TypeKind::Fixed(FixedKind::String)).unwrap().id;
+    let buffer_id = types.iter().find(|t| t.kind == TypeKind::Fixed(FixedKind::Buffer)).unwrap().id;
     // Is `id` the type `want` or derived from it?
     let is_a = |types: &Vec<TypeDef>, mut id: u32, want: u32| loop {
         if id == want {
             return true;
         }
         let t = &types[id as usize];
-        if t.base == 0 || !matches!(t.kind, Kind::Class { .. }) {
+        if t.base == 0 || !matches!(t.kind, TypeKind::Class { .. }) {
             return false;
         }
         id = t.base;
@@ -839,14 +829,14 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             }
         };
         let (payload, describe) = match &ty.kind {
-            Kind::Fixed(FixedKind::String) => {
+            TypeKind::Fixed(FixedKind::String) => {
                 forbid(&["values", "length"], "a String takes a `value`")?;
                 let (s, _) =
                     value.ok_or((t.line, format!("{what} of type String needs a `value`")))?;
                 let bytes: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
                 (Payload::Bytes(bytes), format!("String {s:?}"))
             }
-            Kind::Fixed(FixedKind::Buffer) => {
+            TypeKind::Fixed(FixedKind::Buffer) => {
                 forbid(&["value"], "an ArrayBuffer takes byte `values` and/or a `length`")?;
                 let elem = Elem::Prim { name: "u8", log2: 0, signed: false, float: false };
                 let vals = values.map(|v| v.0.as_slice()).unwrap_or(&[]);
@@ -855,11 +845,11 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                 let bytes = encode_numbers(&elem, vals, n, &what)?;
                 (Payload::Bytes(bytes), format!("ArrayBuffer of {n} bytes"))
             }
-            Kind::Fixed(FixedKind::Object) => {
+            TypeKind::Fixed(FixedKind::Object) => {
                 forbid(&["value", "values", "length"], "an Object has no payload")?;
                 (Payload::Bytes(vec![]), "Object".into())
             }
-            Kind::Fixed(FixedKind::View) => {
+            TypeKind::Fixed(FixedKind::View) => {
                 return fail(
                     t.get("type").unwrap().line,
                     format!(
@@ -867,11 +857,11 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                     ),
                 );
             }
-            Kind::Class { size } => {
+            TypeKind::Class { size } => {
                 forbid(&["value", "values", "length"], "class statics are zero-initialized")?;
                 (Payload::Bytes(vec![0; *size as usize]), format!("{} (zeroed)", ty.name))
             }
-            Kind::TypedArray(el) | Kind::Array(el) | Kind::StaticArray(el) => {
+            TypeKind::TypedArray(el) | TypeKind::Array(el) | TypeKind::StaticArray(el) => {
                 forbid(&["value"], "an array takes `values` and/or a `length`")?;
                 let vals = values.map(|v| v.0.as_slice()).unwrap_or(&[]);
                 let n = count_line(vals.len())?;
@@ -966,7 +956,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                 let count = n;
                 let desc = format!("{} of {count} elements", ty.name);
                 match ty.kind {
-                    Kind::StaticArray(_) => (inner, desc),
+                    TypeKind::StaticArray(_) => (inner, desc),
                     _ => {
                         // The elements live in a static ArrayBuffer of their own.
                         let byte_length = inner.size();
@@ -981,7 +971,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                             ),
                         });
                         let length =
-                            if matches!(ty.kind, Kind::Array(_)) { Some(count) } else { None };
+                            if matches!(ty.kind, TypeKind::Array(_)) { Some(count) } else { None };
                         (Payload::View { buffer: statics.len() - 1, byte_length, length }, desc)
                     }
                 }

@@ -19,7 +19,7 @@ mod layout;
 #[allow(dead_code)]
 mod toml_lite;
 
-use layout::{Kind, Layout, Payload, Profile, Slot};
+use layout::{Layout, Payload, Profile, Slot, TypeKind};
 use std::fs;
 use std::path::Path;
 
@@ -84,7 +84,7 @@ fn default_layout_classic_matches_assemblyscript() {
     assert_eq!(flags_of(&l, "TreeNode"), (0, 0));
     let tn = l.types.iter().find(|t| t.name == "TreeNode").unwrap();
     assert_eq!(tn.refs, [0, 4]);
-    assert_eq!(tn.kind, Kind::Class { size: 8 });
+    assert_eq!(tn.kind, TypeKind::Class { size: 8 });
     // The collector follows ArrayBufferView's `buffer` as a class field (its flags are 0).
     assert_eq!(l.types[2].refs, [0]);
     let exported: Vec<&str> =
