@@ -3,11 +3,12 @@
 # every test level, failing fast:
 #
 #   host      cargo fmt --check, cargo clippy (-D warnings, SAFETY comments), cargo test (x86_64)
-#   fuzz      scripts/fuzz.sh smoke            (every libFuzzer target in fuzz/ for ~20 s, nightly)
 #   build     scripts/build.sh all             (release wasm: default, modern profile, import-memory)
 #   wasm-node cargo test --target wasm32-unknown-unknown --tests   (wasm-bindgen-test-runner in node)
 #   chromium  the same wasm suites in headless Chromium (WASM_BINDGEN_USE_BROWSER=1, chromedriver)
 #   js        node --test tests/js/  (+ js/test/ when present), against the release builds
+#   fuzz      scripts/fuzz.sh smoke            (every libFuzzer target in fuzz/ for ~20 s, nightly;
+#             last, so that a missing nightly toolchain cannot hide the other levels' results)
 #
 #   scripts/test.sh                 # setup + every level
 #   scripts/test.sh host js         # setup + only the named levels (js implies build)
@@ -20,7 +21,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-ALL_STAGES=(setup host fuzz build wasm-node chromium js)
+ALL_STAGES=(setup host build wasm-node chromium js fuzz)
 
 # ---- stage selection ---------------------------------------------------------
 selected=()
