@@ -6,8 +6,8 @@ use crate::gc::{Collector, Phase, PinTable};
 use crate::heap::Heap;
 use crate::memory::Memory;
 use crate::object::{
-    GC_INFO, GcInfo, HEADER_SIZE, Kind, MAX_PAYLOAD, MM_INFO, NO_TYPE, RT_ID, RT_SIZE,
-    STATIC_GC_INFO, TAGS, block_size,
+    GC_INFO, GcInfo, HEADER_SIZE, Kind, MAX_PAYLOAD, MM_INFO, MmInfo, NO_TYPE, RT_ID, RT_SIZE,
+    STATIC_GC_INFO, block_size,
 };
 use crate::rtti;
 
@@ -289,16 +289,17 @@ impl<M: Memory> Runtime<M> {
         }
         let block = ptr - HEADER_SIZE;
         let (info, gc, id, size) = (
-            self.load(block + MM_INFO),
+            MmInfo(self.load(block + MM_INFO)),
             self.load(block + GC_INFO),
             self.load(block + RT_ID),
             self.load(block + RT_SIZE),
         );
-        info & TAGS == 0
+        !info.is_free()
+            && !info.is_left_free()
             && gc == STATIC_GC_INFO
             && rtti::type_desc(id).is_some()
             && size <= MAX_PAYLOAD
-            && (info & !TAGS) + 4 == block_size(size)
+            && info.size() == block_size(size)
             && ptr as u64 + size as u64 <= self.heap.start() as u64
     }
 

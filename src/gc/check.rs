@@ -3,7 +3,7 @@
 use super::Phase;
 use crate::invariant::{Invariant, Violations};
 use crate::memory::Memory;
-use crate::object::{Color, GC_INFO, HEADER_SIZE, LINK_MASK, MANAGED, PINNED};
+use crate::object::{Color, HEADER_SIZE};
 use crate::runtime::Runtime;
 
 impl<M: Memory> Runtime<M> {
@@ -48,32 +48,29 @@ impl<M: Memory> Runtime<M> {
                 return false;
             }
             match rt.heap.validate(r) {
-                Ok(b) => {
-                    let gc = rt.load(b + GC_INFO);
-                    gc & MANAGED != 0 && gc & 3 == white
-                }
+                Ok(b) => rt.gc_info(b).is_white(white),
                 Err(_) => false,
             }
         };
         self.heap.check_into(v, |block, v| {
-            let gc = self.load(block + GC_INFO);
-            if gc & MANAGED == 0 {
+            let gc = self.gc_info(block);
+            if !gc.is_managed() {
                 return;
             }
             managed += 1;
-            let color = gc & 3;
-            if gc & PINNED != 0 && self.pin_count(block + HEADER_SIZE) == 0 {
+            let color = gc.color();
+            if gc.is_pinned() && self.pin_count(block + HEADER_SIZE) == 0 {
                 v.report(Invariant::PinnedBitWithoutPin, block);
             }
-            if color == Color::Gray as u32 {
+            if gc.is_gray() {
                 gray_seen += 1;
                 if !marking {
                     v.report(Invariant::GrayOutsideMark, block);
                 }
-            } else if gc & LINK_MASK != 0 {
+            } else if gc.gray_link() != 0 {
                 v.report(Invariant::LinkOnNonGray, block);
             }
-            if !marking && color == Color::Black as u32 && self.gc.phase == Phase::Idle {
+            if !marking && gc.is_black() && self.gc.phase == Phase::Idle {
                 v.report(Invariant::BlackWhenIdle, block);
             }
             // Nothing freed is reachable: every reference a live object holds is a live
@@ -87,7 +84,7 @@ impl<M: Memory> Runtime<M> {
                     }
                 });
             }
-            if marking && color == Color::Black as u32 {
+            if marking && gc.is_black() {
                 let partial = self.gc.partial.is_some_and(|p| p.block == block);
                 if !partial {
                     self.for_each_child(block + HEADER_SIZE, |c| {
@@ -102,13 +99,13 @@ impl<M: Memory> Runtime<M> {
         let mut at = self.gc.gray;
         let mut len = 0u64;
         while at != 0 && len <= gray_seen {
-            let gc = self.load(at + GC_INFO);
-            if gc & 3 != Color::Gray as u32 {
+            let gc = self.gc_info(at);
+            if !gc.is_gray() {
                 v.report(Invariant::GrayStackNotGray, at);
                 break;
             }
             len += 1;
-            at = gc & LINK_MASK;
+            at = gc.gray_link();
         }
         if len != gray_seen {
             v.report(Invariant::GrayNotOnStack, self.gc.gray);

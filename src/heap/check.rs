@@ -2,14 +2,11 @@
 //! broken invariant ([`Invariant`], listed in `invariant.rs`) with its address.
 //! Time: O(blocks); for tests and `__heap_check`.
 
+use super::Heap;
 use super::starts::{StartMap, WORD_SPAN};
-use super::{Heap, size_of_info};
 use crate::invariant::{Invariant, Violations};
 use crate::memory::Memory;
-use crate::object::{
-    ALIGN, FREE, GC_INFO, Kind, LEFTFREE, MANAGED, MAX_PAYLOAD, MIN_BLOCK, MM_INFO, RT_SIZE,
-    block_size,
-};
+use crate::object::{ALIGN, GC_INFO, GcInfo, MAX_PAYLOAD, MIN_BLOCK, RT_SIZE, block_size};
 
 impl<M: Memory> Heap<M> {
     /// Calls `visit(block, v)` for every used, non-sentinel block in address order, and reports
@@ -40,16 +37,16 @@ impl<M: Memory> Heap<M> {
                 return v.report(Invariant::ChainCycle, block);
             }
             // SAFETY: `block` is aligned and its 16-byte header lies below `end`.
-            let info = unsafe { self.mem.load(block + MM_INFO) };
-            let size = size_of_info(info);
+            let info = unsafe { self.mm(block) };
+            let size = info.size();
             if !size.is_multiple_of(ALIGN) || size < MIN_BLOCK || size > end - block {
                 return v.report(Invariant::BlockSizeBad, block);
             }
-            if (info & LEFTFREE != 0) != left_free {
+            if info.is_left_free() != left_free {
                 v.report(Invariant::LeftFreeBitWrong, block);
             }
             let bit = map.is_set(&self.mem, block - self.start);
-            if info & FREE != 0 {
+            if info.is_free() {
                 if bit {
                     v.report(Invariant::StartMapBitOnFree, block);
                 }
@@ -88,11 +85,11 @@ impl<M: Memory> Heap<M> {
             }
             // SAFETY: as above.
             let (gc, rt_size) =
-                unsafe { (self.mem.load(block + GC_INFO), self.mem.load(block + RT_SIZE)) };
+                unsafe { (GcInfo(self.mem.load(block + GC_INFO)), self.mem.load(block + RT_SIZE)) };
             if rt_size > MAX_PAYLOAD || block_size(rt_size) != size {
                 v.report(Invariant::UsedSizeMismatch, block);
             }
-            if gc & MANAGED == 0 && gc > Kind::Sentinel as u32 {
+            if !gc.is_managed() && gc.kind().is_none() {
                 v.report(Invariant::BadKind, block);
             }
             if !bit {
@@ -106,12 +103,12 @@ impl<M: Memory> Heap<M> {
         if bump != 0 {
             // The bump block is free but listed nowhere.
             // SAFETY: the bump block is a free block with a valid header.
-            let info = unsafe { self.mem.load(bump + MM_INFO) };
-            if info & FREE == 0 || !bump_seen {
+            let info = unsafe { self.mm(bump) };
+            if !info.is_free() || !bump_seen {
                 return v.report(Invariant::BumpBlockBad, bump);
             }
             free_seen -= 1;
-            free_bytes -= size_of_info(info) as u64;
+            free_bytes -= info.size() as u64;
         }
         if free_seen != listed
             || free_bytes != listed_bytes
@@ -168,20 +165,18 @@ impl<M: Memory> Heap<M> {
             // The next used, non-sentinel block at or after `at`.
             while block != 0 && block < at {
                 // SAFETY: the walk in `check_into` went through this chain without a break.
-                let info = unsafe { self.mem.load(block + MM_INFO) };
+                let info = unsafe { self.mm(block) };
                 // SAFETY: as above.
-                block = if info & FREE == 0 && unsafe { self.is_sentinel(block) } {
+                block = if !info.is_free() && unsafe { self.is_sentinel(block) } {
                     // SAFETY: as above: a sentinel's rtSize holds the next region's start.
                     unsafe { self.mem.load(block + RT_SIZE) }
                 } else {
-                    block + size_of_info(info)
+                    block + info.size()
                 };
             }
             // SAFETY: as above.
-            let used = block == at
-                && unsafe {
-                    self.mem.load(block + MM_INFO) & FREE == 0 && !self.is_sentinel(block)
-                };
+            let used =
+                block == at && unsafe { !self.mm(block).is_free() && !self.is_sentinel(block) };
             if !used {
                 return at;
             }
@@ -204,6 +199,6 @@ fn bump_bytes<M: Memory>(heap: &Heap<M>) -> u64 {
     match heap.bump_block() {
         0 => 0,
         // SAFETY: the bump block is a free block with a valid header.
-        b => size_of_info(unsafe { heap.mem.load(b + MM_INFO) }) as u64,
+        b => unsafe { heap.mm(b) }.size() as u64,
     }
 }

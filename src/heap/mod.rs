@@ -45,7 +45,7 @@ use crate::error::Error;
 use crate::memory::{MAX_PAGES, Memory, PAGE_SIZE};
 use crate::object::{
     ALIGN, GC_INFO, HEADER_SIZE, Kind, MAX_PAYLOAD, MIN_BLOCK, MM_INFO, MmInfo, NO_TYPE, RT_ID,
-    RT_SIZE, TAGS, block_size,
+    RT_SIZE, block_size,
 };
 use starts::StartMap;
 use tlsf::Bins;
@@ -85,12 +85,6 @@ pub struct Heap<M: Memory> {
     starts: StartMap,
     /// Set while the map is being moved (its own allocation may grow memory).
     extending: bool,
-}
-
-/// The size of a block, from its mmInfo word.
-#[inline(always)]
-fn size_of_info(info: u32) -> u32 {
-    (info & !TAGS) + 4
 }
 
 impl<M: Memory> Heap<M> {

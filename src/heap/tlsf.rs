@@ -28,7 +28,7 @@
 
 use crate::invariant::{Invariant, Violations};
 use crate::memory::Memory;
-use crate::object::{ALIGN, FREE, MM_INFO, TAGS};
+use crate::object::{ALIGN, MM_INFO, MmInfo};
 use static_assertions::const_assert;
 
 /// log2 of the number of second-level classes per first-level class.
@@ -208,7 +208,7 @@ impl Bins {
         while block != 0 {
             // SAFETY: listed blocks are free blocks inside memory.
             let (info, next) = unsafe { (mem.load(block + MM_INFO), mem.load(block + NEXT)) };
-            if (info & !TAGS) + 4 >= size {
+            if MmInfo(info).size() >= size {
                 return Some(block);
             }
             block = next;
@@ -242,8 +242,8 @@ impl Bins {
                     let (info, p, n) = unsafe {
                         (mem.load(block + MM_INFO), mem.load(block + PREV), mem.load(block + NEXT))
                     };
-                    let size = (info & !TAGS) + 4;
-                    if info & FREE == 0 {
+                    let size = MmInfo(info).size();
+                    if !MmInfo(info).is_free() {
                         v.report(Invariant::ListedNotFree, block);
                         break;
                     }
