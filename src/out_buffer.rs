@@ -42,19 +42,26 @@ impl<M: Memory> Runtime<M> {
         (live && addr >= r && addr as u64 + len as u64 <= end).then_some(r)
     }
 
-    /// Checks `__gc_stats`'s `out`: 8-aligned, and its 64 bytes inside the native stack region
-    /// or inside the payload of one live heap block. Time: that of
-    /// [`Runtime::payload_containing`].
-    pub fn check_stats_out(&self, out: u32) -> Result<(), Error> {
-        let end = out as u64 + STATS_BYTES as u64;
+    /// The rules both output buffers share: `[out, out + len)` inside memory (else
+    /// `OutOfBounds`) and `out` 8-aligned (else `bad`). Returns whether the bytes lie in the
+    /// native stack region, where any caller may write. Time: O(1).
+    fn out_in_stack(&self, out: u32, len: u64, bad: Error) -> Result<bool, Error> {
+        let end = out as u64 + len;
         if end > self.memory().size() as u64 {
             return Err(Error::OutOfBounds);
         }
         if !out.is_multiple_of(8) {
-            return Err(Error::BadStatsBuffer);
+            return Err(bad);
         }
         let r = &self.roots;
-        if out >= r.stack_low && end <= r.stack_high as u64 {
+        Ok(out >= r.stack_low && end <= r.stack_high as u64)
+    }
+
+    /// Checks `__gc_stats`'s `out`: 8-aligned, and its 64 bytes inside the native stack region
+    /// or inside the payload of one live heap block. Time: that of
+    /// [`Runtime::payload_containing`].
+    pub fn check_stats_out(&self, out: u32) -> Result<(), Error> {
+        if self.out_in_stack(out, STATS_BYTES as u64, Error::BadStatsBuffer)? {
             return Ok(());
         }
         match self.payload_containing(out, STATS_BYTES) {
@@ -87,15 +94,7 @@ impl<M: Memory> Runtime<M> {
             return Err(Error::NullRef);
         }
         let len = capacity as u64 * CHECK_PAIR_BYTES as u64;
-        let end = out as u64 + len;
-        if end > self.memory().size() as u64 {
-            return Err(Error::OutOfBounds);
-        }
-        if !out.is_multiple_of(8) {
-            return Err(Error::BadCheckBuffer);
-        }
-        let r = &self.roots;
-        if out >= r.stack_low && end <= r.stack_high as u64 {
+        if self.out_in_stack(out, len, Error::BadCheckBuffer)? {
             return Ok(());
         }
         if self.validate_unmanaged(out).is_ok() && self.rt_size(out) as u64 >= len {

@@ -17,6 +17,7 @@
 //! Element runs longer than one step's budget are scanned in chunks ([`super::Partial`]).
 
 use super::{Partial, Phase};
+use crate::heap::starts::StartMap;
 use crate::memory::Memory;
 use crate::object::{Color, GcInfo, HEADER_SIZE, MM_INFO, MmInfo, RT_ID, RT_SIZE};
 use crate::rtti::{self, flags};
@@ -34,9 +35,11 @@ pub(crate) enum Refs {
 
 /// What shading needs of the start map and the collector, read once per run of slots.
 pub(crate) struct MarkView {
+    /// The heap's start (offset 0 of the map).
     start: u32,
-    words: u32,
-    covered: u32,
+    /// The start map, copied.
+    map: StartMap,
+    /// The current white.
     white: u32,
 }
 
@@ -50,17 +53,8 @@ impl<M: Memory> Runtime<M> {
     /// through them (docs/ABI.md §6). Time: O(1).
     #[inline]
     pub(crate) fn shade(&mut self, r: u32) {
-        let block = r.wrapping_sub(HEADER_SIZE);
-        if !self.heap.is_block_start(block) {
-            return;
-        }
-        let gc = self.gc_info(block);
-        if gc.is_white(self.gc.white) {
-            // The block's own size (mmInfo), not one derived from rtSize, which compiled code
-            // could have overwritten.
-            self.gc.marked_bytes += MmInfo(self.load(block + MM_INFO)).size() as u64;
-            self.push_gray(block, gc);
-        }
+        let view = self.mark_view();
+        self.shade_in(&view, r);
     }
 
     /// [`Runtime::shade`] with the start map's fields and the current white read once by the
@@ -70,15 +64,13 @@ impl<M: Memory> Runtime<M> {
     fn shade_in(&mut self, view: &MarkView, r: u32) {
         let block = r.wrapping_sub(HEADER_SIZE);
         let offset = block.wrapping_sub(view.start);
-        if offset >= view.covered || !offset.is_multiple_of(16) {
-            return;
-        }
-        let word = view.words + ((offset >> 9) << 2);
-        if self.load(word) & (1 << ((offset >> 4) & 31)) == 0 {
+        if !offset.is_multiple_of(16) || !view.map.is_set(&self.heap.mem, offset) {
             return;
         }
         let gc = self.gc_info(block);
         if gc.is_white(view.white) {
+            // The block's own size (mmInfo), not one derived from rtSize, which compiled code
+            // could have overwritten.
             self.gc.marked_bytes += MmInfo(self.load(block + MM_INFO)).size() as u64;
             self.push_gray(block, gc);
         }
@@ -87,13 +79,7 @@ impl<M: Memory> Runtime<M> {
     /// The fields [`Runtime::shade_in`] needs, read once.
     #[inline(always)]
     fn mark_view(&self) -> MarkView {
-        let map = self.heap.start_map();
-        MarkView {
-            start: self.heap.start(),
-            words: map.words,
-            covered: map.covered,
-            white: self.gc.white,
-        }
+        MarkView { start: self.heap.start(), map: self.heap.start_map(), white: self.gc.white }
     }
 
     /// Pushes a non-gray managed `block` with gcInfo `gc` on the gray stack.
