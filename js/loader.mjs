@@ -352,59 +352,91 @@ export async function instantiateStreaming(source, imports = {}, options = {}) {
   return { ...result, exports };
 }
 
+// ---------------------------------------------------------------------------------------------
+// The instance's helpers, in parts. `createCore` gathers what every part reads (the raw exports,
+// the memory view cache, the profile, the RTTI readers); each part below is a factory that takes
+// the core and returns its helpers: strings, arrays, type tests, pin handles, the collector,
+// typed arrays. `wrapExports` puts them on the demangled exports.
+
 function postInstantiate(pre, instance, options) {
-  const raw = instance.exports;
-  const memory = raw.memory || (pre.imports.env && pre.imports.env.memory);
-  const table = raw.table;
-  pre.state.memory = memory;
-  const ext = {};
+  const core = createCore(pre, instance, options);
+  const { __new, __pin, __unpin, __collect } = core;
+  // This order is the order of the helpers' keys on `exports`.
+  const helpers = {
+    __new, __pin, __unpin, __collect,
+    ...stringHelpers(core),
+    ...arrayHelpers(core),
+    ...typeHelpers(core),
+    ...pinHandleHelpers(core),
+    ...gcHelpers(core),
+    ...heapCheckHelpers(core),
+    ...typedArrayHelpers(core),
+  };
+  return wrapExports(pre, core, helpers);
+}
 
-  const need = name => raw[name] || (() => { throw Error(`${E_NO_RUNTIME}: missing export ${name}`); });
-  const __new = need("__new");
-  const __pin = need("__pin");
-  const __unpin = need("__unpin");
-  const __collect = need("__collect");
-  const __link = raw.__link || null;
-  const rttiBase = globalValue(raw.__rtti_base);
+// ---- core: the raw exports, the memory view cache, the profile, the RTTI ----
 
-  // ---- memory views, refreshed whenever memory.buffer changes (memory.grow) ----
-  let buffer = null, byteLength = -1, U8, U16, U32, DV;
+/**
+ * The memory's views, re-created only when `memory.buffer` changed (identity or length, as after
+ * `memory.grow`). Call `views()` before touching memory, then read `mem.buffer`, `mem.U8`,
+ * `mem.U16`, `mem.U32`, `mem.DV`; `views()` returns the buffer.
+ */
+function viewCache(memory) {
+  const mem = { buffer: null, byteLength: -1, U8: null, U16: null, U32: null, DV: null };
   function views() {
     const b = memory.buffer;
-    if (b !== buffer || b.byteLength !== byteLength) {
-      buffer = b;
-      byteLength = b.byteLength;
-      U8 = new Uint8Array(b);
-      U16 = new Uint16Array(b, 0, byteLength >>> 1);
-      U32 = new Uint32Array(b, 0, byteLength >>> 2);
-      DV = new DataView(b);
+    if (b !== mem.buffer || b.byteLength !== mem.byteLength) {
+      mem.buffer = b;
+      mem.byteLength = b.byteLength;
+      mem.U8 = new Uint8Array(b);
+      mem.U16 = new Uint16Array(b, 0, mem.byteLength >>> 1);
+      mem.U32 = new Uint32Array(b, 0, mem.byteLength >>> 2);
+      mem.DV = new DataView(b);
     }
-    return buffer;
+    return b;
   }
-  const u32 = addr => (views(), U32[addr >>> 2]);
+  return { mem, views };
+}
 
-  // ---- profile ----
+/** What every part reads: the raw exports, the runtime's entry points, views, profile, RTTI. */
+function createCore(pre, instance, options) {
+  const raw = instance.exports;
+  const memory = raw.memory || (pre.imports.env && pre.imports.env.memory);
+  pre.state.memory = memory;
+  const need = name => raw[name] || (() => { throw Error(`${E_NO_RUNTIME}: missing export ${name}`); });
+  const rttiBase = globalValue(raw.__rtti_base);
+  const { mem, views } = viewCache(memory);
+  const u32 = addr => (views(), mem.U32[addr >>> 2]);
+
   const detected = options && options.profile
     ? { profile: options.profile, reason: "options.profile" }
     : detectProfile(memory.buffer, { rttiBase, greetingCell: globalValue(raw.__static_greeting) });
   const profile = PROFILES[detected.profile];
   if (!profile) throw Error(`unknown profile: ${detected.profile}`);
-  const ids = profile.ids;
-  const STRING_ID = ids.String;
-  const ARRAYBUFFER_ID = ids.ArrayBuffer;
 
+  return {
+    raw, memory, table: raw.table, need, mem, views, u32, detected, profile, ids: profile.ids,
+    __new: need("__new"), __pin: need("__pin"), __unpin: need("__unpin"), __collect: need("__collect"),
+    __link: raw.__link || null,
+    ...rttiReaders(rttiBase, profile, mem, u32),
+  };
+}
+
+/** Readers of the RTTI table at `__rtti_base` (docs/ABI.md §3) and of object headers (§2). */
+function rttiReaders(rttiBase, profile, mem, u32) {
   function typeCount() {
     if (rttiBase === undefined) throw Error(`${E_NO_RUNTIME}: missing export __rtti_base`);
     return u32(rttiBase);
   }
   function typeinfo(id) {
     if ((id >>>= 0) >= typeCount()) throw Error(`invalid id: ${id}`);
-    return U32[(rttiBase >>> 2) + 1 + id * profile.entryWords];
+    return mem.U32[(rttiBase >>> 2) + 1 + id * profile.entryWords];
   }
   function typeBase(id) {
     if (profile.entryWords !== 2) return 0;
     if ((id >>>= 0) >= typeCount()) throw Error(`invalid id: ${id}`);
-    return U32[(rttiBase >>> 2) + 2 + id * 2];
+    return mem.U32[(rttiBase >>> 2) + 2 + id * 2];
   }
   function arrayInfo(id) {
     const info = typeinfo(id);
@@ -413,20 +445,33 @@ function postInstantiate(pre, instance, options) {
   }
   function rtId(ref) { return u32(ref + HEADER.RTID); }
   function rtSize(ref) { return u32(ref + HEADER.RTSIZE); }
-  function viewOf(align, signed, float) {
-    const Ctor = viewConstructor(align, signed, float);
-    if (!Ctor) throw Error(`unsupported align: ${align}`);
-    views();
-    return new Ctor(buffer, 0, byteLength >>> align);
-  }
+  return { typeCount, typeinfo, typeBase, arrayInfo, rtId, rtSize };
+}
 
-  // ---- strings ----
+/** The demangled raw exports plus `helpers`, which win over same-named raw exports. */
+function wrapExports(pre, core, helpers) {
+  const ext = { ...helpers, memory: core.memory, table: core.table };
+  const result = demangle(core.raw, ext);
+  // The loader's helpers win over same-named raw exports (e.g. a boolean __instanceof).
+  Object.assign(result, helpers);
+  Object.defineProperty(result, "__profile", { value: core.profile.name, enumerable: false });
+  Object.defineProperty(result, "__profileReason", { value: core.detected.reason, enumerable: false });
+  Object.defineProperty(result, "__typeIds", { value: core.ids, enumerable: false });
+  pre.state.exports = result;
+  return result;
+}
+
+// ---- strings: UTF-16 copies; UTF-8 through __string_from_utf8 / __string_to_utf8 ----
+
+function stringHelpers({ need, mem, views, rtId, __new, ids }) {
+  const STRING_ID = ids.String;
   function __newString(str) {
     if (str == null) return 0;
     str = String(str);
     const length = str.length;
     const ref = __new(length << 1, STRING_ID);
     views();
+    const U16 = mem.U16;
     for (let i = 0, p = ref >>> 1; i < length; ++i) U16[p + i] = str.charCodeAt(i);
     return ref;
   }
@@ -435,7 +480,7 @@ function postInstantiate(pre, instance, options) {
     ref >>>= 0;
     const id = rtId(ref);
     if (id !== STRING_ID) throw Error(`not a string: ${ref}`);
-    return decodeUTF16(U16.subarray(ref >>> 1, (ref >>> 1) + (U32[(ref + HEADER.RTSIZE) >>> 2] >>> 1)));
+    return decodeUTF16(mem.U16.subarray(ref >>> 1, (ref >>> 1) + (mem.U32[(ref + HEADER.RTSIZE) >>> 2] >>> 1)));
   }
   function __newStringUTF8(input, replace = true) {
     if (input == null) return 0;
@@ -449,7 +494,7 @@ function postInstantiate(pre, instance, options) {
     const ptr = alloc(bytes.length);
     try {
       views();
-      U8.set(bytes, ptr >>> 0);
+      mem.U8.set(bytes, ptr >>> 0);
       return from(ptr, bytes.length, replace ? 1 : 0) >>> 0;
     } finally {
       free(ptr);
@@ -460,32 +505,32 @@ function postInstantiate(pre, instance, options) {
     const to = need("__string_to_utf8");
     const ab = to(ref, nullTerminated ? 1 : 0) >>> 0;
     views();
-    return U8.slice(ab, ab + U32[(ab + HEADER.RTSIZE) >>> 2]);
+    return mem.U8.slice(ab, ab + mem.U32[(ab + HEADER.RTSIZE) >>> 2]);
   }
   function __getStringUTF8(ref) {
     if (!ref) return null;
     return getUtf8Decoder().decode(__getStringUTF8Bytes(ref, false));
   }
+  return { __newString, __getString, __newStringUTF8, __getStringUTF8, __getStringUTF8Bytes };
+}
 
-  // ---- ArrayBuffers and arrays ----
+// ---- ArrayBuffers and arrays: Array, typed arrays (ArrayBufferView), StaticArray (docs/ABI.md §3) ----
+
+function arrayHelpers(core) {
+  const { mem, views, rtId, rtSize, arrayInfo, __new, ids } = core;
   function __newArrayBuffer(buf) {
     if (buf == null) return 0;
     const bytes = ArrayBuffer.isView(buf) ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : new Uint8Array(buf);
-    const ref = __new(bytes.length, ARRAYBUFFER_ID);
+    const ref = __new(bytes.length, ids.ArrayBuffer);
     views();
-    U8.set(bytes, ref >>> 0);
+    mem.U8.set(bytes, ref >>> 0);
     return ref;
   }
   function __getArrayBuffer(ref) {
     if (!ref) return null;
     ref >>>= 0;
     const size = rtSize(ref);
-    return buffer.slice(ref, ref + size);
-  }
-  function link(parent, child) {
-    if (!child) return;
-    if (!__link) throw Error(`${E_NO_RUNTIME}: missing export __link (the write barrier)`);
-    __link(parent, child, 0);
+    return mem.buffer.slice(ref, ref + size);
   }
   function __newArray(id, valuesOrCapacity = 0) {
     const input = valuesOrCapacity;
@@ -494,45 +539,8 @@ function postInstantiate(pre, instance, options) {
     if (align < 0) throw Error(`no element type: ${id}, flags=${info}`);
     const isArrayLike = typeof input !== "number";
     const length = isArrayLike ? input.length >>> 0 : input >>> 0;
-    const byteSize = length << align;
-    let result, data;
-    if (info & F.STATICARRAY) {
-      result = data = __new(byteSize, id) >>> 0;
-    } else {
-      const buf = __new(byteSize, ARRAYBUFFER_ID) >>> 0;
-      __pin(buf);
-      let arr;
-      try {
-        arr = __new(info & F.ARRAY ? ARRAY_SIZE : ABV_SIZE, id) >>> 0;
-      } finally {
-        __unpin(buf);
-      }
-      views();
-      U32[(arr + ABV_BUFFER) >>> 2] = buf;
-      link(arr, buf);
-      U32[(arr + ABV_DATASTART) >>> 2] = buf;
-      U32[(arr + ABV_BYTELENGTH) >>> 2] = byteSize;
-      if (info & F.ARRAY) U32[(arr + ARRAY_LENGTH) >>> 2] = length;
-      result = arr;
-      data = buf;
-    }
-    if (isArrayLike && length) {
-      const view = viewOf(align, info & F.VALUE_SIGNED, info & F.VALUE_FLOAT);
-      const start = data >>> align;
-      if (info & F.VALUE_MANAGED) {
-        // Refs: store each one, then tell the collector (write barrier). The GC reaches the
-        // elements through the array object (docs/ABI.md §3), so that is the parent.
-        for (let i = 0; i < length; ++i) {
-          const child = (input[i] == null ? 0 : +input[i]) >>> 0;
-          view[start + i] = child;
-          link(result, child);
-        }
-      } else if (view instanceof BigInt64Array || view instanceof BigUint64Array) {
-        for (let i = 0; i < length; ++i) view[start + i] = BigInt(input[i]);
-      } else {
-        view.set(input, start);
-      }
-    }
+    const { result, data } = allocArray(core, id, info, length << align, length);
+    if (isArrayLike && length) storeElements(core, result, data, info, input, length);
     return result;
   }
   function __getArrayView(arr) {
@@ -540,13 +548,14 @@ function postInstantiate(pre, instance, options) {
     const id = rtId(arr);
     const info = arrayInfo(id);
     const align = valueAlignLog2(info);
+    const U32 = mem.U32;
     const data = info & F.STATICARRAY ? arr : U32[(arr + ABV_DATASTART) >>> 2];
     const length = info & F.STATICARRAY ? U32[(arr + HEADER.RTSIZE) >>> 2] >>> align
       : info & F.ARRAY ? U32[(arr + ARRAY_LENGTH) >>> 2]
       : U32[(arr + ABV_BYTELENGTH) >>> 2] >>> align;
     const Ctor = viewConstructor(align, info & F.VALUE_SIGNED, info & F.VALUE_FLOAT);
     if (!Ctor) throw Error(`unsupported align: ${align}`);
-    return new Ctor(buffer, data, length);
+    return new Ctor(mem.buffer, data, length);
   }
   function __getArray(arr) {
     if (!arr) return null;
@@ -556,21 +565,108 @@ function postInstantiate(pre, instance, options) {
     for (let i = 0; i < len; i++) out[i] = input[i];
     return out;
   }
+  return { __newArrayBuffer, __getArrayBuffer, __newArray, __getArray, __getArrayView };
+}
+
+/**
+ * Allocates an array of type `id` with `byteSize` bytes of elements: `{ result, data }`, the
+ * object and the address of its elements. A StaticArray is one object; an Array or typed array
+ * is an ArrayBuffer (pinned while the object is allocated) and the object pointing at it.
+ */
+function allocArray(core, id, info, byteSize, length) {
+  const { mem, views, __new, __pin, __unpin, ids } = core;
+  if (info & F.STATICARRAY) {
+    const ref = __new(byteSize, id) >>> 0;
+    return { result: ref, data: ref };
+  }
+  const buf = __new(byteSize, ids.ArrayBuffer) >>> 0;
+  __pin(buf);
+  let arr;
+  try {
+    arr = __new(info & F.ARRAY ? ARRAY_SIZE : ABV_SIZE, id) >>> 0;
+  } finally {
+    __unpin(buf);
+  }
+  views();
+  mem.U32[(arr + ABV_BUFFER) >>> 2] = buf;
+  link(core, arr, buf);
+  mem.U32[(arr + ABV_DATASTART) >>> 2] = buf;
+  mem.U32[(arr + ABV_BYTELENGTH) >>> 2] = byteSize;
+  if (info & F.ARRAY) mem.U32[(arr + ARRAY_LENGTH) >>> 2] = length;
+  return { result: arr, data: buf };
+}
+
+/** Copies `input`'s first `length` elements to `data`, the elements of the array `result`. */
+function storeElements(core, result, data, info, input, length) {
+  const align = valueAlignLog2(info);
+  const view = viewOf(core, align, info & F.VALUE_SIGNED, info & F.VALUE_FLOAT);
+  const start = data >>> align;
+  if (info & F.VALUE_MANAGED) {
+    // Refs: store each one, then tell the collector (write barrier). The GC reaches the
+    // elements through the array object (docs/ABI.md §3), so that is the parent.
+    for (let i = 0; i < length; ++i) {
+      const child = (input[i] == null ? 0 : +input[i]) >>> 0;
+      view[start + i] = child;
+      link(core, result, child);
+    }
+  } else if (view instanceof BigInt64Array || view instanceof BigUint64Array) {
+    for (let i = 0; i < length; ++i) view[start + i] = BigInt(input[i]);
+  } else {
+    view.set(input, start);
+  }
+}
+
+/** The write barrier: tells the collector that `parent` now references `child` (`__link`). */
+function link(core, parent, child) {
+  if (!child) return;
+  if (!core.__link) throw Error(`${E_NO_RUNTIME}: missing export __link (the write barrier)`);
+  core.__link(parent, child, 0);
+}
+
+/** A typed array of `2^align`-byte elements over the whole memory. */
+function viewOf(core, align, signed, float) {
+  const Ctor = viewConstructor(align, signed, float);
+  if (!Ctor) throw Error(`unsupported align: ${align}`);
+  core.views();
+  return new Ctor(core.mem.buffer, 0, core.mem.byteLength >>> align);
+}
+
+// ---- typed arrays: __get<Type>Array (a copy) and __get<Type>ArrayView (a live view) ----
+
+const TYPED_ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array];
+
+function typedArrayHelpers({ mem, views }) {
   function typedArrayView(Type, alignLog2, ref) {
     ref >>>= 0;
     views();
-    return new Type(buffer, U32[(ref + ABV_DATASTART) >>> 2], U32[(ref + ABV_BYTELENGTH) >>> 2] >>> alignLog2);
+    return new Type(mem.buffer, mem.U32[(ref + ABV_DATASTART) >>> 2], mem.U32[(ref + ABV_BYTELENGTH) >>> 2] >>> alignLog2);
   }
   function typedArrayCopy(Type, alignLog2, ref) {
     return new Type(typedArrayView(Type, alignLog2, ref));
   }
+  const out = {};
+  for (const ctor of TYPED_ARRAYS) {
+    const align = 31 - Math.clz32(ctor.BYTES_PER_ELEMENT);
+    out[`__get${ctor.name}`] = typedArrayCopy.bind(null, ctor, align);
+    out[`__get${ctor.name}View`] = typedArrayView.bind(null, ctor, align);
+  }
+  if (HAS_BIGINT) {
+    for (const ctor of [BigUint64Array, BigInt64Array]) {
+      const name = ctor.name.slice(3);
+      out[`__get${name}`] = typedArrayCopy.bind(null, ctor, 3);
+      out[`__get${name}View`] = typedArrayView.bind(null, ctor, 3);
+    }
+  }
+  return out;
+}
 
+// ---- type tests and look-ups: RTTI, `__id_<name>`, `__static_<name>`, the function table ----
+
+function typeHelpers({ raw, table, profile, u32, rtId, typeCount, typeinfo, typeBase }) {
   function __getFunction(ptr) {
     if (!table) throw Error(E_NO_TABLE);
     return table.get(u32(ptr));
   }
-
-  // ---- type tests ----
   function __instanceof(ref, id) {
     if (!ref) return false;
     if (typeof raw.__instanceof === "function") return !!raw.__instanceof(ref, id);
@@ -600,82 +696,12 @@ function postInstantiate(pre, instance, options) {
     if (g === undefined) throw Error(`no export __static_${name}`);
     return u32(globalValue(g));
   }
+  return { __getFunction, __instanceof, __typeinfo, __idof, __getStatic };
+}
 
-  // ---- GC statistics ----
-  let statsBlock = 0;
-  const STAT_NAMES = ["heapBytes", "usedBytes", "freeBytes", "largestFree", "liveObjects", "collections", "steps", "totalAllocated"];
-  function gcStats() {
-    const stats = need("__gc_stats");
-    if (!statsBlock) statsBlock = need("__alloc")(64) >>> 0; // kept for the instance's lifetime
-    stats(statsBlock);
-    views();
-    const out = {};
-    for (let i = 0; i < 8; ++i) out[STAT_NAMES[i]] = Number(DV.getBigUint64(statsBlock + i * 8, true));
-    return out;
-  }
+// ---- self-unpinning pin handles ----
 
-  // ---- heap checker (__heap_check_list) ----
-  // The invariants by number (index 0 is none): src/invariant.rs, README "Heap checker".
-  const INVARIANTS = ["", "BlockMisaligned", "BlockOutsideHeap", "ChainCycle", "BlockSizeBad", "LeftFreeBitWrong", "AdjacentFree", "FreeBackPointer", "FreeNotListed", "SentinelChain", "UsedSizeMismatch", "BadKind", "BumpBlockBad", "FreeBytesMismatch", "RegionCount", "StartMapBitOnFree", "StartMapBitOnSentinel", "StartMapBitMissing", "StartMapStrayBits", "StartMapBlock", "FlBitmapMismatch", "SlBitmapMismatch", "ListedOutOfRange", "ListedNotFree", "ListedWrongClass", "ListPrevLink", "ListCycle", "PinnedBitWithoutPin", "GrayOutsideMark", "LinkOnNonGray", "BlackWhenIdle", "DanglingChild", "BlackPointsToWhite", "GrayStackNotGray", "GrayNotOnStack", "LiveCountMismatch", "JunkRootSlot", "JunkStaticSlot"];
-  let checkBlock = 0, checkCapacity = 0;
-  /**
-   * What `__heap_check` counts, listed: `[{ invariant, code, address }]` in the order the checker
-   * finds them (`invariant` is the name, `code` its number, `address` where it broke). At most
-   * `max` entries (default 256); the array's `total` is the full count. The output block is
-   * `__alloc`ed on the first call (grown for a larger `max`) and kept for the instance.
-   */
-  function heapCheck({ max = 256 } = {}) {
-    const list = need("__heap_check_list");
-    max = Math.max(1, max >>> 0);
-    if (checkCapacity < max) {
-      if (checkBlock) need("__free")(checkBlock);
-      checkBlock = 0;
-      checkBlock = need("__alloc")(8 * max) >>> 0;
-      checkCapacity = max;
-    }
-    const total = list(checkBlock, max) >>> 0;
-    views();
-    const out = [];
-    for (let i = 0; i < Math.min(total, max); ++i) {
-      const code = U32[(checkBlock >>> 2) + 2 * i];
-      out.push({ invariant: INVARIANTS[code] ?? `#${code}`, code, address: U32[(checkBlock >>> 2) + 2 * i + 1] });
-    }
-    out.total = total;
-    return out;
-  }
-
-  // ---- GC pacing from the host (docs/ABI.md §5: __gc_step, __gc_phase) ----
-  /** The collector's phase without doing any work: 0 idle, 1 mark, 2 sweep. */
-  function gcPhase() {
-    return need("__gc_phase")() >>> 0;
-  }
-  /**
-   * Collects in idle time: calls `__gc_step` until the cycle ends (phase 0) or the budget is
-   * spent, and returns the phase after the last step. `budget` is milliseconds (default: no
-   * limit) or an `IdleDeadline` (what `requestIdleCallback` passes; its `timeRemaining()` is
-   * read after each step). At least one step is done. From idle a step starts a cycle; with
-   * `{ start: false }` nothing is done when the collector is idle (only a cycle already under
-   * way is helped, as the allocator's pacing started it).
-   */
-  function gcIdle(budget = Infinity, { start = true } = {}) {
-    const step = need("__gc_step");
-    if (!start && gcPhase() === 0) return 0;
-    let remaining;
-    if (typeof budget === "number") {
-      const now = typeof performance !== "undefined" ? () => performance.now() : Date.now;
-      const end = now() + budget;
-      remaining = () => end - now();
-    } else if (budget && typeof budget.timeRemaining === "function") {
-      remaining = () => budget.timeRemaining();
-    } else {
-      throw TypeError("gcIdle: budget must be milliseconds or an IdleDeadline");
-    }
-    let phase;
-    do phase = step() >>> 0; while (phase !== 0 && remaining() > 0);
-    return phase;
-  }
-
-  // ---- self-unpinning handles ----
+function pinHandleHelpers({ __pin, __unpin }) {
   const registry = typeof FinalizationRegistry !== "undefined"
     ? new FinalizationRegistry(ref => { try { __unpin(ref); } catch { /* instance gone or aborted */ } })
     : null;
@@ -710,40 +736,89 @@ function postInstantiate(pre, instance, options) {
   function __pinHandle(ref) {
     return new PinHandle(ref);
   }
+  return { __pinHandle };
+}
 
-  // ---- assemble ----
-  Object.assign(ext, {
-    __new, __pin, __unpin, __collect,
-    __newString, __getString, __newStringUTF8, __getStringUTF8, __getStringUTF8Bytes,
-    __newArrayBuffer, __getArrayBuffer, __newArray, __getArray, __getArrayView,
-    __getFunction, __instanceof, __typeinfo, __idof, __getStatic, __pinHandle, gcStats,
-    gcPhase, gcIdle, heapCheck,
-  });
-  const typed = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array];
-  for (const ctor of typed) {
-    const align = 31 - Math.clz32(ctor.BYTES_PER_ELEMENT);
-    ext[`__get${ctor.name}`] = typedArrayCopy.bind(null, ctor, align);
-    ext[`__get${ctor.name}View`] = typedArrayView.bind(null, ctor, align);
+// ---- the collector from the host: statistics and pacing (docs/ABI.md §5: __gc_stats, __gc_step, __gc_phase) ----
+
+const STAT_NAMES = ["heapBytes", "usedBytes", "freeBytes", "largestFree", "liveObjects", "collections", "steps", "totalAllocated"];
+
+function gcHelpers({ need, mem, views }) {
+  let statsBlock = 0;
+  function gcStats() {
+    const stats = need("__gc_stats");
+    if (!statsBlock) statsBlock = need("__alloc")(64) >>> 0; // kept for the instance's lifetime
+    stats(statsBlock);
+    views();
+    const out = {};
+    for (let i = 0; i < 8; ++i) out[STAT_NAMES[i]] = Number(mem.DV.getBigUint64(statsBlock + i * 8, true));
+    return out;
   }
-  if (HAS_BIGINT) {
-    for (const ctor of [BigUint64Array, BigInt64Array]) {
-      const name = ctor.name.slice(3);
-      ext[`__get${name}`] = typedArrayCopy.bind(null, ctor, 3);
-      ext[`__get${name}View`] = typedArrayView.bind(null, ctor, 3);
+  /** The collector's phase without doing any work: 0 idle, 1 mark, 2 sweep. */
+  function gcPhase() {
+    return need("__gc_phase")() >>> 0;
+  }
+  /**
+   * Collects in idle time: calls `__gc_step` until the cycle ends (phase 0) or the budget is
+   * spent, and returns the phase after the last step. `budget` is milliseconds (default: no
+   * limit) or an `IdleDeadline` (what `requestIdleCallback` passes; its `timeRemaining()` is
+   * read after each step). At least one step is done. From idle a step starts a cycle; with
+   * `{ start: false }` nothing is done when the collector is idle (only a cycle already under
+   * way is helped, as the allocator's pacing started it).
+   */
+  function gcIdle(budget = Infinity, { start = true } = {}) {
+    const step = need("__gc_step");
+    if (!start && gcPhase() === 0) return 0;
+    let remaining;
+    if (typeof budget === "number") {
+      const now = typeof performance !== "undefined" ? () => performance.now() : Date.now;
+      const end = now() + budget;
+      remaining = () => end - now();
+    } else if (budget && typeof budget.timeRemaining === "function") {
+      remaining = () => budget.timeRemaining();
+    } else {
+      throw TypeError("gcIdle: budget must be milliseconds or an IdleDeadline");
     }
+    let phase;
+    do phase = step() >>> 0; while (phase !== 0 && remaining() > 0);
+    return phase;
   }
-  const helpers = { ...ext };
-  ext.memory = memory;
-  ext.table = table;
+  return { gcStats, gcPhase, gcIdle };
+}
 
-  const result = demangle(raw, ext);
-  // The loader's helpers win over same-named raw exports (e.g. a boolean __instanceof).
-  Object.assign(result, helpers);
-  Object.defineProperty(result, "__profile", { value: profile.name, enumerable: false });
-  Object.defineProperty(result, "__profileReason", { value: detected.reason, enumerable: false });
-  Object.defineProperty(result, "__typeIds", { value: ids, enumerable: false });
-  pre.state.exports = result;
-  return result;
+// ---- heap checker (__heap_check_list) ----
+
+// The invariants by number (index 0 is none): src/invariant.rs, README "Heap checker".
+const INVARIANTS = ["", "BlockMisaligned", "BlockOutsideHeap", "ChainCycle", "BlockSizeBad", "LeftFreeBitWrong", "AdjacentFree", "FreeBackPointer", "FreeNotListed", "SentinelChain", "UsedSizeMismatch", "BadKind", "BumpBlockBad", "FreeBytesMismatch", "RegionCount", "StartMapBitOnFree", "StartMapBitOnSentinel", "StartMapBitMissing", "StartMapStrayBits", "StartMapBlock", "FlBitmapMismatch", "SlBitmapMismatch", "ListedOutOfRange", "ListedNotFree", "ListedWrongClass", "ListPrevLink", "ListCycle", "PinnedBitWithoutPin", "GrayOutsideMark", "LinkOnNonGray", "BlackWhenIdle", "DanglingChild", "BlackPointsToWhite", "GrayStackNotGray", "GrayNotOnStack", "LiveCountMismatch", "JunkRootSlot", "JunkStaticSlot"];
+
+function heapCheckHelpers({ need, mem, views }) {
+  let checkBlock = 0, checkCapacity = 0;
+  /**
+   * What `__heap_check` counts, listed: `[{ invariant, code, address }]` in the order the checker
+   * finds them (`invariant` is the name, `code` its number, `address` where it broke). At most
+   * `max` entries (default 256); the array's `total` is the full count. The output block is
+   * `__alloc`ed on the first call (grown for a larger `max`) and kept for the instance.
+   */
+  function heapCheck({ max = 256 } = {}) {
+    const list = need("__heap_check_list");
+    max = Math.max(1, max >>> 0);
+    if (checkCapacity < max) {
+      if (checkBlock) need("__free")(checkBlock);
+      checkBlock = 0;
+      checkBlock = need("__alloc")(8 * max) >>> 0;
+      checkCapacity = max;
+    }
+    const total = list(checkBlock, max) >>> 0;
+    views();
+    const out = [];
+    for (let i = 0; i < Math.min(total, max); ++i) {
+      const code = mem.U32[(checkBlock >>> 2) + 2 * i];
+      out.push({ invariant: INVARIANTS[code] ?? `#${code}`, code, address: mem.U32[(checkBlock >>> 2) + 2 * i + 1] });
+    }
+    out.total = total;
+    return out;
+  }
+  return { heapCheck };
 }
 
 // ---------------------------------------------------------------------------------------------
