@@ -33,6 +33,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build");
     println!("cargo:rerun-if-changed=src/rtti_flags.rs");
     println!("cargo:rerun-if-changed=src/profile.rs");
+    println!("cargo:rerun-if-changed=src/block.rs");
     println!("cargo:rerun-if-env-changed=ASRT_LAYOUT");
     println!("cargo:rerun-if-env-changed=ASRT_PROFILE");
 

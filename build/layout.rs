@@ -10,6 +10,11 @@ use super::toml_lite::{self, Item, Table, Value};
 #[path = "../src/rtti_flags.rs"]
 pub mod flags;
 
+/// The block-size formula (docs/ABI.md §2): the runtime's own definition.
+#[allow(dead_code)]
+#[path = "../src/block.rs"]
+mod block;
+
 /// The ABI profile (docs/ABI.md §3): the runtime's own definition.
 #[path = "../src/profile.rs"]
 mod profile;
@@ -207,9 +212,10 @@ impl Layout {
         self.types.iter().find(|t| t.kind == TypeKind::Fixed(kind)).map(|t| t.id)
     }
 
-    /// Block size of a static object (header included).
+    /// Block size of a static object (header included): the runtime's formula, widened so that
+    /// the sums over all statics cannot overflow.
     pub fn block_size(payload: u32) -> u64 {
-        ((16 + payload as u64 + 15) & !15).max(16)
+        block::block_size(payload) as u64
     }
 
     /// Bytes of static data this layout adds (objects, RTTI table, shadow stack), without
