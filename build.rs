@@ -22,8 +22,6 @@ mod errors;
 #[allow(dead_code)]
 #[path = "build/layout.rs"]
 mod layout;
-#[path = "build/toml_lite.rs"]
-mod toml_lite;
 
 fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());

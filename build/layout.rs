@@ -1,9 +1,12 @@
 //! The layout file: its schema, the checks, and the resolved model the code generator works from.
 //!
 //! Pure functions over text (no file system, no environment), so that the host tests can include
-//! this module with `#[path]` and call [`load`] directly. Needs the sibling `toml_lite` module.
+//! this module with `#[path]` and call [`load`] directly.
 
-use super::toml_lite::{self, Item, Table, Value};
+/// The TOML reader (toml-span, with lines).
+#[path = "toml_doc.rs"]
+pub mod toml_doc;
+use toml_doc::{Doc, Item, Tab, V};
 
 /// AssemblyScript's RTTI flag bits (docs/ABI.md §3), the runtime's own definitions.
 #[allow(dead_code)]
@@ -240,72 +243,70 @@ fn is_ident(s: &str) -> bool {
         && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn check_keys(t: &Table, allowed: &[&str], what: &str) -> R<()> {
-    for (k, line, _) in &t.entries {
-        if !allowed.contains(&k.as_str()) {
-            return fail(
-                *line,
-                format!("unknown key `{k}` in {what} (expected one of: {})", allowed.join(", ")),
-            );
+fn check_keys(t: Tab, allowed: &[&str], what: &str) -> R<()> {
+    match t.keys().into_iter().find(|(k, _)| !allowed.contains(k)) {
+        Some((k, line)) => fail(
+            line,
+            format!("unknown key `{k}` in {what} (expected one of: {})", allowed.join(", ")),
+        ),
+        None => Ok(()),
+    }
+}
+
+fn get_str<'a>(t: Tab<'a>, key: &str, what: &str) -> R<Option<(&'a str, usize)>> {
+    match t.get(key) {
+        None => Ok(None),
+        Some(Item { value: V::String(s), line, .. }) => Ok(Some((s, line))),
+        Some(i) => {
+            fail(i.line, format!("`{key}` of {what} must be a string, found {}", i.type_name()))
         }
     }
-    Ok(())
 }
 
-fn get_str<'a>(t: &'a Table, key: &str, what: &str) -> R<Option<(&'a str, usize)>> {
+fn get_bool(t: Tab, key: &str, what: &str) -> R<Option<bool>> {
     match t.get(key) {
         None => Ok(None),
-        Some(Item { value: Value::Str(s), line }) => Ok(Some((s, *line))),
+        Some(Item { value: V::Boolean(b), .. }) => Ok(Some(*b)),
         Some(i) => fail(
             i.line,
-            format!("`{key}` of {what} must be a string, found {}", i.value.type_name()),
+            format!("`{key}` of {what} must be true or false, found {}", i.type_name()),
         ),
     }
 }
 
-fn get_bool(t: &Table, key: &str, what: &str) -> R<Option<bool>> {
+fn get_int(t: Tab, key: &str, what: &str, min: i64, max: i64) -> R<Option<(i64, usize)>> {
     match t.get(key) {
         None => Ok(None),
-        Some(Item { value: Value::Bool(b), .. }) => Ok(Some(*b)),
-        Some(i) => fail(
-            i.line,
-            format!("`{key}` of {what} must be true or false, found {}", i.value.type_name()),
-        ),
-    }
-}
-
-fn get_int(t: &Table, key: &str, what: &str, min: i64, max: i64) -> R<Option<(i64, usize)>> {
-    match t.get(key) {
-        None => Ok(None),
-        Some(Item { value: Value::Int(v), line }) => {
+        Some(Item { value: V::Integer(v), line, .. }) => {
             if *v < min || *v > max {
-                fail(*line, format!("`{key}` of {what} must be between {min} and {max}, found {v}"))
+                fail(line, format!("`{key}` of {what} must be between {min} and {max}, found {v}"))
             } else {
-                Ok(Some((*v, *line)))
+                Ok(Some((*v, line)))
             }
         }
-        Some(i) => fail(
-            i.line,
-            format!("`{key}` of {what} must be an integer, found {}", i.value.type_name()),
-        ),
+        Some(i) => {
+            fail(i.line, format!("`{key}` of {what} must be an integer, found {}", i.type_name()))
+        }
     }
 }
 
-fn tables<'a>(root: &'a Table, key: &str) -> R<Vec<&'a Table>> {
-    match root.get(key) {
-        None => Ok(Vec::new()),
-        Some(Item { value: Value::Array(items), line }) => items
-            .iter()
-            .map(|i| match &i.value {
-                Value::Table(t) => Ok(t),
-                _ => fail(*line, format!("`{key}` must be written as `[[{key}]]` tables")),
+/// The `[[key]]` tables of the root, in file order.
+fn tables<'a>(root: Tab<'a>, key: &str) -> R<Vec<Tab<'a>>> {
+    let Some(item) = root.get(key) else { return Ok(Vec::new()) };
+    let Some(items) = item.array() else {
+        return fail(
+            item.line,
+            format!("`{key}` must be written as `[[{key}]]` tables, found {}", item.type_name()),
+        );
+    };
+    items
+        .iter()
+        .map(|i| {
+            i.table().ok_or_else(|| {
+                (item.line, format!("`{key}` must be written as `[[{key}]]` tables"))
             })
-            .collect(),
-        Some(i) => fail(
-            i.line,
-            format!("`{key}` must be written as `[[{key}]]` tables, found {}", i.value.type_name()),
-        ),
-    }
+        })
+        .collect()
 }
 
 /// Reads and checks a layout. `path` is only used in messages; `profile_override` is the value of
@@ -317,15 +318,16 @@ pub fn load(path: &str, text: &str, profile_override: Option<&str>) -> Result<La
 }
 
 fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layout> {
-    let root = toml_lite::parse(text)?;
+    let doc = Doc::parse(text)?;
+    let root = doc.root();
     check_keys(
-        &root,
+        root,
         &["profile", "shadow_stack_slots", "memory", "type", "static"],
         "the layout file",
     )?;
 
     // Profile.
-    let file_profile = match get_str(&root, "profile", "the layout")? {
+    let file_profile = match get_str(root, "profile", "the layout")? {
         Some((s, line)) => Some(Profile::parse(s).ok_or((
             line,
             format!("unknown profile `{s}` (expected \"classic\" or \"modern\")"),
@@ -339,22 +341,20 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
     };
 
     // Shadow stack and memory.
-    let shadow_stack_slots = get_int(&root, "shadow_stack_slots", "the layout", 1, 1 << 24)?
+    let shadow_stack_slots = get_int(root, "shadow_stack_slots", "the layout", 1, 1 << 24)?
         .map(|(v, _)| v as u32)
         .unwrap_or(16384);
     let (mut initial_pages, mut max_pages) = (None, None);
     match root.get("memory") {
         None => {}
-        Some(Item { value: Value::Table(m), .. }) => {
+        Some(i) if i.table().is_some() => {
+            let m = i.table().unwrap();
             check_keys(m, &["initial_pages", "max_pages"], "[memory]")?;
             initial_pages = get_int(m, "initial_pages", "[memory]", 1, 65536)?;
             max_pages = get_int(m, "max_pages", "[memory]", 1, 65536)?;
         }
         Some(i) => {
-            return fail(
-                i.line,
-                format!("`memory` must be a table, found {}", i.value.type_name()),
-            );
+            return fail(i.line, format!("`memory` must be a table, found {}", i.type_name()));
         }
     }
     if let (Some((i, line)), Some((m, _))) = (initial_pages, max_pages)
@@ -387,11 +387,11 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
 
     // First pass: names and ids, so that element types and bases can refer to any type.
     struct Decl<'a> {
-        t: &'a Table,
+        t: Tab<'a>,
         idx: usize,
     }
     let mut decls = Vec::new();
-    for t in tables(&root, "type")? {
+    for t in tables(root, "type")? {
         let what = "a [[type]]";
         check_keys(
             t,
@@ -605,14 +605,14 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                 let mut refs = Vec::new();
                 match t.get("refs") {
                     None => {}
-                    Some(Item { value: Value::Array(items), .. }) => {
-                        for i in items {
-                            let Value::Int(off) = i.value else {
+                    Some(r) if r.array().is_some() => {
+                        for i in r.array().unwrap() {
+                            let &V::Integer(off) = i.value else {
                                 return fail(
                                     i.line,
                                     format!(
                                         "`refs` of {what} must hold byte offsets (integers), found {}",
-                                        i.value.type_name()
+                                        i.type_name()
                                     ),
                                 );
                             };
@@ -646,7 +646,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                             i.line,
                             format!(
                                 "`refs` of {what} must be an array of offsets, found {}",
-                                i.value.type_name()
+                                i.type_name()
                             ),
                         );
                     }
@@ -696,10 +696,10 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                 );
             }
             if let Some(&off) = own_refs[d.idx].iter().find(|&&o| o < bsize) {
-                let line = match d.t.get("refs") {
-                    Some(Item { value: Value::Array(items), .. }) => items
+                let line = match d.t.get("refs").and_then(|r| r.array()) {
+                    Some(items) => items
                         .iter()
-                        .find(|i| matches!(i.value, Value::Int(v) if v as u32 == off))
+                        .find(|i| matches!(i.value, V::Integer(v) if *v as u32 == off))
                         .map(|i| i.line)
                         .unwrap_or(bline),
                     _ => bline,
@@ -723,10 +723,10 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
 
     // Statics.
     let mut statics: Vec<StaticObj> = Vec::new();
-    let static_tables = tables(&root, "static")?;
+    let static_tables = tables(root, "static")?;
     // Names first, so arrays can refer to any named static.
     let mut names: Vec<(String, usize)> = Vec::new();
-    for t in &static_tables {
+    for &t in &static_tables {
         let what = "a [[static]]";
         check_keys(t, &["name", "type", "value", "values", "length", "export"], what)?;
         let (name, nline) =
@@ -773,7 +773,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         id = t.base;
     };
     let mut pending_types: Vec<u32> = vec![0; n_named];
-    for (si, t) in static_tables.iter().enumerate() {
+    for (si, t) in static_tables.iter().copied().enumerate() {
         let name = names[si].0.clone();
         let what = format!("static `{name}`");
         let (tname, tline) =
@@ -788,18 +788,18 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         statics[si].type_id = ty.id;
         statics[si].export = get_bool(t, "export", &what)?.unwrap_or(true);
     }
-    for (si, t) in static_tables.iter().enumerate() {
+    for (si, t) in static_tables.iter().copied().enumerate() {
         let name = names[si].0.clone();
         let what = format!("static `{name}`");
         let ty = types[pending_types[si] as usize].clone();
         let length = get_int(t, "length", &what, 0, (1 << 28) as i64)?;
-        let values: Option<(&Vec<Item>, usize)> = match t.get("values") {
+        let values: Option<(Vec<Item>, usize)> = match t.get("values") {
             None => None,
-            Some(Item { value: Value::Array(v), line }) => Some((v, *line)),
+            Some(i) if i.array().is_some() => Some((i.array().unwrap(), i.line)),
             Some(i) => {
                 return fail(
                     i.line,
-                    format!("`values` of {what} must be an array, found {}", i.value.type_name()),
+                    format!("`values` of {what} must be an array, found {}", i.type_name()),
                 );
             }
         };
@@ -815,7 +815,8 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
         // Checked before any payload is built: the ABI's largest payload (§1).
         let fits = |bytes: u64| -> R<()> {
             if bytes > MAX_PAYLOAD {
-                let line = length.map(|(_, l)| l).or(values.map(|(_, l)| l)).unwrap_or(t.line);
+                let line =
+                    length.map(|(_, l)| l).or(values.as_ref().map(|(_, l)| *l)).unwrap_or(t.line);
                 return fail(
                     line,
                     format!(
@@ -845,7 +846,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             TypeKind::Fixed(FixedKind::Buffer) => {
                 forbid(&["value"], "an ArrayBuffer takes byte `values` and/or a `length`")?;
                 let elem = Elem::Prim { name: "u8", log2: 0, signed: false, float: false };
-                let vals = values.map(|v| v.0.as_slice()).unwrap_or(&[]);
+                let vals = values.as_ref().map(|v| v.0.as_slice()).unwrap_or(&[]);
                 let n = count_line(vals.len())?;
                 fits(n as u64)?;
                 let bytes = encode_numbers(&elem, vals, n, &what)?;
@@ -869,7 +870,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
             }
             TypeKind::TypedArray(el) | TypeKind::Array(el) | TypeKind::StaticArray(el) => {
                 forbid(&["value"], "an array takes `values` and/or a `length`")?;
-                let vals = values.map(|v| v.0.as_slice()).unwrap_or(&[]);
+                let vals = values.as_ref().map(|v| v.0.as_slice()).unwrap_or(&[]);
                 let n = count_line(vals.len())?;
                 fits((n as u64) << el.log2())?;
                 let inner = match el {
@@ -878,7 +879,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                         let mut slots = Vec::new();
                         for (k, v) in vals.iter().enumerate() {
                             let slot = match &v.value {
-                                Value::Str(s) => {
+                                V::String(s) => {
                                     if *want != string_id {
                                         return fail(
                                             v.line,
@@ -900,18 +901,19 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                                     });
                                     Slot::Static(statics.len() - 1)
                                 }
-                                Value::Table(tb) => {
+                                V::Table(_) => {
+                                    let tb = v.table().unwrap();
                                     check_keys(
                                         tb,
                                         &["ref", "null"],
                                         &format!("element {k} of {what}"),
                                     )?;
                                     match (tb.get("ref"), tb.get("null")) {
-                                        (Some(Item { value: Value::Str(r), line }), None) => {
+                                        (Some(Item { value: V::String(r), line, .. }), None) => {
                                             let Some(ri) = names.iter().position(|(n, _)| n == r)
                                             else {
                                                 return fail(
-                                                    *line,
+                                                    line,
                                                     format!(
                                                         "element {k} of {what} refers to the unknown static `{r}`"
                                                     ),
@@ -919,7 +921,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                                             };
                                             if !is_a(&types, pending_types[ri], *want) {
                                                 return fail(
-                                                    *line,
+                                                    line,
                                                     format!(
                                                         "element {k} of {what} refers to `{r}` of type `{}`, but the elements are `{}`",
                                                         types[pending_types[ri] as usize].name,
@@ -929,7 +931,7 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                                             }
                                             Slot::Static(ri)
                                         }
-                                        (None, Some(Item { value: Value::Bool(true), .. })) => {
+                                        (None, Some(Item { value: V::Boolean(true), .. })) => {
                                             Slot::Null
                                         }
                                         _ => {
@@ -942,12 +944,12 @@ fn load_inner(path: &str, text: &str, profile_override: Option<&str>) -> R<Layou
                                         }
                                     }
                                 }
-                                other => {
+                                _ => {
                                     return fail(
                                         v.line,
                                         format!(
                                             "element {k} of {what} is {}, but the elements are references (`{}`): write a string, `{{ ref = \"name\" }}` or `{{ null = true }}`",
-                                            other.type_name(),
+                                            v.type_name(),
                                             types[*want as usize].name
                                         ),
                                     );
@@ -1033,7 +1035,7 @@ fn encode_numbers(el: &Elem, vals: &[Item], n: u32, what: &str) -> R<Vec<u8>> {
     let mut out = Vec::with_capacity(size * n as usize);
     for (k, v) in vals.iter().enumerate() {
         let bits: u64 = match (&v.value, float) {
-            (Value::Int(i), false) => {
+            (V::Integer(i), false) => {
                 let i = *i;
                 if name == "bool" {
                     if i != 0 && i != 1 {
@@ -1061,8 +1063,8 @@ fn encode_numbers(el: &Elem, vals: &[Item], n: u32, what: &str) -> R<Vec<u8>> {
                     i as u64
                 }
             }
-            (Value::Bool(b), false) if name == "bool" => *b as u64,
-            (Value::Int(i), true) => {
+            (V::Boolean(b), false) if name == "bool" => *b as u64,
+            (V::Integer(i), true) => {
                 if (*i as f64) as i64 != *i {
                     return fail(
                         v.line,
@@ -1073,19 +1075,19 @@ fn encode_numbers(el: &Elem, vals: &[Item], n: u32, what: &str) -> R<Vec<u8>> {
                 }
                 if size == 4 { (*i as f32).to_bits() as u64 } else { (*i as f64).to_bits() }
             }
-            (Value::Float(f), true) => {
+            (V::Float(f), true) => {
                 if size == 4 {
                     (*f as f32).to_bits() as u64
                 } else {
                     f.to_bits()
                 }
             }
-            (other, _) => {
+            _ => {
                 return fail(
                     v.line,
                     format!(
                         "element {k} of {what} is {}, but the elements are {name}",
-                        other.type_name()
+                        v.type_name()
                     ),
                 );
             }
