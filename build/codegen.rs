@@ -1,7 +1,9 @@
 //! Generates `layout.rs`, `statics.rs` and `exports_static.rs` from a checked [`Layout`].
 //! Pure functions from data to source text; included by build.rs and by the host tests.
 
-use super::layout::{Elem, FixedKind, Layout, Payload, Profile, Slot, StaticObj, TypeKind};
+use super::layout::{
+    Elem, FixedKind, Layout, Payload, Profile, Slot, StaticObj, TypeKind, utf16_bytes,
+};
 use std::fmt::Write as _;
 
 /// The file name `env.abort` receives.
@@ -215,10 +217,6 @@ fn payload_src(l: &Layout, o: &StaticObj) -> (String, String) {
     }
 }
 
-fn string_bytes(text: &str) -> Vec<u8> {
-    text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
-}
-
 /// `$OUT_DIR/statics.rs`, included by `src/statics.rs` on wasm32: every static object, the error
 /// message Strings, the roots list and the shadow-stack slots.
 pub fn statics_rs(l: &Layout, errors: &[(String, String)]) -> String {
@@ -241,7 +239,7 @@ pub fn statics_rs(l: &Layout, errors: &[(String, String)]) -> String {
     strings.push(("ABORT_FILE".into(), format!("{ABORT_FILE:?} (env.abort's fileName)")));
     let texts: Vec<&str> = errors.iter().map(|(_, m)| m.as_str()).chain([ABORT_FILE]).collect();
     for ((ident, comment), text) in strings.iter().zip(texts) {
-        let b = string_bytes(text);
+        let b = utf16_bytes(text);
         let o = StaticObj {
             name: ident.clone(),
             named: false,
