@@ -22,8 +22,6 @@ mod errors;
 #[allow(dead_code)]
 #[path = "build/layout.rs"]
 mod layout;
-#[path = "build/toml_lite.rs"]
-mod toml_lite;
 
 fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
@@ -33,6 +31,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build");
     println!("cargo:rerun-if-changed=src/rtti_flags.rs");
     println!("cargo:rerun-if-changed=src/profile.rs");
+    println!("cargo:rerun-if-changed=src/block.rs");
     println!("cargo:rerun-if-env-changed=ASRT_LAYOUT");
     println!("cargo:rerun-if-env-changed=ASRT_PROFILE");
 

@@ -25,10 +25,11 @@
 
 use static_assertions::const_assert_eq;
 
-/// Size of the header in bytes.
-pub const HEADER_SIZE: u32 = 16;
-/// Alignment of blocks and refs.
-pub const ALIGN: u32 = 16;
+// The build sizes the static objects with the same formula, so it lives in a file both include.
+#[path = "block.rs"]
+mod block;
+pub use block::{ALIGN, HEADER_SIZE, block_size};
+
 /// Smallest block: just a header (also big enough for a free block's links and back pointer).
 pub const MIN_BLOCK: u32 = 16;
 /// The largest payload any export accepts (docs/ABI.md §1).
@@ -250,12 +251,6 @@ impl GcInfo {
             _ => None,
         }
     }
-}
-
-/// The size of the block that holds `payload` bytes. Time: O(1).
-#[inline(always)]
-pub const fn block_size(payload: u32) -> u32 {
-    (payload + HEADER_SIZE + (ALIGN - 1)) & !(ALIGN - 1)
 }
 
 /// The color bits of a gcInfo word as a [`Color`]. Time: O(1).

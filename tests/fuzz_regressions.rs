@@ -6,9 +6,6 @@
 #[path = "../build/layout.rs"]
 #[allow(dead_code)]
 mod layout;
-#[path = "../build/toml_lite.rs"]
-#[allow(dead_code)]
-mod toml_lite;
 
 use asrt::host::HostConfig;
 use asrt::memory::{HostMemory, Memory};

@@ -1,6 +1,6 @@
-//! The build-time layout parser (build/toml_lite.rs + build/layout.rs) and the code generator
-//! (build/codegen.rs) on arbitrary text: they may reject it, with a message that names a line
-//! of the file, but never panic, and never try to allocate without bound.
+//! The build-time layout reader (toml-span through build/toml_doc.rs, and build/layout.rs) and
+//! the code generator (build/codegen.rs) on arbitrary text: they may reject it, with a message
+//! that names a line of the file, but never panic, and never try to allocate without bound.
 #![no_main]
 
 #[allow(dead_code)]
@@ -12,10 +12,8 @@ mod errors;
 #[allow(dead_code)]
 #[path = "../../build/layout.rs"]
 mod layout;
-#[allow(dead_code)]
-#[path = "../../build/toml_lite.rs"]
-mod toml_lite;
 
+use layout::toml_doc::{Doc, Tab, V};
 use libfuzzer_sys::fuzz_target;
 
 const ERRORS_TXT: &str = include_str!("../../src/errors.txt");
@@ -26,20 +24,12 @@ const ERRORS_TXT: &str = include_str!("../../src/errors.txt");
 /// payload are rejected before anything is built (tests/fuzz_regressions.rs).
 const BIG: i64 = 1 << 20;
 
-fn too_big(root: &toml_lite::Table) -> bool {
-    use toml_lite::Value;
-    let big = |t: &toml_lite::Table, key: &str| matches!(t.get(key), Some(toml_lite::Item { value: Value::Int(v), .. }) if *v > BIG);
-    let tables = |key: &str| -> Vec<&toml_lite::Table> {
-        match root.get(key) {
-            Some(toml_lite::Item { value: Value::Array(items), .. }) => items
-                .iter()
-                .filter_map(|i| match &i.value {
-                    Value::Table(t) => Some(t),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
+fn too_big(root: Tab) -> bool {
+    let big =
+        |t: &Tab, key: &str| matches!(t.get(key).map(|i| i.value), Some(V::Integer(v)) if *v > BIG);
+    let tables = |key: &str| -> Vec<Tab> {
+        let items = root.get(key).and_then(|i| i.array()).unwrap_or_default();
+        items.iter().filter_map(|i| i.table()).collect()
     };
     tables("static").iter().any(|t| big(t, "length"))
         || tables("type").iter().any(|t| big(t, "size"))
@@ -54,12 +44,12 @@ fuzz_target!(|data: &[u8]| {
         2 => Some("bogus"),
         _ => None,
     };
-    match toml_lite::parse(text) {
+    match Doc::parse(text) {
         Err((line, msg)) => {
             assert!(line >= 1 && line <= text.lines().count().max(1) + 1, "line {line}: {msg}");
             assert!(!msg.is_empty());
         }
-        Ok(root) if too_big(&root) => return,
+        Ok(doc) if too_big(doc.root()) => return,
         Ok(_) => {}
     }
     match layout::load("fuzz.toml", text, profile) {

@@ -1,6 +1,6 @@
 // The loader's copies of the runtime's constants must equal their one definition in the Rust
-// sources: the RTTI flag bits (src/rtti_flags.rs) and the header offsets (src/object.rs). A
-// change on either side without the other fails here.
+// sources: the RTTI flag bits (src/rtti_flags.rs) and the header offsets (src/object.rs, which
+// takes HEADER_SIZE from src/block.rs). A change on either side without the other fails here.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -28,7 +28,7 @@ test("the loader's TypeFlags are src/rtti_flags.rs, bit for bit", () => {
 });
 
 test("the loader's HEADER offsets are src/object.rs's", () => {
-  const rust = rustConsts("src/object.rs");
+  const rust = { ...rustConsts("src/object.rs"), ...rustConsts("src/block.rs") };
   assert.equal(HEADER.SIZE, rust.HEADER_SIZE);
   for (const [js, rs] of [["MMINFO", "MM_INFO"], ["GCINFO", "GC_INFO"], ["RTID", "RT_ID"], ["RTSIZE", "RT_SIZE"]]) {
     assert.equal(HEADER[js], rust[rs] - rust.HEADER_SIZE, `${js} = ${rs} - HEADER_SIZE`);
