@@ -49,6 +49,67 @@ pub fn heap_size(sel: u32, raw: u32) -> u32 {
     }
 }
 
+/// A block for the heap model to allocate: `size` bytes, the fill byte drawn from `salt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewBlock {
+    /// The requested size.
+    pub size: u32,
+    /// Mixed into the fill byte.
+    pub salt: u32,
+}
+
+/// One operation of the heap model, decoded from a [`RawOp`] by [`HeapOp::decode`]. A live
+/// block is named by an index taken modulo the number of live blocks when the operation is
+/// applied, so any sequence of operations applies to any state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeapOp {
+    /// Allocates `block`; when that would pass the model's live-byte cap and a block is live,
+    /// frees the live block `victim` instead.
+    Alloc {
+        /// What to allocate.
+        block: NewBlock,
+        /// The block to free instead.
+        victim: u32,
+    },
+    /// Frees the live block `index`; with no live block, allocates `or_alloc`.
+    Free {
+        /// The block to free.
+        index: u32,
+        /// What to allocate when no block is live.
+        or_alloc: NewBlock,
+    },
+    /// Reallocates the live block `index` to `size` bytes (to half its size when `size` would
+    /// pass the cap); with no live block, allocates `or_alloc`.
+    Realloc {
+        /// The block to reallocate.
+        index: u32,
+        /// Its new size.
+        size: u32,
+        /// What to allocate when no block is live.
+        or_alloc: NewBlock,
+    },
+}
+
+impl HeapOp {
+    /// Decodes a raw operation: half of them allocate, a fifth free, the rest reallocate, with
+    /// sizes from [`heap_size`].
+    pub fn decode((k, a, b): RawOp) -> Self {
+        let block = NewBlock { size: heap_size(a, b), salt: b };
+        match k % 10 {
+            0..=4 => HeapOp::Alloc { block, victim: a },
+            5..=6 => HeapOp::Free { index: a, or_alloc: block },
+            _ => HeapOp::Realloc { index: a, size: heap_size(b, b >> 4 ^ a), or_alloc: block },
+        }
+    }
+}
+
+impl Rng {
+    /// `n` heap model operations.
+    pub fn heap_ops(&mut self, n: usize) -> Vec<HeapOp> {
+        self.ops(n).into_iter().map(HeapOp::decode).collect()
+    }
+}
+
 /// One live unmanaged block of the model.
 #[derive(Clone, Debug)]
 pub struct HeapBlock {
@@ -148,31 +209,29 @@ impl HeapModel {
         self.rt.validate_unmanaged(r).expect("a live unmanaged block");
     }
 
-    /// Applies one raw operation, then verifies everything.
-    pub fn apply(&mut self, (k, a, b): RawOp) {
+    /// Applies one operation, then verifies everything.
+    pub fn apply(&mut self, op: HeapOp) {
         self.steps += 1;
         let n = self.live.len() as u32;
-        match k % 10 {
-            0..=4 => {
-                let size = heap_size(a, b);
-                if self.live_bytes + size as u64 > self.cap && n > 0 {
-                    self.free_at((a % n) as usize);
+        match op {
+            HeapOp::Alloc { block, victim } => {
+                if self.live_bytes + block.size as u64 > self.cap && n > 0 {
+                    self.free_at((victim % n) as usize);
                 } else {
-                    self.alloc(size, b);
+                    self.alloc(block.size, block.salt);
                 }
             }
-            5..=6 if n > 0 => self.free_at((a % n) as usize),
-            7..=9 if n > 0 => {
-                let i = (a % n) as usize;
-                let mut size = heap_size(b, b >> 4 ^ a);
+            HeapOp::Free { index, .. } if n > 0 => self.free_at((index % n) as usize),
+            HeapOp::Realloc { index, mut size, .. } if n > 0 => {
+                let i = (index % n) as usize;
                 let old = self.live[i].size as u64;
                 if self.live_bytes - old + size as u64 > self.cap {
                     size = self.live[i].size / 2;
                 }
                 self.realloc_at(i, size);
             }
-            _ => {
-                self.alloc(heap_size(a, b), b);
+            HeapOp::Free { or_alloc, .. } | HeapOp::Realloc { or_alloc, .. } => {
+                self.alloc(or_alloc.size, or_alloc.salt);
             }
         }
         self.verify();
@@ -306,7 +365,7 @@ impl HeapModel {
 }
 
 /// Runs a heap model over `ops`, then frees everything.
-pub fn run_heap_model(ops: &[RawOp], max_pages: u32, cap: u64) {
+pub fn run_heap_model(ops: &[HeapOp], max_pages: u32, cap: u64) {
     let mut m = HeapModel::new(max_pages, cap);
     for &op in ops {
         m.apply(op);

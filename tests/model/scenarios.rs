@@ -258,7 +258,7 @@ macro_rules! wasm_heap_tests {
         #[wasm_bindgen_test]
         fn heap_model_prng() {
             for seed in 0..4u64 {
-                let ops = model::Rng::new(seed).ops(300);
+                let ops = model::Rng::new(seed).heap_ops(300);
                 // 32 MiB reservation (HostMemory reserves its maximum up front), 4 MiB live.
                 model::run_heap_model(&ops, 512, 4 << 20);
             }
@@ -266,10 +266,10 @@ macro_rules! wasm_heap_tests {
         #[wasm_bindgen_test]
         fn heap_model_small_blocks_prng() {
             let mut rng = model::Rng::new(99);
-            let ops: Vec<model::RawOp> = (0..800)
+            let ops: Vec<model::HeapOp> = (0..800)
                 .map(|_| {
                     let (k, a, b) = rng.op();
-                    (k, a, b % 2000)
+                    model::HeapOp::decode((k, a, b % 2000))
                 })
                 .collect();
             model::run_heap_model(&ops, 256, 4 << 20);
