@@ -144,15 +144,13 @@ impl GcModel {
         id.map_or(0, |i| self.obj(i).r)
     }
 
-    /// A random tracked object that may be stored anywhere (not an array's backing buffer).
-    fn pick_child(&mut self, salt: u32) -> Option<usize> {
+    /// Candidate `child` of the tracked objects that may be stored anywhere (not an array's
+    /// backing buffer); null for `None` or when there is none.
+    fn pick_child(&self, child: Option<u32>) -> Option<usize> {
+        let i = child?;
         let cands: Vec<usize> =
             self.tracked.iter().copied().filter(|&i| self.obj(i).k != K::Backing).collect();
-        if cands.is_empty() || salt.is_multiple_of(6) {
-            None
-        } else {
-            Some(cands[(salt / 6) as usize % cands.len()])
-        }
+        if cands.is_empty() { None } else { Some(cands[i as usize % cands.len()]) }
     }
 
     /// A random tracked object of one of `kinds` satisfying `ok`.
@@ -220,8 +218,9 @@ impl GcModel {
         id
     }
 
-    /// Creates an object of kind `k`; returns its id (not yet rooted).
-    fn create(&mut self, k: K, x: u32, y: u32) -> usize {
+    /// Creates `new`; returns its id (not yet rooted).
+    fn create(&mut self, new: NewObj) -> usize {
+        let k = new.kind();
         self.count(match k {
             K::Str => "new String",
             K::Buf => "new ArrayBuffer",
@@ -231,7 +230,6 @@ impl GcModel {
             K::Tree => "new TreeNode",
             K::Backing => unreachable!(),
         });
-        let big = x.is_multiple_of(29);
         let base = Obj {
             r: 0,
             k,
@@ -243,31 +241,22 @@ impl GcModel {
             cap: 0,
             buffer: usize::MAX,
         };
-        match k {
-            K::Str | K::Buf => {
-                let size = match (k, big) {
-                    (K::Str, false) => 2 * (y % 200),
-                    (K::Str, true) => 2 * (y % 3000),
-                    (_, false) => y % 500,
-                    _ => y % 20_000,
-                };
+        match new {
+            NewObj::Str { bytes: size } | NewObj::Buf { bytes: size } => {
                 let r = self.new_raw(size, k, &[]);
                 let o = Obj { r, size, seed: self.rng.next_u64(), valid: size, ..base };
                 self.fill_content(&o);
                 self.push_obj(o)
             }
-            K::Tree => {
+            NewObj::Tree => {
                 let r = self.new_raw(8, k, &[]);
                 self.push_obj(Obj { r, size: 8, slots: std::vec![None; 2], ..base })
             }
-            K::SArr => {
-                let n = if big { 300 + y % 900 } else { y % 9 };
+            NewObj::SArr { slots: n } => {
                 let r = self.new_raw(4 * n, k, &[]);
                 self.push_obj(Obj { r, size: 4 * n, slots: std::vec![None; n as usize], ..base })
             }
-            K::ArrStr | K::ArrI32 => {
-                let cap = if big { 300 + y % 1700 } else { y % 17 };
-                let len = if cap == 0 { 0 } else { (y >> 12) % (cap + 1) };
+            NewObj::ArrStr { cap, len } | NewObj::ArrI32 { cap, len } => {
                 let buf = self.new_raw(4 * cap, K::Backing, &[]);
                 let arr = self.new_raw(16, k, &[buf]);
                 let mut ints = Vec::new();
@@ -287,39 +276,38 @@ impl GcModel {
                 let slots = if k == K::ArrStr { std::vec![None; len as usize] } else { Vec::new() };
                 self.push_obj(Obj { r: arr, size: 16, slots, ints, cap, buffer: b, ..base })
             }
-            K::Backing => unreachable!(),
         }
     }
 
-    /// Roots or stores a fresh object according to `dest`.
-    fn place(&mut self, id: usize, dest: u32, salt: u32) {
-        let multiple = salt & 1 == 1;
-        match dest % 6 {
-            0 if self.stack.len() < self.stack_limit => {
+    /// Roots or stores a fresh object at `place`.
+    fn place(&mut self, id: usize, place: Place) {
+        match place {
+            Place::Stack if self.stack.len() < self.stack_limit => {
                 let r = self.obj(id).r;
                 assert_eq!(self.rt.push(r).expect("push"), r);
                 self.stack.push(Some(id));
                 self.count("push");
             }
-            1 => self.pin(id),
-            2 => {
-                let i = salt as usize % self.statics.len();
+            Place::Pin => self.pin(id),
+            Place::Static { slot, multiple } => {
+                let i = slot as usize % self.statics.len();
                 self.store_static(i, Some(id), multiple);
             }
-            3 | 4 => {
-                let c = self.pick(salt, |o| slot_count(o.k) && !o.slots.is_empty() && o.r != 0);
+            Place::Field { container, slot, multiple } => {
+                let c =
+                    self.pick(container, |o| slot_count(o.k) && !o.slots.is_empty() && o.r != 0);
                 match c {
                     Some(c) if c != id => {
-                        let i = (salt >> 8) as usize % Self::slot_len(self.obj(c));
+                        let i = slot as usize % Self::slot_len(self.obj(c));
                         self.store_slot(c, i, Some(id), multiple);
                     }
                     _ => {
-                        let i = salt as usize % self.statics.len();
+                        let i = container as usize % self.statics.len();
                         self.store_static(i, Some(id), multiple);
                     }
                 }
             }
-            _ => self.count("garbage"),
+            Place::Stack | Place::Garbage => self.count("garbage"),
         }
     }
 
@@ -409,42 +397,35 @@ impl GcModel {
         ld(&self.rt, self.rt.shadow_stack() + 4)
     }
 
-    /// Applies one raw operation, prunes, and verifies everything.
-    pub fn apply(&mut self, (k, a, b): RawOp) {
+    /// Applies one operation, prunes, and verifies everything.
+    pub fn apply(&mut self, op: GcOp) {
         self.steps += 1;
-        let multiple = b & 0x8000_0000 != 0;
         let trace = std::env::var("GC_MODEL_TRACE").is_ok();
         let before =
             if trace { std::format!("{:?}", self.counts) } else { std::string::String::new() };
-        match k % 20 {
-            // new_object of every kind, rooted somewhere (or garbage)
-            0..=4 => {
-                let kind =
-                    [K::Str, K::Buf, K::ArrStr, K::ArrI32, K::SArr, K::Tree][(a % 6) as usize];
-                // Pick the destination container before allocating: it stays reachable.
-                let id = self.create(kind, a >> 3, b);
-                self.place(id, a >> 16, b.rotate_left(7));
+        match op {
+            GcOp::New { obj, place } => {
+                let id = self.create(obj);
+                self.place(id, place);
             }
-            // field / element stores + link
-            5..=7 => {
-                let c = self.pick(a, |o| slot_count(o.k) && !o.slots.is_empty());
+            GcOp::Store { container, slot, child, multiple, or_tree } => {
+                let c = self.pick(container, |o| slot_count(o.k) && !o.slots.is_empty());
                 if let Some(c) = c {
-                    let i = (b as usize >> 3) % Self::slot_len(self.obj(c));
-                    let child = self.pick_child(b.rotate_right(11));
+                    let i = slot as usize % Self::slot_len(self.obj(c));
+                    let child = self.pick_child(child);
                     self.store_slot(c, i, child, multiple);
                 } else {
-                    let id = self.create(K::Tree, a, b);
-                    self.place(id, 2, b);
+                    let id = self.create(NewObj::Tree);
+                    self.place(id, or_tree);
                 }
             }
-            // array push (renews the buffer when full)
-            8 => {
-                if let Some(c) = self.pick(a, |o| matches!(o.k, K::ArrStr | K::ArrI32)) {
-                    self.array_push(c, b, multiple);
+            GcOp::ArrayPush { array, big, element, multiple } => {
+                if let Some(c) = self.pick(array, |o| matches!(o.k, K::ArrStr | K::ArrI32)) {
+                    self.array_push(c, big, element, multiple);
                 }
             }
-            9 => {
-                let child = self.pick_child(a);
+            GcOp::Push { child } => {
+                let child = self.pick_child(child);
                 if self.stack.len() < self.stack_limit {
                     let r = self.r_of(child);
                     assert_eq!(self.rt.push(r).expect("push"), r);
@@ -452,8 +433,8 @@ impl GcModel {
                     self.count("push");
                 }
             }
-            10 => {
-                let n = (a % 4).min(self.stack.len() as u32);
+            GcOp::Pop { n } => {
+                let n = n.min(self.stack.len() as u32);
                 if n > 0 {
                     self.rt.pop(n).expect("pop");
                     for _ in 0..n {
@@ -467,15 +448,15 @@ impl GcModel {
                     assert!(snapshot(&self.rt) == before);
                 }
             }
-            11 => {
-                if let Some(id) = self.pick_child(a | 1) {
+            GcOp::Pin { object } => {
+                if let Some(id) = self.pick_child(Some(object)) {
                     self.pin(id);
                 }
             }
-            12 => {
+            GcOp::Unpin { object, unpinned } => {
                 let pinned: Vec<usize> = self.pins.keys().copied().collect();
-                if !pinned.is_empty() && a % 5 != 0 {
-                    let id = pinned[b as usize % pinned.len()];
+                if !pinned.is_empty() && !unpinned {
+                    let id = pinned[object as usize % pinned.len()];
                     self.rt.unpin(self.obj(id).r).expect("unpin");
                     let n = self.pins.get_mut(&id).unwrap();
                     *n -= 1;
@@ -483,7 +464,7 @@ impl GcModel {
                         self.pins.remove(&id);
                     }
                     self.count("unpin");
-                } else if let Some(id) = self.pick(b, |_| true)
+                } else if let Some(id) = self.pick(object, |_| true)
                     && !self.pins.contains_key(&id)
                 {
                     let before = snapshot(&self.rt);
@@ -492,49 +473,40 @@ impl GcModel {
                     self.count("unpin unpinned");
                 }
             }
-            13 | 14 => {
-                for _ in 0..=(a % 8) {
+            GcOp::Steps { n } => {
+                for _ in 0..n {
                     self.rt.gc_step();
                 }
                 self.count("gc_step");
             }
-            15 => {
-                if a % 4 == 0 {
-                    self.rt.collect();
-                    assert_eq!(self.rt.phase(), Phase::Idle);
-                    // Everything unreachable before the full cycle is gone.
-                    if self.rt.stats().live_objects != self.tracked.len() as u64 {
-                        panic!(
-                            "after collect(), exactly the reachable objects are live: {} live, {} reachable; extra: {}",
-                            self.rt.stats().live_objects,
-                            self.tracked.len(),
-                            self.describe_extra()
-                        );
-                    }
-                    self.count("collect");
-                } else {
-                    self.rt.gc_step();
+            GcOp::Collect => {
+                self.rt.collect();
+                assert_eq!(self.rt.phase(), Phase::Idle);
+                // Everything unreachable before the full cycle is gone.
+                if self.rt.stats().live_objects != self.tracked.len() as u64 {
+                    panic!(
+                        "after collect(), exactly the reachable objects are live: {} live, {} reachable; extra: {}",
+                        self.rt.stats().live_objects,
+                        self.tracked.len(),
+                        self.describe_extra()
+                    );
                 }
+                self.count("collect");
             }
-            16 => self.renew_one(a, b, multiple),
-            17 => {
-                let i = a as usize % self.statics.len();
-                let child = self.pick_child(b);
+            GcOp::Step => {
+                self.rt.gc_step();
+            }
+            GcOp::Renew { object, size, multiple } => self.renew_one(object, size, multiple),
+            GcOp::StoreStatic { slot, child, multiple } => {
+                let i = slot as usize % self.statics.len();
+                let child = self.pick_child(child);
                 self.store_static(i, child, multiple);
             }
-            18 => {
-                let small = a % 3 != 0;
-                let (pause, work) = match a % 5 {
-                    0 => (10, 1024),
-                    1 | 2 => (100, 1024),
-                    3 => (100, 4096),
-                    _ => (100, 64 * 1024),
-                };
-                let _ = small;
+            GcOp::Configure { pause, work } => {
                 self.rt.configure(pause, work).expect("configure");
                 self.count("configure");
             }
-            _ => self.clear_one(a, b),
+            GcOp::Clear { container, len } => self.clear_one(container, len),
         }
         if trace {
             let after = std::format!("{:?}", self.counts);
@@ -552,9 +524,9 @@ impl GcModel {
                 })
                 .collect();
             std::eprintln!(
-                "step {} op {} phase {:?} check {} statics {:?} {}",
+                "step {} {:?} phase {:?} check {} statics {:?} {}",
                 self.steps,
-                k % 20,
+                op,
                 self.rt.phase(),
                 self.rt.check(),
                 statics,
@@ -565,14 +537,15 @@ impl GcModel {
         self.verify();
     }
 
-    fn array_push(&mut self, c: usize, b: u32, multiple: bool) {
+    /// [`GcOp::ArrayPush`] onto the array `c`.
+    fn array_push(&mut self, c: usize, big: bool, element: Option<u32>, multiple: bool) {
         let (len, cap, buf, kind) = {
             let o = self.obj(c);
             let len = if o.k == K::ArrStr { o.slots.len() } else { o.ints.len() } as u32;
             (len, o.cap, o.buffer, o.k)
         };
         if len == cap {
-            let new_cap = if b.is_multiple_of(17) { cap * 2 + 300 } else { cap * 2 + 1 };
+            let new_cap = if big { cap * 2 + 300 } else { cap * 2 + 1 };
             let old = self.obj(buf).r;
             let arr = self.obj(c).r;
             let nb = self.rt.renew(old, 4 * new_cap).expect("renew buffer");
@@ -597,7 +570,7 @@ impl GcModel {
         let arr = self.obj(c).r;
         let slot = self.obj(buf).r + 4 * len;
         if kind == K::ArrStr {
-            let child = self.pick_child(b >> 1);
+            let child = self.pick_child(element);
             let cr = self.r_of(child);
             st(&self.rt, slot, cr);
             st(&self.rt, arr + 12, len + 1);
@@ -612,7 +585,8 @@ impl GcModel {
         self.count("array push");
     }
 
-    fn renew_one(&mut self, a: u32, b: u32, multiple: bool) {
+    /// [`GcOp::Renew`].
+    fn renew_one(&mut self, object: u32, raw_size: u32, multiple: bool) {
         let cands: Vec<usize> = self
             .tracked
             .iter()
@@ -624,7 +598,7 @@ impl GcModel {
         if cands.is_empty() {
             return;
         }
-        let start = a as usize % cands.len();
+        let start = object as usize % cands.len();
         for j in 0..cands.len() {
             let id = cands[(start + j) % cands.len()];
             let h = self.holders(id);
@@ -633,9 +607,9 @@ impl GcModel {
             }
             let o = self.obj(id).clone();
             let size = match o.k {
-                K::Str => 2 * (b % 400),
-                K::Buf => b % 900,
-                _ => 4 * (b % 14),
+                K::Str => 2 * (raw_size % 400),
+                K::Buf => raw_size % 900,
+                _ => 4 * (raw_size % 14),
             };
             let new = self.rt.renew(o.r, size).unwrap_or_else(|e| panic!("renew failed: {e:?}"));
             assert_eq!(self.rt.rt_size(new), size);
@@ -673,8 +647,10 @@ impl GcModel {
         }
     }
 
-    fn clear_one(&mut self, a: u32, b: u32) {
-        let Some(c) = self.pick(a, |o| matches!(o.k, K::Tree | K::SArr | K::ArrStr | K::ArrI32))
+    /// [`GcOp::Clear`].
+    fn clear_one(&mut self, container: u32, new_len: u32) {
+        let Some(c) =
+            self.pick(container, |o| matches!(o.k, K::Tree | K::SArr | K::ArrStr | K::ArrI32))
         else {
             return;
         };
@@ -689,7 +665,7 @@ impl GcModel {
             _ => {
                 // Truncate: the stale slots beyond the new length stay in the buffer.
                 let len = if o.k == K::ArrStr { o.slots.len() } else { o.ints.len() } as u32;
-                let nl = b % (len + 1);
+                let nl = new_len % (len + 1);
                 st(&self.rt, o.r + 12, nl);
                 let m = self.obj_mut(c);
                 m.slots.truncate(nl as usize);
@@ -976,7 +952,7 @@ impl GcModel {
 /// Runs a GC model over `ops` (with `small` starting with `configure(100, 1024)`), then drops
 /// every root and checks the heap is back to its baseline.
 pub fn run_gc_model(
-    ops: &[RawOp],
+    ops: &[GcOp],
     max_pages: u32,
     seed: u64,
     small: bool,

@@ -5,17 +5,22 @@
 //! - [`prng`]: [`Rng`] (splitmix64) and the deterministic content bytes;
 //! - [`memory`]: loads and stores, soundness checks, block extents, the heap's figures;
 //! - [`ids`]: the type ids the models use, looked up in the layout by flags;
-//! - [`heap`]: [`HeapModel`], a shadow model of unmanaged blocks (`alloc/realloc/free`);
+//! - [`heap`]: [`HeapModel`], a shadow model of unmanaged blocks (`alloc/realloc/free`), and its
+//!   operations, [`HeapOp`];
 //! - [`gc`]: [`GcModel`], a model of a mutator's object graph and its roots;
+//! - [`gc_ops`]: the GC model's operations, [`GcOp`];
 //! - [`scenarios`]: the heap's unit scenarios and the wasm test bodies (macros).
 //!
 //! Everything is re-exported here, so a test says `mod model; use model::*;`.
 //!
-//! Operations come as raw triples ([`RawOp`]) that the models interpret against their current
-//! state, so proptest can generate and shrink them and the wasm tests can draw them from [`Rng`].
+//! Operations are drawn as raw triples ([`RawOp`]): proptest generates and shrinks them, the wasm
+//! tests draw them from [`Rng`]. Each is decoded once into a [`HeapOp`] or a [`GcOp`], which
+//! prints as a readable operation when a case fails; the model applies it to its current state
+//! (an index picks among what there is then).
 #![allow(dead_code)]
 
 mod gc;
+mod gc_ops;
 mod heap;
 mod ids;
 mod memory;
@@ -26,6 +31,8 @@ mod scenarios;
 // Each test uses only part of the model: unused re-exports are expected.
 #[allow(unused_imports)]
 pub use gc::*;
+#[allow(unused_imports)]
+pub use gc_ops::*;
 #[allow(unused_imports)]
 pub use heap::*;
 #[allow(unused_imports)]

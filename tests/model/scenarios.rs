@@ -304,14 +304,14 @@ macro_rules! wasm_gc_tests {
         #[wasm_bindgen_test]
         fn gc_model_prng_small_steps() {
             for seed in 0..3u64 {
-                let ops = model::Rng::new(seed).ops(1500);
+                let ops = model::Rng::new(seed).gc_ops(1500);
                 model::run_gc_model(&ops, 256, seed, true);
             }
         }
         #[wasm_bindgen_test]
         fn gc_model_prng_default_steps() {
             for seed in 10..13u64 {
-                let ops = model::Rng::new(seed).ops(1500);
+                let ops = model::Rng::new(seed).gc_ops(1500);
                 model::run_gc_model(&ops, 256, seed, false);
             }
         }
@@ -320,7 +320,7 @@ macro_rules! wasm_gc_tests {
             let mut rng = model::Rng::new(1234);
             for case in 0..40u64 {
                 let n = 1 + rng.below(300) as usize;
-                let ops = rng.ops(n);
+                let ops = rng.gc_ops(n);
                 model::run_gc_model(&ops, 128, case, case % 2 == 0);
             }
         }
