@@ -237,9 +237,9 @@ fn child(salt: u32) -> Option<u32> {
 }
 
 impl GcOp {
-    /// Decodes a raw operation: a quarter make objects, 3/20 store into containers, the rest
-    /// push on arrays, push, pop, pin, unpin, step, collect, renew, store statics, configure and
-    /// clear, 1/20 each (GC steps 2/20).
+    /// Decodes a raw operation (selector `k % 20`): 5/20 make objects, 3/20 store into
+    /// containers, 2/20 run GC steps, and 1/20 each push onto an array, push, pop, pin, unpin,
+    /// collect (a quarter of the time, else one step), renew, store a static, configure, clear.
     pub fn decode((k, a, b): RawOp) -> Self {
         let multiple = b & 0x8000_0000 != 0;
         match k % 20 {
