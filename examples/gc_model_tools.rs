@@ -1,7 +1,8 @@
 //! Debugging tools for the GC model test (tests/gc_model.rs), kept out of the test suite.
 //!
 //! `cargo run --example gc_model_tools -- minimize` shrinks a failing PRNG sequence
-//! (`SEED`, `NOPS`); `cargo run --example gc_model_tools -- replay` replays `OPS_FILE`.
+//! (`SEED`, `NOPS`) and prints it as raw triples (for `replay`) and as decoded `GcOp`s;
+//! `cargo run --example gc_model_tools -- replay` replays `OPS_FILE` (raw triples).
 
 #[path = "../tests/model/mod.rs"]
 mod model;
@@ -25,7 +26,7 @@ fn minimize() {
     let small = seed.is_multiple_of(2);
     let fails = |ops: &[RawOp]| {
         std::panic::catch_unwind(|| {
-            run_gc_model(ops, MAX_PAGES, seed, small);
+            run_gc_model(&decode(ops), MAX_PAGES, seed, small);
         })
         .is_err()
     };
@@ -48,7 +49,8 @@ fn minimize() {
     }
     let _ = std::panic::take_hook();
     eprintln!("minimal ({}): {:?}", ops.len(), ops);
-    let _ = std::panic::catch_unwind(|| run_gc_model(&ops, MAX_PAGES, seed, small));
+    eprintln!("decoded: {:#?}", decode(&ops));
+    let _ = std::panic::catch_unwind(|| run_gc_model(&decode(&ops), MAX_PAGES, seed, small));
 }
 
 /// Debug aid: replays OPS_FILE (a Rust-debug list of triples).
@@ -61,5 +63,10 @@ fn replay() {
         .collect();
     let ops: Vec<RawOp> = nums.chunks(3).map(|c| (c[0] as u8, c[1] as u32, c[2] as u32)).collect();
     let seed: u64 = std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-    run_gc_model(&ops, MAX_PAGES, seed, seed.is_multiple_of(2));
+    run_gc_model(&decode(&ops), MAX_PAGES, seed, seed.is_multiple_of(2));
+}
+
+/// The model's operations for raw triples.
+fn decode(ops: &[RawOp]) -> Vec<GcOp> {
+    ops.iter().copied().map(GcOp::decode).collect()
 }

@@ -11,8 +11,8 @@ use proptest::prelude::*;
 
 const MAX_PAGES: u32 = 1024;
 
-fn op() -> impl Strategy<Value = RawOp> {
-    (any::<u8>(), any::<u32>(), any::<u32>())
+fn op() -> impl Strategy<Value = GcOp> {
+    (any::<u8>(), any::<u32>(), any::<u32>()).prop_map(GcOp::decode)
 }
 
 proptest! {
@@ -28,7 +28,7 @@ proptest! {
 fn gc_model_long_prng_runs() {
     let mut total = std::collections::BTreeMap::new();
     for seed in 0..6u64 {
-        let ops = model::Rng::new(seed).ops(3000);
+        let ops = model::Rng::new(seed).gc_ops(3000);
         let counts = run_gc_model(&ops, MAX_PAGES, seed, seed % 2 == 0);
         for (k, v) in counts {
             *total.entry(k).or_insert(0) += v;

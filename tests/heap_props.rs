@@ -13,8 +13,13 @@ use proptest::prelude::*;
 const CAP: u64 = 6 << 20;
 const MAX_PAGES: u32 = 1024;
 
-fn op() -> impl Strategy<Value = RawOp> {
-    (any::<u8>(), any::<u32>(), any::<u32>())
+fn op() -> impl Strategy<Value = HeapOp> {
+    (any::<u8>(), any::<u32>(), any::<u32>()).prop_map(HeapOp::decode)
+}
+
+/// Operations whose size operand is below 2000: mostly small blocks.
+fn small_op() -> impl Strategy<Value = HeapOp> {
+    (any::<u8>(), any::<u32>(), 0u32..2000).prop_map(HeapOp::decode)
 }
 
 proptest! {
@@ -26,7 +31,7 @@ proptest! {
     }
 
     #[test]
-    fn heap_small_blocks_model(ops in prop::collection::vec((any::<u8>(), any::<u32>(), 0u32..2000), 1..600)) {
+    fn heap_small_blocks_model(ops in prop::collection::vec(small_op(), 1..600)) {
         // Many small blocks: long free lists and lots of coalescing.
         run_heap_model(&ops, MAX_PAGES, CAP);
     }
@@ -35,7 +40,7 @@ proptest! {
 #[test]
 fn heap_model_long_prng_runs() {
     for seed in 0..4 {
-        let ops = model::Rng::new(seed).ops(1500);
+        let ops = model::Rng::new(seed).heap_ops(1500);
         run_heap_model(&ops, MAX_PAGES, CAP);
     }
 }

@@ -55,7 +55,8 @@ const SAFE: &[&str] = ALL;
 const MAX_PAGES: u32 = 512;
 const MAX_ACTIONS: usize = 300;
 
-/// The model's operations (tests/model `GcModel::apply`), each with its raw operands.
+/// The model's operations (tests/model `GcOp`), each with its raw operands (decoded by
+/// `GcOp::decode`).
 #[derive(Arbitrary, Debug, Clone, Copy)]
 enum Op {
     /// A new object of kind `a % 6` (String, ArrayBuffer, Array<string>, Array<i32>,
@@ -588,7 +589,7 @@ fuzz_target!(|input: (u64, bool, Vec<Action>)| {
         let ran = match a {
             Action::Model(op) => {
                 // apply() verifies the model and the heap itself.
-                f.m.apply(op.raw());
+                f.m.apply(model::GcOp::decode(op.raw()));
                 continue;
             }
             Action::Forged { forge, call } if classes.enabled("forged_ref") => {

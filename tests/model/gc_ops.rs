@@ -1,0 +1,291 @@
+//! The GC model's operations: [`GcOp::decode`] turns a [`RawOp`] into a [`GcOp`] once, so that
+//! a failing case prints operations a person can read; [`GcModel::apply`](super::GcModel::apply)
+//! applies them.
+//!
+//! Objects, containers and children are named by numbers that the model takes modulo the
+//! candidates it has when the operation is applied, so any sequence applies to any state.
+
+use std::vec::Vec;
+
+use super::{K, RawOp, Rng};
+
+/// An object for the GC model to make, with its sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewObj {
+    /// A String of `bytes` bytes of checksummed content.
+    Str {
+        /// Its rtSize.
+        bytes: u32,
+    },
+    /// An ArrayBuffer of `bytes` bytes of checksummed content.
+    Buf {
+        /// Its rtSize.
+        bytes: u32,
+    },
+    /// An Array<string> with room for `cap` elements, the first `len` of them null.
+    ArrStr {
+        /// Capacity in elements.
+        cap: u32,
+        /// Length.
+        len: u32,
+    },
+    /// An Array<i32> with room for `cap` elements, the first `len` of them random.
+    ArrI32 {
+        /// Capacity in elements.
+        cap: u32,
+        /// Length.
+        len: u32,
+    },
+    /// A StaticArray<string> of `slots` null slots.
+    SArr {
+        /// Its length.
+        slots: u32,
+    },
+    /// A TreeNode, both fields null.
+    Tree,
+}
+
+impl NewObj {
+    /// Decodes the object of kind `kind % 6` (String, ArrayBuffer, Array<string>, Array<i32>,
+    /// StaticArray<string>, TreeNode), with the large sizes for `big` and the sizes from `y`.
+    pub fn decode(kind: u32, big: bool, y: u32) -> Self {
+        match kind % 6 {
+            0 => NewObj::Str { bytes: if big { 2 * (y % 3000) } else { 2 * (y % 200) } },
+            1 => NewObj::Buf { bytes: if big { y % 20_000 } else { y % 500 } },
+            2 | 3 => {
+                let cap = if big { 300 + y % 1700 } else { y % 17 };
+                let len = if cap == 0 { 0 } else { (y >> 12) % (cap + 1) };
+                if kind % 6 == 2 {
+                    NewObj::ArrStr { cap, len }
+                } else {
+                    NewObj::ArrI32 { cap, len }
+                }
+            }
+            4 => NewObj::SArr { slots: if big { 300 + y % 900 } else { y % 9 } },
+            _ => NewObj::Tree,
+        }
+    }
+
+    /// The model's kind of the object.
+    pub fn kind(self) -> K {
+        match self {
+            NewObj::Str { .. } => K::Str,
+            NewObj::Buf { .. } => K::Buf,
+            NewObj::ArrStr { .. } => K::ArrStr,
+            NewObj::ArrI32 { .. } => K::ArrI32,
+            NewObj::SArr { .. } => K::SArr,
+            NewObj::Tree => K::Tree,
+        }
+    }
+}
+
+/// Where a new object goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Pushed on the shadow stack (garbage when the model's stack is full).
+    Stack,
+    /// Pinned.
+    Pin,
+    /// Stored in static slot `slot` with the barrier.
+    Static {
+        /// The static slot.
+        slot: u32,
+        /// The barrier's mode.
+        multiple: bool,
+    },
+    /// Stored in slot `slot` of the tracked container `container` (an object with reference
+    /// slots) with the barrier; with no such container, in static slot `container`.
+    Field {
+        /// The container.
+        container: u32,
+        /// The slot in it.
+        slot: u32,
+        /// The barrier's mode.
+        multiple: bool,
+    },
+    /// Nowhere: garbage at once.
+    Garbage,
+}
+
+impl Place {
+    /// Decodes a destination `dest % 6`, with `salt` for its slot and the barrier's mode.
+    pub fn decode(dest: u32, salt: u32) -> Self {
+        let multiple = salt & 1 == 1;
+        match dest % 6 {
+            0 => Place::Stack,
+            1 => Place::Pin,
+            2 => Place::Static { slot: salt, multiple },
+            3 | 4 => Place::Field { container: salt, slot: salt >> 8, multiple },
+            _ => Place::Garbage,
+        }
+    }
+}
+
+/// One operation of the GC model. A `child` is a tracked object that may be stored anywhere
+/// (`Some(i)`: candidate `i`, null when there is none) or null (`None`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GcOp {
+    /// Makes `obj` and puts it at `place`.
+    New {
+        /// The object.
+        obj: NewObj,
+        /// Where it goes.
+        place: Place,
+    },
+    /// Stores `child` in slot `slot` of the tracked container `container` with the barrier;
+    /// with no container, makes a TreeNode and puts it at `or_tree`.
+    Store {
+        /// The container.
+        container: u32,
+        /// The slot in it.
+        slot: u32,
+        /// What is stored.
+        child: Option<u32>,
+        /// The barrier's mode.
+        multiple: bool,
+        /// Where the TreeNode goes when there is no container.
+        or_tree: Place,
+    },
+    /// Pushes `element` (`child`) onto the tracked array `array` (a random number onto an
+    /// Array<i32>); a full array's buffer is renewed to twice its capacity plus 1, or plus 300
+    /// with `big`.
+    ArrayPush {
+        /// The array.
+        array: u32,
+        /// The larger growth.
+        big: bool,
+        /// The element of an Array<string>.
+        element: Option<u32>,
+        /// The barrier's mode.
+        multiple: bool,
+    },
+    /// Pushes `child` on the shadow stack (nothing when the model's stack is full).
+    Push {
+        /// What is pushed.
+        child: Option<u32>,
+    },
+    /// Pops `n` slots, at most as many as there are; with none to pop, a pop of one more slot
+    /// than there are must fail with StackUnderflow and change nothing.
+    Pop {
+        /// How many (0..4).
+        n: u32,
+    },
+    /// Pins the object `object` (a child candidate) once more.
+    Pin {
+        /// The object.
+        object: u32,
+    },
+    /// Unpins the pinned object `object` once; with `unpinned` or nothing pinned, unpins the
+    /// tracked object `object` instead if it is not pinned, which must fail with NotPinned and
+    /// change nothing.
+    Unpin {
+        /// The object.
+        object: u32,
+        /// Try an object that is not pinned.
+        unpinned: bool,
+    },
+    /// `n` GC steps (1..=8).
+    Steps {
+        /// How many.
+        n: u32,
+    },
+    /// A full collection, after which exactly the reachable objects are live.
+    Collect,
+    /// One GC step (the collection selector's other three quarters; counted apart from
+    /// [`GcOp::Steps`]).
+    Step,
+    /// Renews the tracked String, ArrayBuffer or StaticArray `object` (the first from there on
+    /// that is not pinned and has a single holder) to `2 * (size % 400)` bytes,
+    /// `size % 900` bytes or `size % 14` slots, and stores the new ref in its holder.
+    Renew {
+        /// The object.
+        object: u32,
+        /// The new size, by kind.
+        size: u32,
+        /// The barrier's mode for the store.
+        multiple: bool,
+    },
+    /// Stores `child` in static slot `slot` with the barrier.
+    StoreStatic {
+        /// The static slot.
+        slot: u32,
+        /// What is stored.
+        child: Option<u32>,
+        /// The barrier's mode.
+        multiple: bool,
+    },
+    /// Sets the collector's pacing.
+    Configure {
+        /// The pause (percent).
+        pause: u32,
+        /// The work per step.
+        work: u32,
+    },
+    /// Clears the tracked container `container`: nulls every slot of a TreeNode or a
+    /// StaticArray, truncates an array to `len % (length + 1)` elements.
+    Clear {
+        /// The container.
+        container: u32,
+        /// The new length of an array.
+        len: u32,
+    },
+}
+
+/// A child operand: null for a sixth of the values, else a candidate.
+fn child(salt: u32) -> Option<u32> {
+    (!salt.is_multiple_of(6)).then_some(salt / 6)
+}
+
+impl GcOp {
+    /// Decodes a raw operation (selector `k % 20`): 5/20 make objects, 3/20 store into
+    /// containers, 2/20 run GC steps, and 1/20 each push onto an array, push, pop, pin, unpin,
+    /// collect (a quarter of the time, else one step), renew, store a static, configure, clear.
+    pub fn decode((k, a, b): RawOp) -> Self {
+        let multiple = b & 0x8000_0000 != 0;
+        match k % 20 {
+            0..=4 => GcOp::New {
+                obj: NewObj::decode(a, (a >> 3).is_multiple_of(29), b),
+                place: Place::decode(a >> 16, b.rotate_left(7)),
+            },
+            5..=7 => GcOp::Store {
+                container: a,
+                slot: b >> 3,
+                child: child(b.rotate_right(11)),
+                multiple,
+                or_tree: Place::decode(2, b),
+            },
+            8 => GcOp::ArrayPush {
+                array: a,
+                big: b.is_multiple_of(17),
+                element: child(b >> 1),
+                multiple,
+            },
+            9 => GcOp::Push { child: child(a) },
+            10 => GcOp::Pop { n: a % 4 },
+            11 => GcOp::Pin { object: (a | 1) / 6 },
+            12 => GcOp::Unpin { object: b, unpinned: a.is_multiple_of(5) },
+            13 | 14 => GcOp::Steps { n: a % 8 + 1 },
+            15 if a.is_multiple_of(4) => GcOp::Collect,
+            15 => GcOp::Step,
+            16 => GcOp::Renew { object: a, size: b, multiple },
+            17 => GcOp::StoreStatic { slot: a, child: child(b), multiple },
+            18 => {
+                let (pause, work) = match a % 5 {
+                    0 => (10, 1024),
+                    1 | 2 => (100, 1024),
+                    3 => (100, 4096),
+                    _ => (100, 64 * 1024),
+                };
+                GcOp::Configure { pause, work }
+            }
+            _ => GcOp::Clear { container: a, len: b },
+        }
+    }
+}
+
+impl Rng {
+    /// `n` GC model operations.
+    pub fn gc_ops(&mut self, n: usize) -> Vec<GcOp> {
+        self.ops(n).into_iter().map(GcOp::decode).collect()
+    }
+}

@@ -1,0 +1,328 @@
+//! Scenarios shared by the host and the wasm tests: the heap's unit scenarios (error paths, out
+//! of memory, growth, in-place realloc) and the wasm test bodies, shared by tests/wasm_*.rs
+//! (node) and tests/wasm_*_browser.rs (Chromium).
+
+use std::vec::Vec;
+
+use asrt::heap::tlsf;
+use asrt::host::HostConfig;
+use asrt::memory::Memory;
+use asrt::object::{MAX_PAYLOAD, block_size};
+use asrt::{Error, Runtime};
+
+use super::*;
+
+fn small_rt(initial: u32, max: u32) -> Rt {
+    Runtime::host(HostConfig {
+        initial_pages: initial,
+        max_pages: max,
+        stack_slots: 16,
+        static_slots: 8,
+    })
+}
+
+/// Every rejected call leaves the heap unchanged.
+pub fn heap_errors_leave_heap_unchanged() {
+    let ids = ids();
+    let mut rt = small_rt(2, 64);
+    let a = rt.alloc(100).unwrap();
+    let b = rt.alloc(40).unwrap();
+    let c = rt.alloc(10).unwrap();
+    rt.free(a).unwrap();
+    // Double free: `a` starts a free block.
+    expect_unchanged(&mut rt, Error::AlreadyFree, |rt| rt.free(a));
+    expect_unchanged(&mut rt, Error::AlreadyFree, |rt| rt.realloc(a, 10));
+    expect_unchanged(&mut rt, Error::Unaligned, |rt| rt.free(b + 4));
+    expect_unchanged(&mut rt, Error::Unaligned, |rt| rt.realloc(b + 8, 4));
+    let end = rt.memory().size();
+    expect_unchanged(&mut rt, Error::OutsideHeap, |rt| rt.free(end));
+    // The sentinel's own "ref" position and beyond are outside; just below is not a block.
+    expect_unchanged(&mut rt, Error::NotABlock, |rt| rt.free(end - 16));
+    expect_unchanged(&mut rt, Error::OutsideHeap, |rt| rt.free(rt.heap().start()));
+    expect_unchanged(&mut rt, Error::OutsideHeap, |rt| rt.realloc(16, 4));
+    // A managed object is not an __alloc block.
+    let obj = rt.new_object(8, ids.tree).unwrap();
+    expect_unchanged(&mut rt, Error::ManagedBlock, |rt| rt.free(obj));
+    expect_unchanged(&mut rt, Error::ManagedBlock, |rt| rt.realloc(obj, 64));
+    // Static objects neither.
+    let slots = rt.static_slots();
+    expect_unchanged(&mut rt, Error::ManagedBlock, |rt| rt.free(slots));
+    expect_unchanged(&mut rt, Error::ManagedBlock, |rt| rt.realloc(slots, 64));
+    // Interior of a live block (16-aligned but not a block start).
+    let big = rt.alloc(256).unwrap();
+    let err = {
+        let before = snapshot(&rt);
+        let e = rt.free(big + 64).unwrap_err();
+        assert!(snapshot(&rt) == before);
+        e
+    };
+    assert!(matches!(err, Error::NotABlock | Error::AlreadyFree | Error::OutsideHeap), "{err:?}");
+    // Sizes.
+    expect_unchanged(&mut rt, Error::SizeTooLarge, |rt| rt.alloc(MAX_PAYLOAD + 1));
+    expect_unchanged(&mut rt, Error::SizeTooLarge, |rt| rt.alloc(u32::MAX));
+    expect_unchanged(&mut rt, Error::SizeTooLarge, |rt| rt.realloc(b, MAX_PAYLOAD + 1));
+    expect_unchanged(&mut rt, Error::SizeTooLarge, |rt| rt.new_object(MAX_PAYLOAD + 1, ids.abuf));
+    // Out of memory within the 64-page cap (the largest payload is allowed but does not fit).
+    expect_unchanged(&mut rt, Error::OutOfMemory, |rt| rt.alloc(MAX_PAYLOAD));
+    expect_unchanged(&mut rt, Error::OutOfMemory, |rt| rt.alloc(64 * 65536));
+    expect_unchanged(&mut rt, Error::OutOfMemory, |rt| rt.realloc(b, 64 * 65536));
+    // free(0) is a no-op.
+    let before = snapshot(&rt);
+    rt.free(0).unwrap();
+    assert!(snapshot(&rt) == before);
+    // Everything still works.
+    let d = rt.alloc(1000).unwrap();
+    rt.free(d).unwrap();
+    rt.free(b).unwrap();
+    rt.free(c).unwrap();
+    rt.free(big).unwrap();
+    assert_sound(&rt, "");
+}
+
+/// Out of memory with a small cap: the heap passes its check and still allocates.
+pub fn heap_oom_then_recovers() {
+    let mut rt = small_rt(2, 8);
+    let mut blocks = Vec::new();
+    loop {
+        match rt.alloc(40_000) {
+            Ok(r) => blocks.push(r),
+            Err(e) => {
+                assert_eq!(e, Error::OutOfMemory);
+                break;
+            }
+        }
+        assert!(blocks.len() < 100, "the 8-page cap never hit");
+    }
+    assert!(blocks.len() >= 10, "8 pages hold at least 10 blocks of 40000 bytes: {}", blocks.len());
+    assert_eq!(rt.memory().pages(), 8);
+    assert_sound(&rt, "");
+    // Failing again changes nothing.
+    expect_oom(&mut rt, |rt| rt.alloc(40_000));
+    // Small allocations still fit in the remainder, and a freed block is reused.
+    let small = rt.alloc(16).unwrap();
+    let freed = blocks.pop().unwrap();
+    rt.free(freed).unwrap();
+    // Good fit rounds a request up to the next class start, so the freed 40016-byte block
+    // serves requests up to its class start (38912 bytes), not a second 40000 (documented
+    // TLSF behaviour, like AssemblyScript's).
+    let again = rt.alloc(38_000).expect("freed room is reused");
+    assert!(again <= freed, "the freed block (or its merge) is reused");
+    assert_sound(&rt, "");
+    rt.free(again).unwrap();
+    rt.free(small).unwrap();
+    for b in blocks {
+        rt.free(b).unwrap();
+    }
+    let s = rt.stats();
+    assert_eq!(s.used_bytes, 0);
+    assert_eq!(s.free_bytes, s.heap_bytes - overhead(&rt));
+    assert_sound(&rt, "");
+}
+
+/// `largest_free` is allocatable without growing memory, on a fresh and a fragmented heap.
+pub fn heap_largest_free_fits() {
+    let mut rt = small_rt(3, 64);
+    let mut rng = Rng::new(7);
+    let mut live = Vec::new();
+    for round in 0..200 {
+        let s = rt.stats();
+        let lf = s.largest_free as u32;
+        let pages = rt.memory().pages();
+        let r = rt
+            .alloc(lf)
+            .unwrap_or_else(|e| panic!("round {round}: alloc(largest_free = {lf}) failed: {e:?}"));
+        assert_eq!(rt.memory().pages(), pages, "round {round}: alloc(largest_free) grew memory");
+        rt.free(r).unwrap();
+        // Fragment a little.
+        if rng.below(3) == 0 && !live.is_empty() {
+            let i = rng.below(live.len() as u32) as usize;
+            rt.free(live.swap_remove(i)).unwrap();
+        } else {
+            live.push(rt.alloc(rng.below(5000)).unwrap());
+        }
+        assert_sound(&rt, "");
+    }
+}
+
+/// Growth asks for the current size (doubling), capped by the room left under the maximum and
+/// by `heap::GROW_STEP_CAP` pages per step; a growth that would pass the maximum fails cleanly.
+pub fn heap_growth_doubles_then_falls_back() {
+    let mut rt = small_rt(4, 40);
+    assert_eq!(rt.memory().pages(), 4);
+    // Needs one more page; the heap asks for the current size: 4 -> 8.
+    let a = rt.alloc(300_000).unwrap();
+    assert_eq!(rt.memory().pages(), 8, "doubling from 4 pages");
+    let b = rt.alloc(300_000).unwrap();
+    assert_eq!(rt.memory().pages(), 16, "doubling from 8 pages");
+    let c = rt.alloc(700_000).unwrap();
+    assert_eq!(rt.memory().pages(), 32, "doubling from 16 pages");
+    // Doubling again would pass the cap of 40: it takes only the room that is left, which is
+    // more than the 4 pages needed.
+    let free_tail = rt.stats().free_bytes;
+    let want = tlsf::round_up(block_size(1_000_000)).unwrap() as u64;
+    let need = (want - free_tail.min(want)).div_ceil(65536) as u32;
+    assert!(need < 8);
+    let d = rt.alloc(1_000_000).unwrap();
+    assert_eq!(rt.memory().pages(), 40, "growth capped at the maximum");
+    assert_sound(&rt, "");
+    // Beyond the cap: out of memory, nothing changed.
+    expect_oom(&mut rt, |rt| rt.alloc(1_000_000));
+    for r in [a, b, c, d] {
+        rt.free(r).unwrap();
+    }
+    let s = rt.stats();
+    assert_eq!(s.used_bytes, 0);
+    assert_eq!(s.largest_free, largest_free_for_block(largest_free_block(&rt)));
+    assert_sound(&rt, "");
+
+    // A large memory grows by at most GROW_STEP_CAP pages at a time, and by exactly what is
+    // needed when that is more.
+    let cap = asrt::heap::GROW_STEP_CAP;
+    let start = cap + 44;
+    let mut rt = small_rt(start, start + 3 * cap + 200);
+    let free = rt.stats().free_bytes as u32;
+    let r = rt.alloc(free).unwrap();
+    let p1 = start + cap;
+    assert_eq!(rt.memory().pages(), p1, "one capped doubling step");
+    let tail = rt.stats().free_bytes as u32;
+    let big = tail + (cap + 32) * 65536;
+    let want = tlsf::round_up(block_size(big)).unwrap();
+    let need = (want - tail).div_ceil(65536);
+    assert!(need > cap);
+    let r2 = rt.alloc(big).unwrap();
+    // Exactly what was needed, plus the block the start map moves to (it covers twice the
+    // grown memory, 1 bit per 16 bytes).
+    let map_pages = ((p1 + need) * 65536 * 2 / 128).div_ceil(65536);
+    let pages = rt.memory().pages();
+    assert!(
+        pages >= p1 + need && pages <= p1 + need + map_pages,
+        "grew {pages} pages, need {} and at most {map_pages} for the map",
+        p1 + need
+    );
+    rt.free(r).unwrap();
+    rt.free(r2).unwrap();
+    assert_eq!(rt.stats().used_bytes, 0);
+    assert_sound(&rt, "");
+}
+
+/// realloc grows in place into a free right neighbour, and shrinks in place.
+pub fn heap_realloc_in_place() {
+    let mut rt = small_rt(4, 64);
+    let a = rt.alloc(100).unwrap();
+    let b = rt.alloc(500).unwrap();
+    let c = rt.alloc(100).unwrap();
+    set(&rt, a, 0xAB, 100);
+    rt.free(b).unwrap();
+    let used = rt.stats().used_bytes;
+    // Grows into the freed neighbour: same ref, contents kept.
+    let a2 = rt.realloc(a, 400).unwrap();
+    assert_eq!(a2, a, "grown in place");
+    assert!(bytes(&rt, a, 100).iter().all(|&x| x == 0xAB));
+    assert_eq!(rt.rt_size(a), 400);
+    assert_eq!(rt.stats().used_bytes, used + (block_size(400) - block_size(100)) as u64);
+    assert_sound(&rt, "");
+    // Exactly the whole gap.
+    let gap = c - 16 - (a - 16);
+    let a3 = rt.realloc(a, gap - 16).unwrap();
+    assert_eq!(a3, a, "grown to the whole gap in place");
+    assert_eq!(extent(&rt, a).1, c - 16);
+    assert_sound(&rt, "");
+    // One more byte does not fit: moves.
+    let a4 = rt.realloc(a, gap - 15).unwrap();
+    assert_ne!(a4, a);
+    assert!(bytes(&rt, a4, 100).iter().all(|&x| x == 0xAB), "contents moved");
+    assert_sound(&rt, "");
+    // Shrinks in place.
+    let a5 = rt.realloc(a4, 50).unwrap();
+    assert_eq!(a5, a4, "shrunk in place");
+    assert_eq!(rt.rt_size(a5), 50);
+    assert_eq!(extent(&rt, a5).1 - extent(&rt, a5).0, block_size(50));
+    assert!(bytes(&rt, a5, 50).iter().all(|&x| x == 0xAB));
+    let a6 = rt.realloc(a5, 0).unwrap();
+    assert_eq!(a6, a5);
+    assert_sound(&rt, "");
+    // Same size class: in place.
+    let a7 = rt.realloc(a6, 1).unwrap();
+    assert_eq!(a7, a6);
+    rt.free(a7).unwrap();
+    rt.free(c).unwrap();
+    let s = rt.stats();
+    assert_eq!(s.used_bytes, 0);
+    assert_sound(&rt, "");
+}
+
+/// The heap tests for wasm: the shadow model driven by [`Rng`], and the unit tests.
+#[allow(unused_macros)]
+macro_rules! wasm_heap_tests {
+    () => {
+        #[wasm_bindgen_test]
+        fn heap_model_prng() {
+            for seed in 0..4u64 {
+                let ops = model::Rng::new(seed).heap_ops(300);
+                // 32 MiB reservation (HostMemory reserves its maximum up front), 4 MiB live.
+                model::run_heap_model(&ops, 512, 4 << 20);
+            }
+        }
+        #[wasm_bindgen_test]
+        fn heap_model_small_blocks_prng() {
+            let mut rng = model::Rng::new(99);
+            let ops: Vec<model::HeapOp> = (0..800)
+                .map(|_| {
+                    let (k, a, b) = rng.op();
+                    model::HeapOp::decode((k, a, b % 2000))
+                })
+                .collect();
+            model::run_heap_model(&ops, 256, 4 << 20);
+        }
+        #[wasm_bindgen_test]
+        fn heap_errors_leave_the_heap_unchanged() {
+            model::heap_errors_leave_heap_unchanged();
+        }
+        #[wasm_bindgen_test]
+        fn heap_out_of_memory_then_recovers() {
+            model::heap_oom_then_recovers();
+        }
+        #[wasm_bindgen_test]
+        fn heap_largest_free_is_allocatable_without_growth() {
+            model::heap_largest_free_fits();
+        }
+        #[wasm_bindgen_test]
+        fn heap_growth_doubles_then_falls_back() {
+            model::heap_growth_doubles_then_falls_back();
+        }
+        #[wasm_bindgen_test]
+        fn heap_realloc_grows_and_shrinks_in_place() {
+            model::heap_realloc_in_place();
+        }
+    };
+}
+
+/// The GC model tests for wasm, driven by [`Rng`].
+#[allow(unused_macros)]
+macro_rules! wasm_gc_tests {
+    () => {
+        #[wasm_bindgen_test]
+        fn gc_model_prng_small_steps() {
+            for seed in 0..3u64 {
+                let ops = model::Rng::new(seed).gc_ops(1500);
+                model::run_gc_model(&ops, 256, seed, true);
+            }
+        }
+        #[wasm_bindgen_test]
+        fn gc_model_prng_default_steps() {
+            for seed in 10..13u64 {
+                let ops = model::Rng::new(seed).gc_ops(1500);
+                model::run_gc_model(&ops, 256, seed, false);
+            }
+        }
+        #[wasm_bindgen_test]
+        fn gc_model_many_short_runs() {
+            let mut rng = model::Rng::new(1234);
+            for case in 0..40u64 {
+                let n = 1 + rng.below(300) as usize;
+                let ops = rng.gc_ops(n);
+                model::run_gc_model(&ops, 128, case, case % 2 == 0);
+            }
+        }
+    };
+}
