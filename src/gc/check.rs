@@ -65,7 +65,8 @@ impl<M: Memory> Runtime<M> {
     fn check_into(&self, v: &mut Violations<'_>) {
         let mut seen = Census::default();
         self.heap.check_into(v, |block, v| {
-            let gc = self.gc_info(block);
+            // SAFETY: the heap walk visits used, non-sentinel blocks only.
+            let gc = unsafe { self.gc_info(block) };
             if gc.is_managed() {
                 seen.managed += 1;
                 seen.gray += gc.is_gray() as u64;
@@ -120,11 +121,14 @@ impl<M: Memory> Runtime<M> {
         if white && matches!(self.gc.phase, Phase::Mark | Phase::Sweep) {
             return;
         }
-        self.for_each_child(block + HEADER_SIZE, |c| {
-            if c != 0 && self.validate_object(c).is_err() {
-                v.report(Invariant::DanglingChild, block);
-            }
-        });
+        // SAFETY: `block` is a managed heap block the walk visited: an object.
+        unsafe {
+            self.for_each_child(block + HEADER_SIZE, |c| {
+                if c != 0 && self.validate_object(c).is_err() {
+                    v.report(Invariant::DanglingChild, block);
+                }
+            })
+        };
     }
 
     /// [`Invariant::BlackPointsToWhite`] for a heap object: while marking, a black object
@@ -136,11 +140,14 @@ impl<M: Memory> Runtime<M> {
         if self.gc.partial.is_some_and(|p| p.block == block) {
             return;
         }
-        self.for_each_child(block + HEADER_SIZE, |c| {
-            if self.is_white_heap_ref(c) {
-                v.report(Invariant::BlackPointsToWhite, block);
-            }
-        });
+        // SAFETY: `block` is a managed heap block the walk visited: an object.
+        unsafe {
+            self.for_each_child(block + HEADER_SIZE, |c| {
+                if self.is_white_heap_ref(c) {
+                    v.report(Invariant::BlackPointsToWhite, block);
+                }
+            })
+        };
     }
 
     /// [`Invariant::GrayStackNotGray`] and [`Invariant::GrayNotOnStack`]: every gray-stack
@@ -149,7 +156,10 @@ impl<M: Memory> Runtime<M> {
         let mut at = self.gc.gray;
         let mut len = 0u64;
         while at != 0 && len <= gray {
-            let gc = self.gc_info(at);
+            // A link is 16-aligned (gcInfo bits 4..31); one past the memory is not gray either.
+            let inside = at <= self.heap.mem.size() - HEADER_SIZE;
+            // SAFETY: `at` is 16-aligned and its header lies inside memory.
+            let gc = if inside { unsafe { self.gc_info(at) } } else { GcInfo(0) };
             if !gc.is_gray() {
                 v.report(Invariant::GrayStackNotGray, at);
                 break;
@@ -175,7 +185,8 @@ impl<M: Memory> Runtime<M> {
     fn check_shadow_slots(&self, v: &mut Violations<'_>) {
         let (mut at, top) = self.shadow_slots();
         while at < top {
-            let r = self.load(at);
+            // SAFETY: `at` is a slot of the build's array (`shadow_slots` clamps to it).
+            let r = unsafe { self.load(at) };
             if r != 0 && !self.is_object(r) {
                 v.report(Invariant::JunkRootSlot, at);
             }
@@ -208,9 +219,11 @@ impl<M: Memory> Runtime<M> {
     /// Calls `f(r, child)` for every reference `child` every static root `r` holds.
     fn for_each_static_child(&self, mut f: impl FnMut(u32, u32)) {
         for i in 0..self.roots.static_count {
-            let r = self.load(self.roots.statics + 4 * i);
+            // SAFETY: an entry of the `statics` array, which lies in memory (`Runtime::new`).
+            let r = unsafe { self.load(self.roots.statics + 4 * i) };
             if r != 0 {
-                self.for_each_child(r, |c| f(r, c));
+                // SAFETY: a static root is a static object (the contract of `Runtime::new`).
+                unsafe { self.for_each_child(r, |c| f(r, c)) };
             }
         }
     }
@@ -221,7 +234,8 @@ impl<M: Memory> Runtime<M> {
             return false;
         }
         match self.heap.validate(r) {
-            Ok(b) => self.gc_info(b).is_white(self.gc.white),
+            // SAFETY: `b` was validated: a used heap block.
+            Ok(b) => unsafe { self.gc_info(b) }.is_white(self.gc.white),
             Err(_) => false,
         }
     }
