@@ -508,11 +508,14 @@ impl<M: Memory> Mutator<M> {
         if let Err(e) = self.rt.validate_object(obj) {
             fail(e);
         }
-        let id = self.rt.load(obj - HEADER_SIZE + RT_ID);
+        // SAFETY: `obj` was validated: an object, whose header is in memory.
+        let (id, size) = unsafe {
+            (self.rt.load(obj - HEADER_SIZE + RT_ID), self.rt.load(obj - HEADER_SIZE + RT_SIZE))
+        };
         if id != C::ID && !rtti::is_subtype(id, C::ID) {
             fail(Error::UnknownType);
         }
-        if self.rt.load(obj - HEADER_SIZE + RT_SIZE) < end {
+        if size < end {
             fail(Error::OutOfBounds);
         }
     }
@@ -624,10 +627,12 @@ impl<M: Memory> Mutator<M> {
     #[inline(always)]
     pub fn scope<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
         let header = self.rt.roots.shadow_stack;
-        let top = if header != 0 { self.rt.load(header) } else { 0 };
+        // SAFETY: the shadow-stack descriptor lies in memory (the contract of `Runtime::new`).
+        let top = if header != 0 { unsafe { self.rt.load(header) } } else { 0 };
         let result = f(self);
         if header != 0 {
-            self.rt.store(header, top);
+            // SAFETY: as above; the descriptor is the runtime's to restore.
+            unsafe { self.rt.store(header, top) };
         }
         result
     }
@@ -671,13 +676,17 @@ impl<M: Memory> Mutator<M> {
         // The slot array's bounds as the build laid it out, not the descriptor's words (which
         // compiled code may have overwritten), so a push never writes outside it.
         let (base, limit) = (self.rt.roots.shadow_base, self.rt.roots.shadow_limit);
-        let top = self.rt.load(header);
+        // SAFETY: the descriptor lies in memory (the contract of `Runtime::new`).
+        let top = unsafe { self.rt.load(header) };
         // One compare for base <= top < limit (wrapping), one test for alignment.
         if top.wrapping_sub(base) >= limit.wrapping_sub(base) || !top.is_multiple_of(4) {
             fail(Error::StackOverflow);
         }
-        self.rt.store(top, raw);
-        self.rt.store(header, top + 4);
+        // SAFETY: `top` is a 4-aligned slot of the build's array `[base, limit)`.
+        unsafe {
+            self.rt.store(top, raw);
+            self.rt.store(header, top + 4);
+        }
         top
     }
 
@@ -737,7 +746,9 @@ impl<M: Memory> Mutator<M> {
         // A slot address only ever comes from `slot`, so it lies in [base, limit); the test
         // keeps a forged one from writing outside the stack.
         if slot.addr >= base && slot.addr < limit {
-            self.rt.store(slot.addr, raw(value));
+            // SAFETY: a slot of the build's array: `[base, limit)`, 4-aligned like every
+            // address `push_raw` returns (a `Slot`'s address is private to this module).
+            unsafe { self.rt.store(slot.addr, raw(value)) };
         }
     }
 
@@ -746,7 +757,8 @@ impl<M: Memory> Mutator<M> {
     pub fn get_slot<T>(&self, slot: Slot<T>) -> Option<Ref<T>> {
         let (base, limit) = (self.rt.roots.shadow_base, self.rt.roots.shadow_limit);
         if slot.addr >= base && slot.addr < limit {
-            Ref::from_raw(self.rt.load(slot.addr))
+            // SAFETY: as in `set_slot_unchecked`.
+            Ref::from_raw(unsafe { self.rt.load(slot.addr) })
         } else {
             None
         }
@@ -756,7 +768,8 @@ impl<M: Memory> Mutator<M> {
     #[inline]
     pub fn stack_depth(&self) -> u32 {
         let h = self.rt.roots.shadow_stack;
-        let top = if h != 0 { self.rt.load(h) } else { 0 };
+        // SAFETY: the descriptor lies in memory (the contract of `Runtime::new`).
+        let top = if h != 0 { unsafe { self.rt.load(h) } } else { 0 };
         top.saturating_sub(self.rt.roots.shadow_base) / 4
     }
 

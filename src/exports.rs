@@ -114,7 +114,9 @@ fn init() -> Result<(), Error> {
     };
     // Taking the address of a linker-defined symbol reads nothing.
     let base = core::ptr::addr_of!(__heap_base) as usize as u32;
-    let made = Runtime::new(WasmMemory, base, rtti::MAX_MEMORY_PAGES, roots);
+    // SAFETY: every address in `roots` is the linker's or build.rs's layout of static memory
+    // below `__heap_base` (docs/ABI.md §5); the native stack comes first (`--stack-first`).
+    let made = unsafe { Runtime::new(WasmMemory, base, rtti::MAX_MEMORY_PAGES, roots) };
     #[cfg(feature = "rtrace")]
     busy::set_initializing(false);
     // SAFETY: single-threaded, first and only initialisation.

@@ -88,12 +88,15 @@ impl Runtime<HostMemory> {
             objects,
             object_count: 1,
         };
-        Runtime::new(mem, heap_base, config.max_pages, roots).expect("host runtime")
+        // SAFETY: the layout above: every array and the static object lie in the initial pages
+        // below `heap_base`, above the stack stand-in `[0, HOST_STACK_BYTES)`.
+        unsafe { Runtime::new(mem, heap_base, config.max_pages, roots) }.expect("host runtime")
     }
 
     /// The ref of the static `StaticArray<string>` root.
     pub fn static_slots(&self) -> u32 {
-        self.load(self.roots.statics)
+        // SAFETY: the root list laid out by `Runtime::host`, inside memory.
+        unsafe { self.load(self.roots.statics) }
     }
 
     /// Address of the shadow stack's `{ top, base, limit }` header.

@@ -2,8 +2,9 @@
 //!
 //! Every address in asrt is a `u32` offset into one linear memory, exactly as on wasm32. On
 //! wasm32 the offset *is* the pointer (`WasmMemory`); on the host a 16-aligned arena stands in
-//! for the memory and simulates `memory.grow` up to a cap ([`HostMemory`]), so host tests see the
-//! same addresses, the same page granularity and the same out-of-memory behaviour.
+//! for the memory and simulates `memory.grow` up to a cap (`HostMemory`, in host and `std`
+//! builds), so host tests see the same addresses, the same page granularity and the same
+//! out-of-memory behaviour.
 
 /// Size of one WebAssembly page in bytes.
 pub const PAGE_SIZE: u32 = 65536;

@@ -106,7 +106,17 @@ pub struct Runtime<M: Memory> {
 impl<M: Memory> Runtime<M> {
     /// A runtime whose heap starts at `heap_base` in `mem` and may grow the memory to
     /// `max_pages`. Time: O(1).
-    pub fn new(mem: M, heap_base: u32, max_pages: u32, roots: Roots) -> Result<Self, Error> {
+    ///
+    /// # Safety
+    /// `roots` describes static memory as the build laid it out (the runtime reads and writes
+    /// there without further bounds checks): every address and array in it (the shadow-stack
+    /// header and `[shadow_base, shadow_limit)`, 4-aligned; the native stack region; the
+    /// `statics` and `objects` arrays) lies inside `mem` below `heap_base`; every `statics`
+    /// entry is 0 or the ref of a static object whose header (with its block size) and payload
+    /// lie in memory below `heap_base`; the native stack region, where `__gc_stats` may write, overlaps
+    /// none of the rest nor a static object; and nothing but the runtime writes the arrays and
+    /// the static objects' headers while it lives.
+    pub unsafe fn new(mem: M, heap_base: u32, max_pages: u32, roots: Roots) -> Result<Self, Error> {
         let heap = Heap::new(mem, heap_base, max_pages)?;
         #[cfg(feature = "rtrace")] // rtrace hook
         crate::rtrace::init(heap.start());
@@ -139,32 +149,50 @@ impl<M: Memory> Runtime<M> {
         self.gc.phase
     }
 
-    /// Reads the u32 at `addr` (4-aligned, in bounds).
+    /// Reads the u32 at `addr`. Unchecked in release builds (the marking and allocation paths
+    /// read through it).
+    ///
+    /// # Safety
+    /// `addr` is 4-aligned and `addr + 4` at most the memory's size: in practice a header word
+    /// or field of a validated block, a slot of the pin table, or an address of [`Roots`].
     #[inline(always)]
-    pub(crate) fn load(&self, addr: u32) -> u32 {
+    pub(crate) unsafe fn load(&self, addr: u32) -> u32 {
         debug_assert!(addr.is_multiple_of(4) && addr <= self.heap.mem.size() - 4);
-        // SAFETY: callers pass addresses of headers or fields of validated blocks.
+        // SAFETY: the caller keeps `addr` aligned and in bounds.
         unsafe { self.heap.mem.load(addr) }
     }
 
-    /// Writes the u32 at `addr` (4-aligned, in bounds).
+    /// Writes the u32 at `addr`. Unchecked in release builds.
+    ///
+    /// # Safety
+    /// As for [`Runtime::load`], and the word is the runtime's to write: a header word or field
+    /// of a live block the caller is changing, the pin table, or a shadow-stack word.
     #[inline(always)]
-    pub(crate) fn store(&self, addr: u32, value: u32) {
+    pub(crate) unsafe fn store(&self, addr: u32, value: u32) {
         debug_assert!(addr.is_multiple_of(4) && addr <= self.heap.mem.size() - 4);
-        // SAFETY: as for `load`.
+        // SAFETY: the caller keeps `addr` aligned, in bounds and ours to write.
         unsafe { self.heap.mem.store(addr, value) }
     }
 
     /// The gcInfo word of the used block `block`.
+    ///
+    /// # Safety
+    /// `block` is the start of a used block (its header lies in memory).
     #[inline(always)]
-    pub(crate) fn gc_info(&self, block: u32) -> GcInfo {
-        GcInfo(self.load(block + GC_INFO))
+    pub(crate) unsafe fn gc_info(&self, block: u32) -> GcInfo {
+        // SAFETY: the caller guarantees the header is in memory.
+        GcInfo(unsafe { self.load(block + GC_INFO) })
     }
 
     /// Writes the gcInfo word of the used block `block`.
+    ///
+    /// # Safety
+    /// `block` is the start of a live managed block (heap or static) whose color or pin bit the
+    /// caller is changing.
     #[inline(always)]
-    pub(crate) fn set_gc_info(&self, block: u32, info: GcInfo) {
-        self.store(block + GC_INFO, info.0)
+    pub(crate) unsafe fn set_gc_info(&self, block: u32, info: GcInfo) {
+        // SAFETY: the caller guarantees the header is a live block's.
+        unsafe { self.store(block + GC_INFO, info.0) }
     }
 
     // ----- unmanaged blocks -----
@@ -226,7 +254,8 @@ impl<M: Memory> Runtime<M> {
             return Err(Error::ManagedBlock);
         }
         let block = self.heap.validate(ptr)?;
-        let gc = self.gc_info(block);
+        // SAFETY: `block` was validated: a used heap block.
+        let gc = unsafe { self.gc_info(block) };
         if gc.is_managed() {
             return Err(Error::ManagedBlock);
         }
@@ -246,10 +275,12 @@ impl<M: Memory> Runtime<M> {
             return Err(Error::OutsideHeap);
         }
         let block = self.heap.validate(ptr)?;
-        if !self.gc_info(block).is_managed() {
+        // SAFETY: `block` was validated: a used heap block, whose header is in memory.
+        let (gc, id) = unsafe { (self.gc_info(block), self.load(block + RT_ID)) };
+        if !gc.is_managed() {
             return Err(Error::UnmanagedBlock);
         }
-        if rtti::type_desc(self.load(block + RT_ID)).is_none() {
+        if rtti::type_desc(id).is_none() {
             return Err(Error::UnknownType);
         }
         Ok(block)
@@ -271,7 +302,8 @@ impl<M: Memory> Runtime<M> {
     pub fn is_object(&self, r: u32) -> bool {
         let block = r.wrapping_sub(HEADER_SIZE);
         if self.heap.is_block_start(block) {
-            self.gc_info(block).is_managed()
+            // SAFETY: the start map says a used block starts at `block`.
+            unsafe { self.gc_info(block) }.is_managed()
         } else {
             r < self.heap.start() && self.is_static(r)
         }
@@ -288,12 +320,16 @@ impl<M: Memory> Runtime<M> {
             return false;
         }
         let block = ptr - HEADER_SIZE;
-        let (info, gc, id, size) = (
-            MmInfo(self.load(block + MM_INFO)),
-            self.load(block + GC_INFO),
-            self.load(block + RT_ID),
-            self.load(block + RT_SIZE),
-        );
+        // SAFETY: `block` is 16-aligned and below the heap start (checked above), so its header
+        // lies in memory.
+        let (info, gc, id, size) = unsafe {
+            (
+                MmInfo(self.load(block + MM_INFO)),
+                self.load(block + GC_INFO),
+                self.load(block + RT_ID),
+                self.load(block + RT_SIZE),
+            )
+        };
         !info.is_free()
             && !info.is_left_free()
             && gc == STATIC_GC_INFO
@@ -308,7 +344,9 @@ impl<M: Memory> Runtime<M> {
         let (list, mut lo, mut hi) = (self.roots.objects, 0u32, self.roots.object_count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let r = self.load(list + 4 * mid);
+            // SAFETY: `mid < object_count`: an entry of the `objects` array, which lies in
+            // memory (the contract of `Runtime::new`).
+            let r = unsafe { self.load(list + 4 * mid) };
             if r == ptr {
                 return true;
             }
@@ -328,7 +366,8 @@ impl<M: Memory> Runtime<M> {
     /// header's address is bounds-checked: one compare), so this safe function cannot read
     /// outside it.
     pub fn rt_id(&self, ptr: u32) -> u32 {
-        self.load(self.header_word(ptr, RT_ID))
+        // SAFETY: `header_word` returns an aligned address inside memory.
+        unsafe { self.load(self.header_word(ptr, RT_ID)) }
     }
 
     /// rtSize of a validated object.
@@ -336,7 +375,8 @@ impl<M: Memory> Runtime<M> {
     ///
     /// Bounds-checked like [`Runtime::rt_id`].
     pub fn rt_size(&self, ptr: u32) -> u32 {
-        self.load(self.header_word(ptr, RT_SIZE))
+        // SAFETY: as in `rt_id`.
+        unsafe { self.load(self.header_word(ptr, RT_SIZE)) }
     }
 
     /// The address of the header word at `field` of the object `ptr`, or 0 (a readable word)

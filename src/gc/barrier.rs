@@ -33,21 +33,27 @@ impl<M: Memory> Runtime<M> {
         if self.gc.phase != Phase::Mark || child == 0 {
             return;
         }
-        self.barrier_slow(parent, child, expect_multiple);
+        // SAFETY: the caller's; `child` is not 0.
+        unsafe { self.barrier_slow(parent, child, expect_multiple) };
     }
 
+    /// # Safety
+    /// As for [`Runtime::link_unchecked`], with `child` not 0.
     #[inline(never)]
-    fn barrier_slow(&mut self, parent: u32, child: u32, expect_multiple: bool) {
+    unsafe fn barrier_slow(&mut self, parent: u32, child: u32, expect_multiple: bool) {
         let pstatic = parent < self.heap.start();
-        let pblack = pstatic || self.gc_info(parent - HEADER_SIZE).is_black();
+        // SAFETY: `parent` is a live managed heap object (not static: checked first).
+        let pblack = pstatic || unsafe { self.gc_info(parent - HEADER_SIZE) }.is_black();
         if !pblack || child < self.heap.start() {
             return;
         }
-        if !self.gc_info(child - HEADER_SIZE).is_white(self.gc.white) {
+        // SAFETY: `child` is a live managed heap object (at or above the heap start).
+        if !unsafe { self.gc_info(child - HEADER_SIZE) }.is_white(self.gc.white) {
             return;
         }
         if expect_multiple && !pstatic {
-            self.regray(parent - HEADER_SIZE);
+            // SAFETY: `parent` is a live managed heap object.
+            unsafe { self.regray(parent - HEADER_SIZE) };
         } else {
             self.shade(child);
         }

@@ -1,10 +1,33 @@
 //! The heap checker's collector half: the tri-color invariant and the collector's bookkeeping.
+//!
+//! One function per invariant or group of invariants, in the style of Lua's `lgc` checker:
+//!
+//! | function | invariants |
+//! | --- | --- |
+//! | `check_pin_bit` | `PinnedBitWithoutPin` |
+//! | `check_color` | `GrayOutsideMark`, `LinkOnNonGray`, `BlackWhenIdle` |
+//! | `check_children_live` | `DanglingChild` |
+//! | `check_black_children` | `BlackPointsToWhite` (heap objects) |
+//! | `check_gray_stack` | `GrayStackNotGray`, `GrayNotOnStack` |
+//! | `check_live_count` | `LiveCountMismatch` |
+//! | `check_shadow_slots` | `JunkRootSlot` |
+//! | `check_static_slots` | `JunkStaticSlot` |
+//! | `check_static_roots_black` | `BlackPointsToWhite` (static roots) |
 
 use super::Phase;
 use crate::invariant::{Invariant, Violations};
 use crate::memory::Memory;
-use crate::object::{Color, HEADER_SIZE};
+use crate::object::{Color, GcInfo, HEADER_SIZE};
 use crate::runtime::Runtime;
+
+/// What the heap walk counted of the managed heap objects.
+#[derive(Default)]
+struct Census {
+    /// Managed heap blocks.
+    managed: u64,
+    /// Gray ones among them.
+    gray: u64,
+}
 
 impl<M: Memory> Runtime<M> {
     /// `__heap_check`: counts every broken invariant of the heap (blocks, free lists, tags,
@@ -37,69 +60,106 @@ impl<M: Memory> Runtime<M> {
         list
     }
 
-    /// The checker behind [`Runtime::check_each`].
+    /// The checker behind [`Runtime::check_each`]: the heap's checks, then one small function
+    /// per collector invariant or group of them, each reporting what broke and where.
     fn check_into(&self, v: &mut Violations<'_>) {
-        let marking = self.gc.phase == Phase::Mark;
-        let white = self.gc.white;
-        let mut gray_seen = 0u64;
-        let mut managed = 0u64;
-        let is_white = |rt: &Self, r: u32| -> bool {
-            if r < rt.heap.start() + HEADER_SIZE {
-                return false;
-            }
-            match rt.heap.validate(r) {
-                Ok(b) => rt.gc_info(b).is_white(white),
-                Err(_) => false,
-            }
-        };
+        let mut seen = Census::default();
         self.heap.check_into(v, |block, v| {
-            let gc = self.gc_info(block);
-            if !gc.is_managed() {
-                return;
-            }
-            managed += 1;
-            let color = gc.color();
-            if gc.is_pinned() && self.pin_count(block + HEADER_SIZE) == 0 {
-                v.report(Invariant::PinnedBitWithoutPin, block);
-            }
-            if gc.is_gray() {
-                gray_seen += 1;
-                if !marking {
-                    v.report(Invariant::GrayOutsideMark, block);
-                }
-            } else if gc.gray_link() != 0 {
-                v.report(Invariant::LinkOnNonGray, block);
-            }
-            if !marking && gc.is_black() && self.gc.phase == Phase::Idle {
-                v.report(Invariant::BlackWhenIdle, block);
-            }
-            // Nothing freed is reachable: every reference a live object holds is a live
-            // object (or null).
-            if color != Color::White0 as u32 && color != Color::White1 as u32
-                || !marking && self.gc.phase != Phase::Sweep
-            {
-                self.for_each_child(block + HEADER_SIZE, |c| {
-                    if c != 0 && self.validate_object(c).is_err() {
-                        v.report(Invariant::DanglingChild, block);
-                    }
-                });
-            }
-            if marking && gc.is_black() {
-                let partial = self.gc.partial.is_some_and(|p| p.block == block);
-                if !partial {
-                    self.for_each_child(block + HEADER_SIZE, |c| {
-                        if is_white(self, c) {
-                            v.report(Invariant::BlackPointsToWhite, block);
-                        }
-                    });
-                }
+            // SAFETY: the heap walk visits used, non-sentinel blocks only.
+            let gc = unsafe { self.gc_info(block) };
+            if gc.is_managed() {
+                seen.managed += 1;
+                seen.gray += gc.is_gray() as u64;
+                self.check_object(block, gc, v);
             }
         });
-        // The gray stack: every entry gray, as many as the walk found.
+        self.check_gray_stack(seen.gray, v);
+        self.check_live_count(seen.managed, v);
+        self.check_shadow_slots(v);
+        self.check_static_slots(v);
+        self.check_static_roots_black(v);
+    }
+
+    /// The invariants of the managed heap object `block` whose gcInfo is `gc`.
+    fn check_object(&self, block: u32, gc: GcInfo, v: &mut Violations<'_>) {
+        self.check_pin_bit(block, gc, v);
+        self.check_color(block, gc, v);
+        self.check_children_live(block, gc, v);
+        self.check_black_children(block, gc, v);
+    }
+
+    /// [`Invariant::PinnedBitWithoutPin`]: a PINNED object is in the pin table.
+    fn check_pin_bit(&self, block: u32, gc: GcInfo, v: &mut Violations<'_>) {
+        if gc.is_pinned() && self.pin_count(block + HEADER_SIZE) == 0 {
+            v.report(Invariant::PinnedBitWithoutPin, block);
+        }
+    }
+
+    /// [`Invariant::GrayOutsideMark`], [`Invariant::LinkOnNonGray`] and
+    /// [`Invariant::BlackWhenIdle`]: the object's color fits the phase, and only a gray object
+    /// has a gray-stack link.
+    fn check_color(&self, block: u32, gc: GcInfo, v: &mut Violations<'_>) {
+        let phase = self.gc.phase;
+        if gc.is_gray() {
+            if phase != Phase::Mark {
+                v.report(Invariant::GrayOutsideMark, block);
+            }
+        } else if gc.gray_link() != 0 {
+            v.report(Invariant::LinkOnNonGray, block);
+        }
+        if phase == Phase::Idle && gc.is_black() {
+            v.report(Invariant::BlackWhenIdle, block);
+        }
+    }
+
+    /// [`Invariant::DanglingChild`]: nothing freed is reachable, i.e. every reference a live
+    /// object holds is a live object (or null). A white object is not known to be live while
+    /// marking or sweeping, and is skipped then.
+    fn check_children_live(&self, block: u32, gc: GcInfo, v: &mut Violations<'_>) {
+        let color = gc.color();
+        let white = color == Color::White0 as u32 || color == Color::White1 as u32;
+        if white && matches!(self.gc.phase, Phase::Mark | Phase::Sweep) {
+            return;
+        }
+        // SAFETY: `block` is a managed heap block the walk visited: an object.
+        unsafe {
+            self.for_each_child(block + HEADER_SIZE, |c| {
+                if c != 0 && self.validate_object(c).is_err() {
+                    v.report(Invariant::DanglingChild, block);
+                }
+            })
+        };
+    }
+
+    /// [`Invariant::BlackPointsToWhite`] for a heap object: while marking, a black object
+    /// (other than the one whose slots are being scanned in chunks) points to no white object.
+    fn check_black_children(&self, block: u32, gc: GcInfo, v: &mut Violations<'_>) {
+        if self.gc.phase != Phase::Mark || !gc.is_black() {
+            return;
+        }
+        if self.gc.partial.is_some_and(|p| p.block == block) {
+            return;
+        }
+        // SAFETY: `block` is a managed heap block the walk visited: an object.
+        unsafe {
+            self.for_each_child(block + HEADER_SIZE, |c| {
+                if self.is_white_heap_ref(c) {
+                    v.report(Invariant::BlackPointsToWhite, block);
+                }
+            })
+        };
+    }
+
+    /// [`Invariant::GrayStackNotGray`] and [`Invariant::GrayNotOnStack`]: every gray-stack
+    /// entry is gray, and there are as many as the heap walk found gray objects (`gray`).
+    fn check_gray_stack(&self, gray: u64, v: &mut Violations<'_>) {
         let mut at = self.gc.gray;
         let mut len = 0u64;
-        while at != 0 && len <= gray_seen {
-            let gc = self.gc_info(at);
+        while at != 0 && len <= gray {
+            // A link is 16-aligned (gcInfo bits 4..31); one past the memory is not gray either.
+            let inside = at <= self.heap.mem.size() - HEADER_SIZE;
+            // SAFETY: `at` is 16-aligned and its header lies inside memory.
+            let gc = if inside { unsafe { self.gc_info(at) } } else { GcInfo(0) };
             if !gc.is_gray() {
                 v.report(Invariant::GrayStackNotGray, at);
                 break;
@@ -107,43 +167,76 @@ impl<M: Memory> Runtime<M> {
             len += 1;
             at = gc.gray_link();
         }
-        if len != gray_seen {
+        if len != gray {
             v.report(Invariant::GrayNotOnStack, self.gc.gray);
         }
+    }
+
+    /// [`Invariant::LiveCountMismatch`]: the live-object count is the number of managed heap
+    /// blocks the walk found (`managed`).
+    fn check_live_count(&self, managed: u64, v: &mut Violations<'_>) {
         if managed != self.live_objects {
             v.report(Invariant::LiveCountMismatch, 0);
         }
-        // Root slots hold refs or null; anything else the collector skips, and counts here.
+    }
+
+    /// [`Invariant::JunkRootSlot`]: root slots hold refs or null; anything else the collector
+    /// skips, and it is counted here.
+    fn check_shadow_slots(&self, v: &mut Violations<'_>) {
         let (mut at, top) = self.shadow_slots();
         while at < top {
-            let r = self.load(at);
+            // SAFETY: `at` is a slot of the build's array (`shadow_slots` clamps to it).
+            let r = unsafe { self.load(at) };
             if r != 0 && !self.is_object(r) {
                 v.report(Invariant::JunkRootSlot, at);
             }
             at += 4;
         }
+    }
+
+    /// [`Invariant::JunkStaticSlot`]: the references static objects hold are objects or null.
+    fn check_static_slots(&self, v: &mut Violations<'_>) {
+        self.for_each_static_child(|r, c| {
+            if c != 0 && !self.is_object(c) {
+                v.report(Invariant::JunkStaticSlot, r - HEADER_SIZE);
+            }
+        });
+    }
+
+    /// [`Invariant::BlackPointsToWhite`] for static roots: they are black, so while marking
+    /// their children must not be white.
+    fn check_static_roots_black(&self, v: &mut Violations<'_>) {
+        if self.gc.phase != Phase::Mark {
+            return;
+        }
+        self.for_each_static_child(|r, c| {
+            if self.is_white_heap_ref(c) {
+                v.report(Invariant::BlackPointsToWhite, r - HEADER_SIZE);
+            }
+        });
+    }
+
+    /// Calls `f(r, child)` for every reference `child` every static root `r` holds.
+    fn for_each_static_child(&self, mut f: impl FnMut(u32, u32)) {
         for i in 0..self.roots.static_count {
-            let r = self.load(self.roots.statics + 4 * i);
+            // SAFETY: an entry of the `statics` array, which lies in memory (`Runtime::new`).
+            let r = unsafe { self.load(self.roots.statics + 4 * i) };
             if r != 0 {
-                self.for_each_child(r, |c| {
-                    if c != 0 && !self.is_object(c) {
-                        v.report(Invariant::JunkStaticSlot, r - HEADER_SIZE);
-                    }
-                });
+                // SAFETY: a static root is a static object (the contract of `Runtime::new`).
+                unsafe { self.for_each_child(r, |c| f(r, c)) };
             }
         }
-        // Static roots are black: while marking their children must not be white.
-        if marking {
-            for i in 0..self.roots.static_count {
-                let r = self.load(self.roots.statics + 4 * i);
-                if r != 0 {
-                    self.for_each_child(r, |c| {
-                        if is_white(self, c) {
-                            v.report(Invariant::BlackPointsToWhite, r - HEADER_SIZE);
-                        }
-                    });
-                }
-            }
+    }
+
+    /// Whether `r` is a heap block of the current white (static objects never are).
+    fn is_white_heap_ref(&self, r: u32) -> bool {
+        if r < self.heap.start() + HEADER_SIZE {
+            return false;
+        }
+        match self.heap.validate(r) {
+            // SAFETY: `b` was validated: a used heap block.
+            Ok(b) => unsafe { self.gc_info(b) }.is_white(self.gc.white),
+            Err(_) => false,
         }
     }
 

@@ -211,7 +211,8 @@ impl<M: Memory> Runtime<M> {
             return Err(Error::SizeTooLarge);
         }
         self.pay(size, &[ptr])?;
-        let old_size = self.load(block + RT_SIZE);
+        // SAFETY: `block` was validated: a live managed heap block.
+        let old_size = unsafe { self.load(block + RT_SIZE) };
         // SAFETY: `ptr` is a validated live block, and stays one through a collection that
         // keeps it.
         let new = match unsafe { self.heap.resize_object(ptr, size, true) } {
@@ -223,7 +224,8 @@ impl<M: Memory> Runtime<M> {
             r => r?,
         };
         // Read after any collection: it recolors the object.
-        let gc = self.gc_info(block);
+        // SAFETY: `block` is still a live block (kept, or resized in place).
+        let gc = unsafe { self.gc_info(block) };
         if new == ptr && size < old_size {
             self.clamp_scan(ptr, old_size, size);
         }
@@ -241,16 +243,21 @@ impl<M: Memory> Runtime<M> {
                 // The old block is black with slots not yet scanned: gray it again, so that
                 // it satisfies the invariant while it lives (a stale ref may still reach it).
                 self.gc.partial = None;
-                self.regray(block);
+                // SAFETY: the old block stays a live managed block (left to the collector).
+                unsafe { self.regray(block) };
             }
             if gc.is_gray() || partial {
-                self.set_gc_info(new - HEADER_SIZE, GcInfo::managed(Color::Black as u32));
-                self.regray(new - HEADER_SIZE);
+                // SAFETY: `new` is the fresh managed block `resize_object` moved the object to.
+                unsafe {
+                    self.set_gc_info(new - HEADER_SIZE, GcInfo::managed(Color::Black as u32));
+                    self.regray(new - HEADER_SIZE);
+                }
             } else {
                 // While sweeping, the copy may land behind the cursor, where the sweep would
                 // never whiten it: it takes the current white (it is live either way).
                 let color = if self.gc.phase == Phase::Sweep { self.gc.white } else { gc.color() };
-                self.set_gc_info(new - HEADER_SIZE, GcInfo::managed(color));
+                // SAFETY: as above.
+                unsafe { self.set_gc_info(new - HEADER_SIZE, GcInfo::managed(color)) };
             }
             #[cfg(feature = "rtrace")]
             crate::rtrace::moved(block, new - HEADER_SIZE);
@@ -258,7 +265,8 @@ impl<M: Memory> Runtime<M> {
             // refers to it. Freeing it here would be unsafe: floating garbage that is still gray
             // (or a caller's second reference) could make the tracer read a freed block.
         } else {
-            self.store(block + RT_SIZE, size);
+            // SAFETY: resized in place: `block` is the live block, now holding `size` bytes.
+            unsafe { self.store(block + RT_SIZE, size) };
         }
         Ok(new)
     }
@@ -333,7 +341,9 @@ impl<M: Memory> Runtime<M> {
         Ok(())
     }
 
-    /// Makes the call arguments in `keep` survive the current cycle's next step.
+    /// Makes the call arguments in `keep` survive the current cycle's next step. An entry that
+    /// is not a heap block is left alone (`new_object_keeping` is safe: its `keep` is not
+    /// trusted), as [`Runtime::shade`] leaves it alone while marking.
     fn protect(&mut self, keep: &[u32]) {
         for &r in keep {
             if r == 0 || r < self.heap.start() {
@@ -342,12 +352,17 @@ impl<M: Memory> Runtime<M> {
             let block = r - HEADER_SIZE;
             match self.gc.phase {
                 Phase::Mark => self.shade(r),
-                Phase::Sweep => {
-                    let gc = self.gc_info(block);
-                    if gc.is_white(self.gc.white ^ 1) {
-                        self.set_gc_info(block, gc.recolored(self.gc.white));
+                Phase::Sweep if self.heap.is_block_start(block) => {
+                    // SAFETY: the start map says a used heap block starts at `block`; a white
+                    // one is managed (unmanaged blocks have no color).
+                    unsafe {
+                        let gc = self.gc_info(block);
+                        if gc.is_white(self.gc.white ^ 1) {
+                            self.set_gc_info(block, gc.recolored(self.gc.white));
+                        }
                     }
                 }
+                Phase::Sweep => {}
                 Phase::Idle => {}
             }
         }

@@ -69,7 +69,8 @@ impl<M: Memory> Runtime<M> {
         }
         let mut i = t.home(r);
         loop {
-            let k = self.load(t.key(i));
+            // SAFETY: `i < capacity` (masked): an entry inside the table's block.
+            let k = unsafe { self.load(t.key(i)) };
             if k == r {
                 return Some(i);
             }
@@ -84,12 +85,16 @@ impl<M: Memory> Runtime<M> {
     fn pin_insert(&mut self, r: u32) {
         let t = &self.pins;
         let mut i = t.home(r);
-        while self.load(t.key(i)) != 0 {
+        // SAFETY: `i < capacity` (masked): an entry inside the table's block.
+        while unsafe { self.load(t.key(i)) } != 0 {
             i = (i + 1) & (t.capacity - 1);
         }
         let (key, count) = (t.key(i), t.count(i));
-        self.store(key, r);
-        self.store(count, 1);
+        // SAFETY: as above; the table is the runtime's own Internal block.
+        unsafe {
+            self.store(key, r);
+            self.store(count, 1);
+        }
         self.pins.len += 1;
     }
 
@@ -105,11 +110,13 @@ impl<M: Memory> Runtime<M> {
         unsafe { self.heap.mem.zero(table, cap * 8) };
         let old = core::mem::replace(&mut self.pins, PinTable { table, capacity: cap, len: 0 });
         for i in 0..old.capacity {
-            let (k, n) = (self.load(old.key(i)), self.load(old.count(i)));
+            // SAFETY: `i < old.capacity`: an entry inside the old table's block, not yet freed.
+            let (k, n) = unsafe { (self.load(old.key(i)), self.load(old.count(i))) };
             if k != 0 {
                 self.pin_insert(k);
                 let j = self.pin_slot(k).unwrap_or(0);
-                self.store(self.pins.count(j), n);
+                // SAFETY: `j` is the entry just inserted, inside the new table.
+                unsafe { self.store(self.pins.count(j), n) };
             }
         }
         if old.table != 0 {
@@ -128,8 +135,10 @@ impl<M: Memory> Runtime<M> {
         let block = self.validate_object(r)?;
         if let Some(i) = self.pin_slot(r) {
             let at = self.pins.count(i);
-            let n = self.load(at).checked_add(1).ok_or(Error::PinOverflow)?;
-            self.store(at, n);
+            // SAFETY: `pin_slot` returns an entry inside the table.
+            let n = unsafe { self.load(at) }.checked_add(1).ok_or(Error::PinOverflow)?;
+            // SAFETY: as above.
+            unsafe { self.store(at, n) };
             return Ok(r);
         }
         if let Err(e) = self.pin_reserve() {
@@ -141,7 +150,8 @@ impl<M: Memory> Runtime<M> {
         }
         self.pin_insert(r);
         if r >= self.heap.start() {
-            self.set_gc_info(block, self.gc_info(block).with_pinned(true));
+            // SAFETY: `block` was validated: a live managed heap block.
+            unsafe { self.set_gc_info(block, self.gc_info(block).with_pinned(true)) };
             if self.gc.phase == Phase::Mark {
                 self.shade(r);
             }
@@ -157,14 +167,17 @@ impl<M: Memory> Runtime<M> {
         let block = self.validate_object(r)?;
         let i = self.pin_slot(r).ok_or(Error::NotPinned)?;
         let at = self.pins.count(i);
-        let n = self.load(at) - 1;
+        // SAFETY: `pin_slot` returns an entry inside the table.
+        let n = unsafe { self.load(at) } - 1;
         if n > 0 {
-            self.store(at, n);
+            // SAFETY: as above.
+            unsafe { self.store(at, n) };
             return Ok(());
         }
         self.pin_remove(i);
         if r >= self.heap.start() {
-            self.set_gc_info(block, self.gc_info(block).with_pinned(false));
+            // SAFETY: `block` was validated: a live managed heap block.
+            unsafe { self.set_gc_info(block, self.gc_info(block).with_pinned(false)) };
         }
         Ok(())
     }
@@ -176,7 +189,8 @@ impl<M: Memory> Runtime<M> {
         let mut j = i;
         loop {
             j = (j + 1) & mask;
-            let k = self.load(t.key(j));
+            // SAFETY: `j < capacity` (masked): an entry inside the table's block.
+            let k = unsafe { self.load(t.key(j)) };
             if k == 0 {
                 break;
             }
@@ -184,18 +198,25 @@ impl<M: Memory> Runtime<M> {
             // Move k back to i if its home is not cyclically in (i, j].
             let between = if i <= j { i < home && home <= j } else { i < home || home <= j };
             if !between {
-                self.store(t.key(i), k);
-                self.store(t.count(i), self.load(t.count(j)));
+                // SAFETY: `i` and `j` are entries inside the table (masked).
+                unsafe {
+                    self.store(t.key(i), k);
+                    self.store(t.count(i), self.load(t.count(j)));
+                }
                 i = j;
             }
         }
-        self.store(t.key(i), 0);
-        self.store(t.count(i), 0);
+        // SAFETY: `i` is an entry inside the table (the caller's, or masked).
+        unsafe {
+            self.store(t.key(i), 0);
+            self.store(t.count(i), 0);
+        }
         self.pins.len -= 1;
     }
 
     /// How many times `r` is pinned.
     pub fn pin_count(&self, r: u32) -> u32 {
-        self.pin_slot(r).map_or(0, |i| self.load(self.pins.count(i)))
+        // SAFETY: `pin_slot` returns an entry inside the table.
+        self.pin_slot(r).map_or(0, |i| unsafe { self.load(self.pins.count(i)) })
     }
 }

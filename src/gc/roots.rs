@@ -31,7 +31,8 @@ impl<M: Memory> Runtime<M> {
         if h == 0 {
             return Ok(());
         }
-        let (top, base, limit) = (self.load(h), self.load(h + 4), self.load(h + 8));
+        // SAFETY: the descriptor's three words lie in memory (the contract of `Runtime::new`).
+        let (top, base, limit) = unsafe { (self.load(h), self.load(h + 4), self.load(h + 8)) };
         // The true base is 4-aligned and `base <= limit`, so `top - base <= limit - base` (with
         // wrapping) is `base <= top <= limit`.
         if base != self.roots.shadow_base
@@ -49,7 +50,8 @@ impl<M: Memory> Runtime<M> {
     fn stack_top(&self) -> Result<Option<u32>, Error> {
         self.check_roots()?;
         let h = self.roots.shadow_stack;
-        Ok(if h == 0 { None } else { Some(self.load(h)) })
+        // SAFETY: as in `check_roots`.
+        Ok(if h == 0 { None } else { Some(unsafe { self.load(h) }) })
     }
 
     /// `__gc_push`: pushes `r` (a managed object or 0) on the shadow stack; returns it.
@@ -61,8 +63,12 @@ impl<M: Memory> Runtime<M> {
         if top >= self.roots.shadow_limit {
             return Err(Error::StackOverflow);
         }
-        self.store(top, r);
-        self.store(self.roots.shadow_stack, top + 4);
+        // SAFETY: `top` was checked to be a 4-aligned slot in `[base, limit)`, the build's slot
+        // array, and the descriptor is the runtime's to update.
+        unsafe {
+            self.store(top, r);
+            self.store(self.roots.shadow_stack, top + 4);
+        }
         Ok(r)
     }
 
@@ -73,7 +79,8 @@ impl<M: Memory> Runtime<M> {
         if top - self.roots.shadow_base < bytes {
             return Err(Error::StackUnderflow);
         }
-        self.store(self.roots.shadow_stack, top - bytes);
+        // SAFETY: the descriptor lies in memory and is the runtime's to update.
+        unsafe { self.store(self.roots.shadow_stack, top - bytes) };
         Ok(())
     }
 
@@ -85,7 +92,8 @@ impl<M: Memory> Runtime<M> {
             return (0, 0);
         }
         let (base, limit) = (self.roots.shadow_base, self.roots.shadow_limit);
-        (base, self.load(h).max(base).min(limit) & !3)
+        // SAFETY: as in `check_roots`.
+        (base, unsafe { self.load(h) }.max(base).min(limit) & !3)
     }
 
     /// Shades every live shadow-stack slot. The exports that get here checked the descriptor
@@ -97,10 +105,12 @@ impl<M: Memory> Runtime<M> {
             return;
         }
         let (base, limit) = (self.roots.shadow_base, self.roots.shadow_limit);
-        let top = self.load(h).max(base).min(limit);
+        // SAFETY: as in `check_roots`.
+        let top = unsafe { self.load(h) }.max(base).min(limit);
         let mut at = base;
         while at + 4 <= top {
-            let r = self.load(at);
+            // SAFETY: `at` is a slot of the build's array `[base, limit)`, 4-aligned.
+            let r = unsafe { self.load(at) };
             self.shade(r);
             at += 4;
         }
@@ -110,13 +120,16 @@ impl<M: Memory> Runtime<M> {
     /// Time: O(pins + static slots + stack depth).
     pub(crate) fn shade_roots(&mut self) {
         for i in 0..self.pins.capacity() {
-            let r = self.load(self.pins.key(i));
+            // SAFETY: `i < capacity`: an entry inside the pin table's block.
+            let r = unsafe { self.load(self.pins.key(i)) };
             self.shade(r);
         }
         for i in 0..self.roots.static_count {
-            let r = self.load(self.roots.statics + 4 * i);
+            // SAFETY: an entry of the `statics` array, which lies in memory (`Runtime::new`).
+            let r = unsafe { self.load(self.roots.statics + 4 * i) };
             if r != 0 {
-                self.trace_now(r);
+                // SAFETY: a static root is a static object (the contract of `Runtime::new`).
+                unsafe { self.trace_now(r) };
             }
         }
         self.shade_shadow_stack();

@@ -19,16 +19,21 @@ impl<M: Memory> Runtime<M> {
                 return;
             }
             work += OBJECT_WORK;
-            let info = MmInfo(self.load(at + MM_INFO));
+            // SAFETY: the cursor is a block start.
+            let info = MmInfo(unsafe { self.load(at + MM_INFO) });
             if !info.is_free() {
-                let gc = self.gc_info(at);
+                // SAFETY: as above, a used block.
+                let gc = unsafe { self.gc_info(at) };
                 if gc.is_white(dead) {
-                    work += self.free_dead_run(at, info, dead, budget - work.min(budget));
+                    // SAFETY: `at` is a used block of the old white, `info` its mmInfo.
+                    work +=
+                        unsafe { self.free_dead_run(at, info, dead, budget - work.min(budget)) };
                     // The cursor now starts the (merged) free block: skipped next round.
                     continue;
                 }
                 if gc.is_managed() && gc.is_black() {
-                    self.set_gc_info(at, gc.recolored(self.gc.white));
+                    // SAFETY: a live managed block at the cursor.
+                    unsafe { self.set_gc_info(at, gc.recolored(self.gc.white)) };
                 }
             }
             // SAFETY: the cursor is a block start.
@@ -40,18 +45,23 @@ impl<M: Memory> Runtime<M> {
     /// Frees the dead object at `at` together with the dead objects right after it (within
     /// `budget`), as one block: one free-list update for the whole run instead of one per
     /// object. Returns the work done beyond the first block.
-    fn free_dead_run(&mut self, at: u32, info: MmInfo, dead: u32, budget: u32) -> u32 {
+    ///
+    /// # Safety
+    /// `at` is a used block of the old white whose mmInfo is `info`.
+    unsafe fn free_dead_run(&mut self, at: u32, info: MmInfo, dead: u32, budget: u32) -> u32 {
         let mut end = at + info.size();
         let mut work = 0u32;
         self.live_objects -= 1;
         #[cfg(feature = "rtrace")]
         crate::rtrace::free(at);
         while work < budget {
-            let next = MmInfo(self.load(end + MM_INFO));
+            // SAFETY: `end` is the block after a used block: a region's sentinel at worst.
+            let next = MmInfo(unsafe { self.load(end + MM_INFO) });
             if next.is_free() {
                 break; // freeing merges it anyway
             }
-            if !self.gc_info(end).is_white(dead) {
+            // SAFETY: as above, a used block.
+            if !unsafe { self.gc_info(end) }.is_white(dead) {
                 break;
             }
             self.live_objects -= 1;
@@ -59,14 +69,16 @@ impl<M: Memory> Runtime<M> {
             crate::rtrace::free(end);
             // Mark the swallowed header free (its start is forgotten below, with the whole
             // run's), so a stale ref to it is rejected, not trusted.
-            self.store(end + MM_INFO, next.with_free().0);
+            // SAFETY: `end` is a dead block being swallowed into the run.
+            unsafe { self.store(end + MM_INFO, next.with_free().0) };
             end += next.size();
             work += OBJECT_WORK;
         }
         // SAFETY: [at + 16, end) holds only the swallowed blocks.
         unsafe { self.heap.forget_starts_in(at + MIN_BLOCK, end) };
         // One used block spanning the run, keeping the first header's LEFTFREE bit.
-        self.store(at + MM_INFO, info.with_size(end - at).0);
+        // SAFETY: `at` is the run's first block (the caller's).
+        unsafe { self.store(at + MM_INFO, info.with_size(end - at).0) };
         // SAFETY: [at, end) is a run of whole blocks, all dead (unreachable) objects.
         unsafe { self.heap.free_block(at) };
         work

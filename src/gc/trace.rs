@@ -67,12 +67,16 @@ impl<M: Memory> Runtime<M> {
         if !offset.is_multiple_of(16) || !view.map.is_set(&self.heap.mem, offset) {
             return;
         }
-        let gc = self.gc_info(block);
+        // SAFETY: the start map says a used heap block starts at `block`.
+        let gc = unsafe { self.gc_info(block) };
         if gc.is_white(view.white) {
             // The block's own size (mmInfo), not one derived from rtSize, which compiled code
             // could have overwritten.
-            self.gc.marked_bytes += MmInfo(self.load(block + MM_INFO)).size() as u64;
-            self.push_gray(block, gc);
+            // SAFETY: as above; a white block is a managed one (unmanaged blocks have no color).
+            unsafe {
+                self.gc.marked_bytes += MmInfo(self.load(block + MM_INFO)).size() as u64;
+                self.push_gray(block, gc);
+            }
         }
     }
 
@@ -83,20 +87,30 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Pushes a non-gray managed `block` with gcInfo `gc` on the gray stack.
+    ///
+    /// # Safety
+    /// `block` is a live managed heap block.
     #[inline(always)]
-    fn push_gray(&mut self, block: u32, gc: GcInfo) {
-        self.set_gc_info(block, gc.grayed(self.gc.gray));
+    unsafe fn push_gray(&mut self, block: u32, gc: GcInfo) {
+        // SAFETY: the caller's.
+        unsafe { self.set_gc_info(block, gc.grayed(self.gc.gray)) };
         self.gc.gray = block;
         #[cfg(feature = "rtrace")]
         crate::rtrace::visit(block);
     }
 
     /// Makes a black object gray again so it is rescanned (the `expect_multiple` barrier).
+    ///
+    /// # Safety
+    /// `block` is a live managed heap block.
     #[inline]
-    pub(crate) fn regray(&mut self, block: u32) {
-        let gc = self.gc_info(block);
-        if gc.is_black() {
-            self.push_gray(block, gc);
+    pub(crate) unsafe fn regray(&mut self, block: u32) {
+        // SAFETY: the caller's.
+        unsafe {
+            let gc = self.gc_info(block);
+            if gc.is_black() {
+                self.push_gray(block, gc);
+            }
         }
     }
 
@@ -118,20 +132,34 @@ impl<M: Memory> Runtime<M> {
                 }
                 continue;
             }
-            let gc = self.gc_info(block);
-            self.gc.gray = gc.gray_link();
-            self.set_gc_info(block, gc.recolored(Color::Black as u32));
-            work += OBJECT_WORK + self.trace(block + HEADER_SIZE);
+            // SAFETY: the gray stack holds live managed heap blocks only.
+            unsafe {
+                let gc = self.gc_info(block);
+                self.gc.gray = gc.gray_link();
+                self.set_gc_info(block, gc.recolored(Color::Black as u32));
+                work += OBJECT_WORK + self.trace(block + HEADER_SIZE);
+            }
         }
     }
 
-    /// Where the references of the object `r` (heap or static) are. Time: O(1).
-    pub(crate) fn refs_of(&self, r: u32) -> Refs {
-        let id = self.load(r - HEADER_SIZE + RT_ID);
+    /// Where the references of the object `r` (heap or static) are: every address in the
+    /// answer is a word inside `r`'s payload or inside the payload of the object its buffer
+    /// field names. Time: O(1).
+    ///
+    /// # Safety
+    /// `r` is an object: a live managed heap object or a static object (its header and the
+    /// payload its block size spans lie in memory).
+    pub(crate) unsafe fn refs_of(&self, r: u32) -> Refs {
+        // SAFETY: `r`'s header is in memory (the caller's).
+        let (id, info, rt_size) = unsafe {
+            (
+                self.load(r - HEADER_SIZE + RT_ID),
+                MmInfo(self.load(r - HEADER_SIZE + MM_INFO)),
+                self.load(r - HEADER_SIZE + RT_SIZE),
+            )
+        };
         // Never past the block's own extent, whatever compiled code wrote into rtSize.
-        let extent =
-            MmInfo(self.load(r - HEADER_SIZE + MM_INFO)).size().saturating_sub(HEADER_SIZE);
-        let size = self.load(r - HEADER_SIZE + RT_SIZE).min(extent);
+        let size = rt_size.min(info.size().saturating_sub(HEADER_SIZE));
         let Some(desc) = rtti::type_desc(id) else {
             return Refs::None;
         };
@@ -144,21 +172,26 @@ impl<M: Memory> Runtime<M> {
             if size < 12 {
                 return Refs::None;
             }
-            let buffer = self.load(r);
+            // SAFETY: `size >= 12`: the first three words lie inside the payload.
+            let buffer = unsafe { self.load(r) };
             let no_slots = Refs::Slots { buffer, start: 0, end: 0 };
             // The buffer field is compiled code's to write: slots are read only inside a real
             // object's payload.
             if !managed || !self.is_object(buffer) {
                 return no_slots;
             }
-            let data = self.load(r + 4);
-            let bytes = if f & flags::ARRAY != 0 && size >= 16 {
-                self.load(r + 12).saturating_mul(4)
-            } else {
-                self.load(r + 8)
+            // SAFETY: words 1 and 2 (and 3 when `size >= 16`) lie inside the payload; `buffer`
+            // is an object (`is_object`), so its header is in memory.
+            let (data, bytes, buf_size) = unsafe {
+                let bytes = if f & flags::ARRAY != 0 && size >= 16 {
+                    self.load(r + 12).saturating_mul(4)
+                } else {
+                    self.load(r + 8)
+                };
+                (self.load(r + 4), bytes, self.load(buffer - HEADER_SIZE + RT_SIZE))
             };
             // Only slots inside the buffer's payload are read.
-            let buf_end = buffer as u64 + self.load(buffer - HEADER_SIZE + RT_SIZE) as u64;
+            let buf_end = buffer as u64 + buf_size as u64;
             if data < buffer || !data.is_multiple_of(4) || data as u64 + bytes as u64 > buf_end {
                 return no_slots;
             }
@@ -175,8 +208,13 @@ impl<M: Memory> Runtime<M> {
 
     /// Shades the children of the object `r` (heap or static), or sets up a chunked scan of its
     /// element slots. Returns the work done.
-    pub(crate) fn trace(&mut self, r: u32) -> u32 {
-        match self.refs_of(r) {
+    ///
+    /// # Safety
+    /// `r` is an object: a live managed heap object or a static object (its header and the
+    /// payload its block size spans lie in memory).
+    pub(crate) unsafe fn trace(&mut self, r: u32) -> u32 {
+        // SAFETY: the caller's.
+        match unsafe { self.refs_of(r) } {
             Refs::None => 0,
             Refs::Slots { buffer, start, end } => {
                 self.shade(buffer);
@@ -190,7 +228,8 @@ impl<M: Memory> Runtime<M> {
                 let view = self.mark_view();
                 for &off in offsets {
                     if off + 4 <= size {
-                        let child = self.load(r + off);
+                        // SAFETY: `off + 4 <= size`: a field inside the payload (`refs_of`).
+                        let child = unsafe { self.load(r + off) };
                         self.shade_in(&view, child);
                         work += 4;
                     }
@@ -201,21 +240,28 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Calls `f` with every reference the object `r` holds (for the checker). Time: O(refs).
-    pub(crate) fn for_each_child(&self, r: u32, mut f: impl FnMut(u32)) {
-        match self.refs_of(r) {
+    ///
+    /// # Safety
+    /// `r` is an object: a live managed heap object or a static object (its header and the
+    /// payload its block size spans lie in memory).
+    pub(crate) unsafe fn for_each_child(&self, r: u32, mut f: impl FnMut(u32)) {
+        // SAFETY: the caller's.
+        match unsafe { self.refs_of(r) } {
             Refs::None => {}
             Refs::Slots { buffer, start, end } => {
                 f(buffer);
                 let mut at = start;
                 while at < end {
-                    f(self.load(at));
+                    // SAFETY: a slot of the run `refs_of` found inside a payload.
+                    f(unsafe { self.load(at) });
                     at += 4;
                 }
             }
             Refs::Fields { r, size, offsets } => {
                 for &off in offsets {
                     if off + 4 <= size {
-                        f(self.load(r + off));
+                        // SAFETY: a field inside the payload (`refs_of`).
+                        f(unsafe { self.load(r + off) });
                     }
                 }
             }
@@ -230,7 +276,9 @@ impl<M: Memory> Runtime<M> {
         let mut at = p.next;
         let view = self.mark_view();
         while at < stop {
-            let child = self.load(at);
+            // SAFETY: `[p.next, p.end)` is a run of slots `refs_of` found inside a payload,
+            // kept live while it is scanned (a collection does not free a gray or black block).
+            let child = unsafe { self.load(at) };
             self.shade_in(&view, child);
             at += 4;
         }
@@ -239,9 +287,14 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Scans the children of an object right away (for roots that are never gray: statics).
-    pub(crate) fn trace_now(&mut self, r: u32) {
+    ///
+    /// # Safety
+    /// `r` is an object: a live managed heap object or a static object (its header and the
+    /// payload its block size spans lie in memory).
+    pub(crate) unsafe fn trace_now(&mut self, r: u32) {
         debug_assert!(self.gc.partial.is_none());
-        self.trace(r);
+        // SAFETY: the caller's.
+        unsafe { self.trace(r) };
         while let Some(p) = self.gc.partial {
             self.scan_slots(p, u32::MAX);
         }

@@ -217,11 +217,12 @@ impl Bins {
     }
 
     /// Checks the bitmaps against the lists and every listed block against its class, reporting
-    /// each broken invariant to `v`; returns the number and bytes of listed blocks.
+    /// each broken invariant to `v`: [`Invariant::FlBitmapMismatch`] and
+    /// [`Invariant::SlBitmapMismatch`] here, the listed blocks' invariants in
+    /// `Bins::check_list`. Returns the number and bytes of listed blocks.
     /// Time: O(free blocks).
     pub fn check<M: Memory>(&self, mem: &M, v: &mut Violations<'_>) -> (u32, u64) {
-        let (mut count, mut bytes) = (0u32, 0u64);
-        let end = mem.size();
+        let mut listed = (0u32, 0u64);
         for fl in 0..FL_COUNT {
             let class = (fl * SL_COUNT) as u32;
             if (self.fl_bitmap & (1 << fl) != 0) != (self.sl_bitmap[fl] != 0) {
@@ -232,48 +233,57 @@ impl Bins {
                 if (head != 0) != (self.sl_bitmap[fl] & (1 << sl) != 0) {
                     v.report(Invariant::SlBitmapMismatch, class + sl as u32);
                 }
-                let (mut prev, mut block) = (0u32, head);
-                while block != 0 {
-                    if block % ALIGN != 0 || block >= end || end - block < 16 {
-                        v.report(Invariant::ListedOutOfRange, block);
-                        break;
-                    }
-                    // SAFETY: `block` is 16-aligned and at least 16 bytes below the end.
-                    let (info, p, n) = unsafe {
-                        (mem.load(block + MM_INFO), mem.load(block + PREV), mem.load(block + NEXT))
-                    };
-                    let size = MmInfo(info).size();
-                    if !MmInfo(info).is_free() {
-                        v.report(Invariant::ListedNotFree, block);
-                        break;
-                    }
-                    if !size.is_multiple_of(ALIGN)
-                        || size > end - block
-                        || mapping(size) != (fl, sl)
-                    {
-                        v.report(Invariant::ListedWrongClass, block);
-                        break;
-                    }
-                    // SAFETY: the block's size was just checked to lie inside memory.
-                    if unsafe { mem.load(block + size - 4) } != block {
-                        v.report(Invariant::FreeBackPointer, block);
-                    }
-                    if p != prev {
-                        v.report(Invariant::ListPrevLink, block);
-                    }
-                    count += 1;
-                    bytes += size as u64;
-                    if count > end / 16 {
-                        // A cycle: stop rather than loop forever.
-                        v.report(Invariant::ListCycle, block);
-                        break;
-                    }
-                    prev = block;
-                    block = n;
-                }
+                self.check_list(mem, (fl, sl), &mut listed, v);
             }
         }
-        (count, bytes)
+        listed
+    }
+
+    /// [`Invariant::ListedOutOfRange`], [`Invariant::ListedNotFree`],
+    /// [`Invariant::ListedWrongClass`], [`Invariant::FreeBackPointer`],
+    /// [`Invariant::ListPrevLink`] and [`Invariant::ListCycle`] for every block on the list of
+    /// the class `(fl, sl)`, adding each to `listed` (number and bytes of the blocks listed so
+    /// far in all lists). A break that makes the list unwalkable ends it. Time: O(list).
+    fn check_list<M: Memory>(
+        &self,
+        mem: &M,
+        (fl, sl): (usize, usize),
+        listed: &mut (u32, u64),
+        v: &mut Violations<'_>,
+    ) {
+        let end = mem.size();
+        let (mut prev, mut block) = (0u32, self.heads[fl][sl]);
+        while block != 0 {
+            if block % ALIGN != 0 || block >= end || end - block < 16 {
+                return v.report(Invariant::ListedOutOfRange, block);
+            }
+            // SAFETY: `block` is 16-aligned and at least 16 bytes below the end.
+            let (info, p, n) = unsafe {
+                (mem.load(block + MM_INFO), mem.load(block + PREV), mem.load(block + NEXT))
+            };
+            let size = MmInfo(info).size();
+            if !MmInfo(info).is_free() {
+                return v.report(Invariant::ListedNotFree, block);
+            }
+            if !size.is_multiple_of(ALIGN) || size > end - block || mapping(size) != (fl, sl) {
+                return v.report(Invariant::ListedWrongClass, block);
+            }
+            // SAFETY: the block's size was just checked to lie inside memory.
+            if unsafe { mem.load(block + size - 4) } != block {
+                v.report(Invariant::FreeBackPointer, block);
+            }
+            if p != prev {
+                v.report(Invariant::ListPrevLink, block);
+            }
+            listed.0 += 1;
+            listed.1 += size as u64;
+            if listed.0 > end / 16 {
+                // A cycle: stop rather than loop forever.
+                return v.report(Invariant::ListCycle, block);
+            }
+            prev = block;
+            block = n;
+        }
     }
 }
 
