@@ -249,6 +249,7 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Checks that `ptr` is a live `__alloc` block; returns its block. Time: O(1).
+    #[inline(always)]
     pub fn validate_unmanaged(&self, ptr: u32) -> Result<u32, Error> {
         if ptr != 0 && ptr < self.heap.start() + HEADER_SIZE && self.is_static(ptr) {
             return Err(Error::ManagedBlock);

@@ -2,7 +2,8 @@
 # Instruction counts of two fixed workloads, by valgrind's callgrind (deterministic: the same
 # count for the same module and inputs, whatever else the machine does; wall time on a shared
 # 2-core machine is not). node runs with --no-liftoff so every wasm function is compiled by
-# TurboFan once.
+# TurboFan once; --hash-seed and --random-seed fix the start-up work that otherwise varies by
+# millions of instructions from run to run (hash seeding draws random primes).
 #
 #   bench/icount/run.sh [BASE_REV]     # this tree, and BASE_REV (a git revision) to compare with
 #
@@ -34,10 +35,10 @@ build() {
 count() {
   local label=$1 kind=$2 arg=$3
   if [[ $kind == alloc ]]; then
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null node --no-liftoff \
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null node --no-liftoff --hash-seed=1 --random-seed=1 \
       bench/icount/alloc.mjs "$OUT/$label-alloc.wasm" "$arg" 2>&1
   else
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null node --no-liftoff \
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null node --no-liftoff --hash-seed=1 --random-seed=1 \
       bench/icount/binarytrees.mjs "$ROOT/bench/as/host.mjs" "$OUT/$label-bt.wasm" "$arg" 2>&1
   fi | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }

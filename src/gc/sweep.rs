@@ -4,7 +4,7 @@
 
 use super::trace::OBJECT_WORK;
 use crate::memory::Memory;
-use crate::object::{MIN_BLOCK, MM_INFO, MmInfo};
+use crate::object::{MM_INFO, MmInfo};
 use crate::runtime::Runtime;
 
 impl<M: Memory> Runtime<M> {
@@ -74,13 +74,15 @@ impl<M: Memory> Runtime<M> {
             end += next.size();
             work += OBJECT_WORK;
         }
-        // SAFETY: [at + 16, end) holds only the swallowed blocks.
-        unsafe { self.heap.forget_starts_in(at + MIN_BLOCK, end) };
+        // The starts of the whole run, in one map update.
+        // SAFETY: [at, end) holds only the run's blocks.
+        unsafe { self.heap.forget_starts_in(at, end) };
         // One used block spanning the run, keeping the first header's LEFTFREE bit.
         // SAFETY: `at` is the run's first block (the caller's).
         unsafe { self.store(at + MM_INFO, info.with_size(end - at).0) };
-        // SAFETY: [at, end) is a run of whole blocks, all dead (unreachable) objects.
-        unsafe { self.heap.free_block(at) };
+        // SAFETY: [at, end) is a run of whole blocks, all dead (unreachable) objects, with no
+        // start left in the map.
+        unsafe { self.heap.free_forgotten(at) };
         work
     }
 }

@@ -118,9 +118,12 @@ impl<M: Memory> Runtime<M> {
     /// shadow stack; if that finds nothing, marking is over.
     pub(crate) fn mark_step(&mut self, budget: u32) {
         let mut work = 0u32;
+        // The map and the white stay put during a step (the map moves only when an allocation
+        // grows the heap), so they are read once.
+        let view = self.mark_view();
         while work < budget {
             if let Some(p) = self.gc.partial {
-                work += self.scan_slots(p, budget - work);
+                work += self.scan_slots(&view, p, budget - work);
                 continue;
             }
             let block = self.gc.gray;
@@ -137,7 +140,7 @@ impl<M: Memory> Runtime<M> {
                 let gc = self.gc_info(block);
                 self.gc.gray = gc.gray_link();
                 self.set_gc_info(block, gc.recolored(Color::Black as u32));
-                work += OBJECT_WORK + self.trace(block + HEADER_SIZE);
+                work += OBJECT_WORK + self.trace(&view, block + HEADER_SIZE);
             }
         }
     }
@@ -149,6 +152,7 @@ impl<M: Memory> Runtime<M> {
     /// # Safety
     /// `r` is an object: a live managed heap object or a static object (its header and the
     /// payload its block size spans lie in memory).
+    #[inline(always)]
     pub(crate) unsafe fn refs_of(&self, r: u32) -> Refs {
         // SAFETY: `r`'s header is in memory (the caller's).
         let (id, info, rt_size) = unsafe {
@@ -212,12 +216,13 @@ impl<M: Memory> Runtime<M> {
     /// # Safety
     /// `r` is an object: a live managed heap object or a static object (its header and the
     /// payload its block size spans lie in memory).
-    pub(crate) unsafe fn trace(&mut self, r: u32) -> u32 {
+    #[inline(always)]
+    unsafe fn trace(&mut self, view: &MarkView, r: u32) -> u32 {
         // SAFETY: the caller's.
         match unsafe { self.refs_of(r) } {
             Refs::None => 0,
             Refs::Slots { buffer, start, end } => {
-                self.shade(buffer);
+                self.shade_in(view, buffer);
                 if start < end {
                     self.gc.partial = Some(Partial { block: r - HEADER_SIZE, next: start, end });
                 }
@@ -225,12 +230,11 @@ impl<M: Memory> Runtime<M> {
             }
             Refs::Fields { r, size, offsets } => {
                 let mut work = 0;
-                let view = self.mark_view();
                 for &off in offsets {
                     if off + 4 <= size {
                         // SAFETY: `off + 4 <= size`: a field inside the payload (`refs_of`).
                         let child = unsafe { self.load(r + off) };
-                        self.shade_in(&view, child);
+                        self.shade_in(view, child);
                         work += 4;
                     }
                 }
@@ -269,17 +273,16 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Scans the slots of a chunked run, at most `budget` bytes of them. Returns the work done.
-    fn scan_slots(&mut self, p: Partial, budget: u32) -> u32 {
+    fn scan_slots(&mut self, view: &MarkView, p: Partial, budget: u32) -> u32 {
         let budget = budget.max(64);
         // Never past the run's end: a chunk is at most `budget` bytes of slots.
         let stop = if p.end - p.next <= budget { p.end } else { p.next + (budget & !3) };
         let mut at = p.next;
-        let view = self.mark_view();
         while at < stop {
             // SAFETY: `[p.next, p.end)` is a run of slots `refs_of` found inside a payload,
             // kept live while it is scanned (a collection does not free a gray or black block).
             let child = unsafe { self.load(at) };
-            self.shade_in(&view, child);
+            self.shade_in(view, child);
             at += 4;
         }
         self.gc.partial = if stop >= p.end { None } else { Some(Partial { next: stop, ..p }) };
@@ -293,10 +296,11 @@ impl<M: Memory> Runtime<M> {
     /// payload its block size spans lie in memory).
     pub(crate) unsafe fn trace_now(&mut self, r: u32) {
         debug_assert!(self.gc.partial.is_none());
+        let view = self.mark_view();
         // SAFETY: the caller's.
-        unsafe { self.trace(r) };
+        unsafe { self.trace(&view, r) };
         while let Some(p) = self.gc.partial {
-            self.scan_slots(p, u32::MAX);
+            self.scan_slots(&view, p, u32::MAX);
         }
     }
 

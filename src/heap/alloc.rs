@@ -138,7 +138,7 @@ impl<M: Memory> Heap<M> {
 
     /// Like [`Heap::allocate_block`] without recording the start (every case but the bump
     /// fast path, kept out of line so that path stays small).
-    #[inline(never)]
+    #[inline]
     pub(super) fn allocate_raw(&mut self, size: u32) -> Result<u32, Error> {
         if self.bump != 0 {
             let block = self.bump;
@@ -210,10 +210,24 @@ impl<M: Memory> Heap<M> {
     ///
     /// # Safety
     /// `block` is a used, non-sentinel block of this heap.
+    #[inline(always)]
     pub(crate) unsafe fn free_block(&mut self, block: u32) {
-        // SAFETY: the caller guarantees `block` is a used block; neighbours exist (sentinel).
+        // SAFETY: the caller's.
         unsafe {
             self.forget_start(block);
+            self.free_forgotten(block);
+        }
+    }
+
+    /// [`Heap::free_block`] for a block whose start the caller has already forgotten (the
+    /// sweep forgets a whole run of dead blocks in one map update). Time: O(1).
+    ///
+    /// # Safety
+    /// As for [`Heap::free_block`], and the start map has no bit for `block`.
+    #[inline(always)]
+    pub(crate) unsafe fn free_forgotten(&mut self, block: u32) {
+        // SAFETY: the caller guarantees `block` is a used block; neighbours exist (sentinel).
+        unsafe {
             let info = self.mm(block);
             let mut start = block;
             let mut size = info.size();
@@ -286,6 +300,7 @@ impl<M: Memory> Heap<M> {
 
     /// Allocates a block for `payload` bytes with the given gcInfo and rtId; returns the ref.
     /// The payload is not initialised. Time: O(1) plus growth.
+    #[inline(always)]
     pub fn alloc_object(&mut self, payload: u32, gc_info: u32, rt_id: u32) -> Result<u32, Error> {
         if payload > MAX_PAYLOAD {
             return Err(Error::SizeTooLarge);

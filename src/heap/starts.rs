@@ -265,8 +265,8 @@ impl<M: Memory> Heap<M> {
         block_size(StartMap::bytes_for(self.starts.covered))
     }
 
-    /// Forgets the starts of every used block beginning in `[from, to)`, blocks a caller is
-    /// about to swallow into the block before `from`.
+    /// Forgets the starts of every used block beginning in `[from, to)`: blocks a caller is
+    /// about to free together or swallow into the block before `from`.
     ///
     /// # Safety
     /// `[from, to)` lies in this heap and holds only whole blocks being swallowed.

@@ -132,7 +132,7 @@ impl Bins {
     ///
     /// # Safety
     /// `block` is a free block of `size` bytes inside `mem`, listed nowhere.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn insert<M: Memory>(&mut self, mem: &M, block: u32, size: u32) {
         let (fl, sl) = mapping(size);
         let head = self.heads[fl][sl];
@@ -154,7 +154,7 @@ impl Bins {
     ///
     /// # Safety
     /// `block` is listed in the class of `size`.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn remove<M: Memory>(&mut self, mem: &M, block: u32, size: u32) {
         let (fl, sl) = mapping(size);
         // SAFETY: listed blocks are free blocks inside memory; their neighbours too.
