@@ -97,16 +97,23 @@ impl<M: Memory> Heap<M> {
             None => self.allocate_raw(size)?,
         };
         let offset = block - self.start;
-        if !self.starts.covers(offset)
-            && let Err(e) = self.extend_map(block)
-        {
-            // SAFETY: `block` is the used block just allocated; nobody refers to it.
-            unsafe { self.free_block(block) };
-            return Err(e);
+        if !self.starts.covers(offset) {
+            self.cover_new_block(block)?;
         }
         // SAFETY: the map is installed and covers `block` (checked just above).
         unsafe { self.starts.set_covered(&self.mem, offset) };
         Ok(block)
+    }
+
+    /// Moves the start map so that it covers the fresh used block `block`; on failure frees
+    /// the block again (out of line: the map covers all memory but after a failed growth).
+    #[cold]
+    #[inline(never)]
+    fn cover_new_block(&mut self, block: u32) -> Result<(), Error> {
+        self.extend_map(block).inspect_err(|_| {
+            // SAFETY: `block` is the used block just allocated; nobody refers to it.
+            unsafe { self.free_block(block) }
+        })
     }
 
     /// The fast path of [`Heap::allocate_block`]: `size` bytes split off the front of the bump
