@@ -96,7 +96,8 @@ invariants! {
     /// the block).
     BadKind = 11,
     /// The bump block (the split remainder allocation carves from) is a free block that the
-    /// walk reaches (address: the bump block; ends the check).
+    /// walk reaches and that the block-start map covers whole, so allocation from it sets a bit
+    /// without a bounds test (address: the bump block; ends the check).
     BumpBlockBad = 12,
     /// The free blocks walked are those listed (as many, as many bytes) and add up to the heap's
     /// free-byte counter (address: 0).

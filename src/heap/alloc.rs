@@ -92,10 +92,13 @@ impl<M: Memory> Heap<M> {
     /// `memory.grow` (and, once the heap outgrows the start map, moving the map).
     #[inline(always)]
     pub(super) fn allocate_block(&mut self, size: u32) -> Result<u32, Error> {
-        let block = match self.allocate_from_bump(size) {
-            Some(b) => b,
-            None => self.allocate_raw(size)?,
-        };
+        if let Some(block) = self.allocate_from_bump(size) {
+            // SAFETY: the map is installed and covers the whole bump block (an invariant:
+            // `allocate_raw` makes only a covered remainder the bump block).
+            unsafe { self.starts.set_covered(&self.mem, block - self.start) };
+            return Ok(block);
+        }
+        let block = self.allocate_raw(size)?;
         let offset = block - self.start;
         if !self.starts.covers(offset) {
             self.cover_new_block(block)?;
@@ -192,18 +195,23 @@ impl<M: Memory> Heap<M> {
             self.unlist_free(block, have);
             if have - size >= MIN_BLOCK {
                 // The remainder ends where the free block did: its right neighbour keeps
-                // LEFTFREE. It becomes the bump block; the old one goes back to the lists.
+                // LEFTFREE. It becomes the bump block (the old one goes back to the lists) if
+                // the start map covers all of it, so the bump path never checks coverage.
                 self.set_mm(block, MmInfo::used(size));
-                let old = self.bump;
-                if old != 0 {
-                    let osize = self.mm(old).size();
-                    self.bins.insert(&self.mem, old, osize);
-                }
                 let rest = block + size;
                 self.set_mm(rest, MmInfo::free(have - size));
                 self.mem.store(block + have - 4, rest);
                 self.free_bytes += have - size;
-                self.bump = rest;
+                if self.starts.covers_all(block + have - self.start) {
+                    let old = self.bump;
+                    if old != 0 {
+                        let osize = self.mm(old).size();
+                        self.bins.insert(&self.mem, old, osize);
+                    }
+                    self.bump = rest;
+                } else {
+                    self.bins.insert(&self.mem, rest, have - size);
+                }
             } else {
                 self.set_mm(block, MmInfo::used(have));
                 let right = block + have;
@@ -368,5 +376,43 @@ impl<M: Memory> Heap<M> {
             }
             Ok(new)
         }
+    }
+}
+
+#[cfg(all(test, any(not(target_arch = "wasm32"), feature = "std")))]
+mod tests {
+    use super::*;
+    use crate::memory::HostMemory;
+    use crate::memory::PAGE_SIZE;
+    use crate::object::{HEADER_SIZE, Kind, NO_TYPE};
+
+    /// A free block that the start map covers only in part (as after growth whose map move
+    /// failed): allocating its covered front must not make the uncovered rest the bump block,
+    /// which allocation would then carve without a coverage test.
+    #[test]
+    fn an_uncovered_remainder_is_listed_not_bumped() {
+        let mut heap = Heap::new(HostMemory::new(1, 64), 1024, 64).unwrap();
+        let first = heap.alloc_object(64, Kind::Unmanaged as u32, NO_TYPE).unwrap();
+        // Grow through the heap (the tail free block takes the new pages), then narrow the
+        // map's coverage to end inside that free block: a state a failed map move leaves (it
+        // is consistent only if growth did not make the tail the bump block).
+        assert!(heap.reserve(8 * PAGE_SIZE));
+        let tail = heap.bump_block().max(first + 64);
+        let covered = (tail - heap.start + 2 * PAGE_SIZE) & !(super::super::starts::WORD_SPAN - 1);
+        assert!(covered < heap.mem.size() - heap.start, "the map must end inside the tail");
+        heap.starts.covered = covered;
+        assert_eq!(heap.check(), 0, "narrowed coverage leaves no uncovered bump block");
+        // Take the covered front of the big free block; what is left crosses the map's end.
+        let ptr = heap.alloc_object(PAGE_SIZE, Kind::Unmanaged as u32, NO_TYPE).unwrap();
+        assert!(ptr - heap.start < covered);
+        assert_eq!(heap.check(), 0, "no uncovered bump block (BumpBlockBad)");
+        // Allocations beyond the map's end still record their starts (the map moves).
+        let mut last = ptr;
+        for _ in 0..16 {
+            last = heap.alloc_object(PAGE_SIZE / 2, Kind::Unmanaged as u32, NO_TYPE).unwrap();
+        }
+        assert!(last - heap.start >= covered, "the test reached beyond the old coverage");
+        assert_eq!(heap.validate(last), Ok(last - HEADER_SIZE));
+        assert_eq!(heap.check(), 0);
     }
 }

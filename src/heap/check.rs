@@ -207,7 +207,8 @@ impl<M: Memory> Heap<M> {
         walk.starts += 1;
     }
 
-    /// [`Invariant::BumpBlockBad`]: the bump block, if any, is a free block the walk reached.
+    /// [`Invariant::BumpBlockBad`]: the bump block, if any, is a free block the walk reached
+    /// that the start map covers whole.
     /// Takes it out of the walk's free totals (it is listed nowhere). Returns `false` (reported)
     /// when it is not, which ends the check.
     fn check_bump_block(&self, walk: &mut Walk, v: &mut Violations<'_>) -> bool {
@@ -217,7 +218,10 @@ impl<M: Memory> Heap<M> {
         }
         // SAFETY: the bump block is a free block with a valid header.
         let info = unsafe { self.mm(bump) };
-        if !info.is_free() || !walk.bump_seen {
+        if !info.is_free()
+            || !walk.bump_seen
+            || !self.starts.covers_all(bump + info.size() - self.start)
+        {
             v.report(Invariant::BumpBlockBad, bump);
             return false;
         }

@@ -60,6 +60,12 @@ impl StartMap {
         }
     }
 
+    /// Whether every offset below `end` is covered.
+    #[inline(always)]
+    pub fn covers_all(&self, end: u32) -> bool {
+        end <= self.covered
+    }
+
     /// Whether `offset` is covered (a bit can be set there).
     #[inline(always)]
     pub fn covers(&self, offset: u32) -> bool {
