@@ -12,6 +12,8 @@
 //!   ([`Mutator::step`], [`Mutator::collect`]). It is a `#[repr(transparent)]` wrapper, so
 //!   [`Mutator::from_runtime`] views any `&mut Runtime<M>` as one for free, and it derefs to the
 //!   runtime for everything else.
+//! - [`Weak<T>`] and [`Finalizer<T>`]: weak references and finalizer registrations
+//!   ([`Mutator::weak`], [`Mutator::register_finalizer`], docs/ABI.md §10).
 //! - On wasm32, `asrt::api::with` lends the module's own global runtime (the one the exports use).
 //!
 //! # Rooting
@@ -843,6 +845,150 @@ impl<T> Copy for Slot<T> {}
 impl<T> fmt::Debug for Slot<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Slot({:#x})", self.addr)
+    }
+}
+
+// ----- weak references and finalizers (docs/ABI.md §10) -----
+
+/// A weak reference to an object of class `T` ([`Mutator::weak`]): it does not keep the object
+/// alive, and [`Mutator::deref_weak`] reads `None` once the collector found the object
+/// unreachable. A handle into the runtime's weak table: `Copy`, released by
+/// [`Mutator::drop_weak`] (a released handle is rejected, never reused by accident: handles
+/// carry a generation).
+pub struct Weak<T> {
+    handle: NonZeroU32,
+    _class: PhantomData<fn() -> T>,
+}
+
+/// A finalizer registration for an object of class `T` ([`Mutator::register_finalizer`]): its
+/// token comes back from [`Mutator::next_finalized`] exactly once after the object became
+/// unreachable, unless it was unregistered first.
+pub struct Finalizer<T> {
+    token: NonZeroU32,
+    _class: PhantomData<fn() -> T>,
+}
+
+macro_rules! handle_type {
+    ($name:ident, $field:ident) => {
+        impl<T> $name<T> {
+            /// The raw handle or token, as the ABI exports take it.
+            #[inline(always)]
+            pub const fn raw(self) -> u32 {
+                self.$field.get()
+            }
+
+            /// The handle or token `raw`, or `None` for 0 (nothing is checked here; the
+            /// mutator's methods validate it).
+            #[inline(always)]
+            pub const fn from_raw(raw: u32) -> Option<Self> {
+                match NonZeroU32::new(raw) {
+                    Some($field) => Some($name { $field, _class: PhantomData }),
+                    None => None,
+                }
+            }
+        }
+        impl<T> Clone for $name<T> {
+            #[inline(always)]
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+        impl<T> Copy for $name<T> {}
+        impl<T> PartialEq for $name<T> {
+            fn eq(&self, other: &Self) -> bool {
+                self.$field == other.$field
+            }
+        }
+        impl<T> Eq for $name<T> {}
+        impl<T> fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({:#x})"), self.$field)
+            }
+        }
+    };
+}
+handle_type!(Weak, handle);
+handle_type!(Finalizer, token);
+
+/// A handle the runtime just made (never 0).
+#[inline(always)]
+fn nonzero(raw: u32) -> NonZeroU32 {
+    NonZeroU32::new(raw).unwrap_or_else(|| fail(Error::BadWeakHandle))
+}
+
+impl<M: Memory> Mutator<M> {
+    /// A weak reference to `r` (`__weakref_new`).
+    ///
+    /// ```
+    /// # use asrt::api::{Class, Mutator};
+    /// # struct TreeNode;
+    /// # unsafe impl Class for TreeNode { const ID: u32 = asrt::rtti::ID_TREENODE; const SIZE: u32 = 8; }
+    /// let mut m = Mutator::new(asrt::Runtime::host(Default::default()));
+    /// let (w, f) = m.scope(|m| {
+    ///     let node = m.alloc_rooted::<TreeNode>();
+    ///     let (w, f) = (m.weak(node), m.register_finalizer(node));
+    ///     m.collect();
+    ///     assert_eq!(m.deref_weak(w), Some(node)); // rooted: alive
+    ///     (w, f)
+    /// });
+    /// m.collect(); // the root is gone
+    /// assert_eq!(m.deref_weak(w), None);
+    /// assert_eq!(m.next_finalized::<TreeNode>(), Some(f));
+    /// assert_eq!(m.next_finalized::<TreeNode>(), None); // exactly once
+    /// m.drop_weak(w);
+    /// ```
+    ///
+    /// # Panics
+    /// If `r` is not a live object, or out of memory.
+    pub fn weak<T: Class>(&mut self, r: Ref<T>) -> Weak<T> {
+        match self.rt.weakref_new(r.raw()) {
+            Ok(h) => Weak { handle: nonzero(h), _class: PhantomData },
+            Err(e) => fail(e),
+        }
+    }
+
+    /// The weak reference's target, or `None` once it was found unreachable (`__weakref_get`).
+    /// A target handed out while the collector marks survives the cycle; root it to keep it.
+    ///
+    /// # Panics
+    /// If `w` was released.
+    pub fn deref_weak<T: Class>(&mut self, w: Weak<T>) -> Option<Ref<T>> {
+        match self.rt.weakref_get(w.raw()) {
+            Ok(r) => Ref::from_raw(r),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Releases the weak reference (`__weakref_free`).
+    ///
+    /// # Panics
+    /// If `w` was released already.
+    pub fn drop_weak<T: Class>(&mut self, w: Weak<T>) {
+        if let Err(e) = self.rt.weakref_free(w.raw()) {
+            fail(e);
+        }
+    }
+
+    /// Registers `r` for finalization (`__finalizer_register`).
+    ///
+    /// # Panics
+    /// If `r` is not a live object, or out of memory.
+    pub fn register_finalizer<T: Class>(&mut self, r: Ref<T>) -> Finalizer<T> {
+        match self.rt.finalizer_register(r.raw()) {
+            Ok(t) => Finalizer { token: nonzero(t), _class: PhantomData },
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Cancels a registration whose token was not handed out yet (`__finalizer_unregister`).
+    pub fn unregister_finalizer<T: Class>(&mut self, f: Finalizer<T>) -> Result<(), Error> {
+        self.rt.finalizer_unregister(f.raw())
+    }
+
+    /// The next registration whose object was found unreachable (`__finalizer_next`). The
+    /// class is the caller's word: tokens of every class share one queue.
+    pub fn next_finalized<T: Class>(&mut self) -> Option<Finalizer<T>> {
+        Finalizer::from_raw(self.rt.finalizer_next())
     }
 }
 

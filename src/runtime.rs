@@ -2,7 +2,7 @@
 //! check of the exports (docs/ABI.md §6) in front of the operations that change anything.
 
 use crate::error::Error;
-use crate::gc::{Collector, Phase, PinTable};
+use crate::gc::{Collector, Phase, PinTable, WeakTable};
 use crate::heap::Heap;
 use crate::memory::Memory;
 use crate::object::{
@@ -88,6 +88,8 @@ pub struct Runtime<M: Memory> {
     pub(crate) gc: Collector,
     /// Counted pins.
     pub(crate) pins: PinTable,
+    /// Weak references and finalizer registrations.
+    pub(crate) weak: WeakTable,
     /// Roots outside the heap.
     pub(crate) roots: Roots,
     /// Managed heap objects allocated and not yet freed.
@@ -124,6 +126,7 @@ impl<M: Memory> Runtime<M> {
             heap,
             gc: Collector::new(),
             pins: PinTable::new(),
+            weak: WeakTable::new(),
             roots,
             live_objects: 0,
             total_allocated: 0,

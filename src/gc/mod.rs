@@ -35,8 +35,10 @@ mod pins;
 mod roots;
 mod sweep;
 mod trace;
+mod weak;
 
 pub use pins::PinTable;
+pub use weak::{MAX_WEAK_ENTRIES, WeakState, WeakTable};
 
 use crate::error::Error;
 use crate::memory::Memory;
@@ -477,6 +479,8 @@ impl<M: Memory> Runtime<M> {
         let live = self.gc.marked_bytes;
         self.gc.threshold = (live * self.gc.pause_percent as u64 / 100).max(MIN_THRESHOLD);
         self.gc.allocated = 0;
+        // The sweep settles the weak table before it frees any block.
+        self.weak.cursor = 0;
         let start = self.heap.first_block();
         self.heap.set_cursor(start);
     }
