@@ -229,6 +229,61 @@ pub enum GcOp {
         /// The new length of an array.
         len: u32,
     },
+    /// A weak-reference or finalizer operation.
+    Weak(WeakOp),
+}
+
+/// A weak-reference or finalizer operation of the GC model (tests/model/weak.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeakOp {
+    /// A weak reference to the tracked object `object`.
+    New {
+        /// The object (a child candidate).
+        object: u32,
+    },
+    /// Reads the weak reference `weak` (through the read barrier).
+    Get {
+        /// Which of the model's weak references.
+        weak: u32,
+    },
+    /// Releases the weak reference `weak`.
+    Free {
+        /// Which of the model's weak references.
+        weak: u32,
+    },
+    /// Registers the tracked object `object` for finalization.
+    Register {
+        /// The object (a child candidate).
+        object: u32,
+    },
+    /// Unregisters the pending registration `reg`.
+    Unregister {
+        /// Which of the pending registrations.
+        reg: u32,
+    },
+    /// A forged (`which % 3 == 0`), released (1) or delivered (2) handle, which must be
+    /// rejected with memory unchanged.
+    Hostile {
+        /// Which kind of bad handle.
+        which: u32,
+        /// Picks one.
+        salt: u32,
+    },
+}
+
+impl WeakOp {
+    /// Decodes `k % 8`: two eighths each make weak references and registrations, one each
+    /// reads, releases, unregisters, and tries a bad handle.
+    pub fn decode((k, a, b): RawOp) -> Self {
+        match k % 8 {
+            0 | 1 => WeakOp::New { object: a },
+            2 => WeakOp::Get { weak: a },
+            3 => WeakOp::Free { weak: a },
+            4 | 5 => WeakOp::Register { object: a },
+            6 => WeakOp::Unregister { reg: a },
+            _ => WeakOp::Hostile { which: a, salt: b },
+        }
+    }
 }
 
 /// A child operand: null for a sixth of the values, else a candidate.
@@ -283,7 +338,23 @@ impl GcOp {
     }
 }
 
+impl GcOp {
+    /// Decodes a raw operation of the weak mix (selector `k % 26`): six in 26 are weak
+    /// operations ([`WeakOp::decode`] of `k / 26`), the rest the mix of [`GcOp::decode`].
+    pub fn decode_weak((k, a, b): RawOp) -> Self {
+        match k % 26 {
+            s @ 0..=19 => GcOp::decode((s, a, b)),
+            _ => GcOp::Weak(WeakOp::decode((k / 26, a, b))),
+        }
+    }
+}
+
 impl Rng {
+    /// `n` GC model operations of the weak mix ([`GcOp::decode_weak`]).
+    pub fn weak_ops(&mut self, n: usize) -> Vec<GcOp> {
+        self.ops(n).into_iter().map(GcOp::decode_weak).collect()
+    }
+
     /// `n` GC model operations.
     pub fn gc_ops(&mut self, n: usize) -> Vec<GcOp> {
         self.ops(n).into_iter().map(GcOp::decode).collect()
