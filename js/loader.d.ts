@@ -116,8 +116,25 @@ export interface AsrtFinalizationRegistry<T = unknown> {
   cleanupSome(): void;
 }
 
+/**
+ * Shaped like JavaScript's WeakMap, for asrt objects (refs): a value stays alive only while its
+ * key does (an ephemeron), and the entry goes with the key. Made by `new exports.WeakMap()`.
+ */
+export interface AsrtWeakMap {
+  /** The value's ref, or 0 when `key` has no entry. */
+  get(key: number): number;
+  set(key: number, value: number): this;
+  has(key: number): boolean;
+  delete(key: number): boolean;
+  /** Releases the map and its entries; later calls abort. */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
 /** Utility mixed in by the loader. */
 export interface ASUtil {
+  /** Weak maps of asrt objects (docs/ABI.md §10.6). */
+  WeakMap: new () => AsrtWeakMap;
   /** Weak references to asrt objects (docs/ABI.md §10). */
   WeakRef: new (ref: number) => AsrtWeakRef;
   /** Finalizers for asrt objects, in the shape of JavaScript's FinalizationRegistry. */

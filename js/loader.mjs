@@ -797,7 +797,7 @@ function gcHelpers({ need, mem, views }) {
 // ---- heap checker (__heap_check_list) ----
 
 // The invariants by number (index 0 is none): src/invariant.rs, README "Heap checker".
-const INVARIANTS = ["", "BlockMisaligned", "BlockOutsideHeap", "ChainCycle", "BlockSizeBad", "LeftFreeBitWrong", "AdjacentFree", "FreeBackPointer", "FreeNotListed", "SentinelChain", "UsedSizeMismatch", "BadKind", "BumpBlockBad", "FreeBytesMismatch", "RegionCount", "StartMapBitOnFree", "StartMapBitOnSentinel", "StartMapBitMissing", "StartMapStrayBits", "StartMapBlock", "FlBitmapMismatch", "SlBitmapMismatch", "ListedOutOfRange", "ListedNotFree", "ListedWrongClass", "ListPrevLink", "ListCycle", "PinnedBitWithoutPin", "GrayOutsideMark", "LinkOnNonGray", "BlackWhenIdle", "DanglingChild", "BlackPointsToWhite", "GrayStackNotGray", "GrayNotOnStack", "LiveCountMismatch", "JunkRootSlot", "JunkStaticSlot", "WeakTableBlock", "WeakTargetDangling", "WeakListBroken"];
+const INVARIANTS = ["", "BlockMisaligned", "BlockOutsideHeap", "ChainCycle", "BlockSizeBad", "LeftFreeBitWrong", "AdjacentFree", "FreeBackPointer", "FreeNotListed", "SentinelChain", "UsedSizeMismatch", "BadKind", "BumpBlockBad", "FreeBytesMismatch", "RegionCount", "StartMapBitOnFree", "StartMapBitOnSentinel", "StartMapBitMissing", "StartMapStrayBits", "StartMapBlock", "FlBitmapMismatch", "SlBitmapMismatch", "ListedOutOfRange", "ListedNotFree", "ListedWrongClass", "ListPrevLink", "ListCycle", "PinnedBitWithoutPin", "GrayOutsideMark", "LinkOnNonGray", "BlackWhenIdle", "DanglingChild", "BlackPointsToWhite", "GrayStackNotGray", "GrayNotOnStack", "LiveCountMismatch", "JunkRootSlot", "JunkStaticSlot", "WeakTableBlock", "WeakTargetDangling", "WeakListBroken", "EphemeronTableBad", "EphemeronDangling"];
 
 function heapCheckHelpers({ need, mem, views }) {
   let checkBlock = 0, checkCapacity = 0;
@@ -829,7 +829,7 @@ function heapCheckHelpers({ need, mem, views }) {
   return { heapCheck };
 }
 
-// ---- weak references and finalizers (docs/ABI.md §10: __weakref_*, __finalizer_*) ----
+// ---- weak references, finalizers, weak maps (docs/ABI.md §10: __weakref_*, __finalizer_*, __weakmap_*) ----
 
 /**
  * `WeakRef` and `FinalizationRegistry` shaped like JavaScript's, over the runtime's weak table.
@@ -915,7 +915,26 @@ function weakHelpers({ need }) {
     if (error) throw error;
     return foreign;
   }
-  return { WeakRef: AsrtWeakRef, FinalizationRegistry: AsrtFinalizationRegistry, drainFinalizers };
+  /** Shaped like JavaScript's WeakMap, for refs: a value lives only while its key does. */
+  class AsrtWeakMap {
+    #handle;
+    constructor() { this.#handle = need("__weakmap_new")() >>> 0; }
+    /** The value's ref, or 0 when `key` has no entry. */
+    get(key) { return need("__weakmap_get")(this.#handle, key >>> 0) >>> 0; }
+    /** Maps the object `key` to `value` (a ref or 0); returns the map. */
+    set(key, value) { need("__weakmap_set")(this.#handle, key >>> 0, value >>> 0); return this; }
+    has(key) { return need("__weakmap_has")(this.#handle, key >>> 0) !== 0; }
+    delete(key) { return need("__weakmap_delete")(this.#handle, key >>> 0) !== 0; }
+    /** Releases the map and its entries; using it afterwards aborts (a released handle). */
+    free() {
+      if (this.#handle) need("__weakmap_free")(this.#handle);
+      this.#handle = 0;
+    }
+  }
+  if (typeof Symbol.dispose === "symbol") {
+    AsrtWeakMap.prototype[Symbol.dispose] = function () { this.free(); };
+  }
+  return { WeakRef: AsrtWeakRef, FinalizationRegistry: AsrtFinalizationRegistry, WeakMap: AsrtWeakMap, drainFinalizers };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,8 +12,9 @@
 //!   ([`Mutator::step`], [`Mutator::collect`]). It is a `#[repr(transparent)]` wrapper, so
 //!   [`Mutator::from_runtime`] views any `&mut Runtime<M>` as one for free, and it derefs to the
 //!   runtime for everything else.
-//! - [`Weak<T>`] and [`Finalizer<T>`]: weak references and finalizer registrations
-//!   ([`Mutator::weak`], [`Mutator::register_finalizer`], docs/ABI.md §10).
+//! - [`Weak<T>`], [`Finalizer<T>`] and [`WeakMap<K, V>`]: weak references, finalizer
+//!   registrations and ephemeron maps ([`Mutator::weak`], [`Mutator::register_finalizer`],
+//!   [`Mutator::weak_map`], docs/ABI.md §10).
 //! - On wasm32, `asrt::api::with` lends the module's own global runtime (the one the exports use).
 //!
 //! # Rooting
@@ -868,6 +869,35 @@ pub struct Finalizer<T> {
     _class: PhantomData<fn() -> T>,
 }
 
+/// A weak map from objects of class `K` to objects of class `V` ([`Mutator::weak_map`]): like
+/// JavaScript's `WeakMap`, a value stays alive only while its key does (an ephemeron), and an
+/// entry goes away with its key. A handle, released by [`Mutator::drop_weak_map`].
+pub struct WeakMap<K, V> {
+    handle: NonZeroU32,
+    _class: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> WeakMap<K, V> {
+    /// The raw handle, as the ABI exports take it.
+    #[inline(always)]
+    pub const fn raw(self) -> u32 {
+        self.handle.get()
+    }
+}
+
+impl<K, V> Clone for WeakMap<K, V> {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K, V> Copy for WeakMap<K, V> {}
+impl<K, V> fmt::Debug for WeakMap<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WeakMap({:#x})", self.handle)
+    }
+}
+
 macro_rules! handle_type {
     ($name:ident, $field:ident) => {
         impl<T> $name<T> {
@@ -989,6 +1019,84 @@ impl<M: Memory> Mutator<M> {
     /// class is the caller's word: tokens of every class share one queue.
     pub fn next_finalized<T: Class>(&mut self) -> Option<Finalizer<T>> {
         Finalizer::from_raw(self.rt.finalizer_next())
+    }
+
+    /// A new, empty weak map (`__weakmap_new`).
+    ///
+    /// ```
+    /// # use asrt::api::{Class, Mutator};
+    /// # struct TreeNode;
+    /// # unsafe impl Class for TreeNode { const ID: u32 = asrt::rtti::ID_TREENODE; const SIZE: u32 = 8; }
+    /// let mut m = Mutator::new(asrt::Runtime::host(Default::default()));
+    /// let map = m.weak_map::<TreeNode, TreeNode>();
+    /// m.scope(|m| {
+    ///     let key = m.alloc_rooted::<TreeNode>();
+    ///     let value = m.alloc::<TreeNode>(); // kept alive by the map, while `key` lives
+    ///     m.weak_map_set(map, key, Some(value));
+    ///     m.collect();
+    ///     assert_eq!(m.weak_map_get(map, key), Some(value));
+    /// });
+    /// m.collect(); // the key is gone, and its value with it
+    /// assert_eq!(m.stats().live_objects, 0);
+    /// m.drop_weak_map(map);
+    /// ```
+    ///
+    /// # Panics
+    /// Out of memory (the handle table).
+    pub fn weak_map<K: Class, V: Class>(&mut self) -> WeakMap<K, V> {
+        match self.rt.weakmap_new() {
+            Ok(h) => WeakMap { handle: nonzero(h), _class: PhantomData },
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Maps `key` to `value` (`__weakmap_set`).
+    ///
+    /// # Panics
+    /// If the map was released, `key` or `value` is not a live object, or out of memory.
+    pub fn weak_map_set<K: Class, V: Class>(
+        &mut self,
+        map: WeakMap<K, V>,
+        key: Ref<K>,
+        value: Option<Ref<V>>,
+    ) {
+        if let Err(e) = self.rt.weakmap_set(map.raw(), key.raw(), raw(value)) {
+            fail(e);
+        }
+    }
+
+    /// The value of `key`, or `None` (`__weakmap_get`); a value handed out while marking
+    /// survives the cycle.
+    ///
+    /// # Panics
+    /// If the map was released.
+    pub fn weak_map_get<K: Class, V: Class>(
+        &mut self,
+        map: WeakMap<K, V>,
+        key: Ref<K>,
+    ) -> Option<Ref<V>> {
+        match self.rt.weakmap_get(map.raw(), key.raw()) {
+            Ok(v) => Ref::from_raw(v),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Removes `key`'s entry; whether there was one (`__weakmap_delete`).
+    ///
+    /// # Panics
+    /// If the map was released.
+    pub fn weak_map_delete<K: Class, V: Class>(&mut self, map: WeakMap<K, V>, key: Ref<K>) -> bool {
+        self.rt.weakmap_delete(map.raw(), key.raw()).unwrap_or_else(|e| fail(e))
+    }
+
+    /// Releases the map and its entries (`__weakmap_free`).
+    ///
+    /// # Panics
+    /// If the map was released already.
+    pub fn drop_weak_map<K: Class, V: Class>(&mut self, map: WeakMap<K, V>) {
+        if let Err(e) = self.rt.weakmap_free(map.raw()) {
+            fail(e);
+        }
     }
 }
 

@@ -177,6 +177,14 @@ invariants! {
     /// The free list and the ready list hold exactly the free and the queued entries, and the
     /// table's count is that of the entries in use (address: the table's block).
     WeakListBroken = 40,
+    /// The ephemeron table, when there is one, is a live Internal heap block of `16 x capacity`
+    /// payload bytes whose live entries and tombstones are as many as counted (address: the
+    /// table's block; ends the table's checks).
+    EphemeronTableBad = 41,
+    /// Every weak-map entry belongs to a live weak map and names a live object as its key and
+    /// 0 or a live object as its value: nothing freed is reachable through a weak map
+    /// (address: the entry's address).
+    EphemeronDangling = 42,
 }
 
 impl Invariant {

@@ -2,7 +2,7 @@
 //! check of the exports (docs/ABI.md §6) in front of the operations that change anything.
 
 use crate::error::Error;
-use crate::gc::{Collector, Phase, PinTable, WeakTable};
+use crate::gc::{Collector, EphemeronTable, Phase, PinTable, WeakTable};
 use crate::heap::Heap;
 use crate::memory::Memory;
 use crate::object::{
@@ -90,6 +90,8 @@ pub struct Runtime<M: Memory> {
     pub(crate) pins: PinTable,
     /// Weak references and finalizer registrations.
     pub(crate) weak: WeakTable,
+    /// Weak-map entries.
+    pub(crate) eph: EphemeronTable,
     /// Roots outside the heap.
     pub(crate) roots: Roots,
     /// Managed heap objects allocated and not yet freed.
@@ -127,6 +129,7 @@ impl<M: Memory> Runtime<M> {
             gc: Collector::new(),
             pins: PinTable::new(),
             weak: WeakTable::new(),
+            eph: EphemeronTable::new(),
             roots,
             live_objects: 0,
             total_allocated: 0,

@@ -3,7 +3,10 @@
 //! collection, a read during marking that keeps its target, a read during the sweep before the
 //! table is settled, registrations of objects the sweep is about to free, exactly-once tokens,
 //! unregistering in every state, forged and stale handles (rejected with memory unchanged),
-//! static targets, and a table that grows.
+//! static targets, and a table that grows. Weak maps (ephemerons, docs/ABI.md §10.6): values
+//! live exactly as long as their keys, long chains through several maps in small incremental
+//! steps, cycles through a value, stores and reads while marking, the sweep's stale-reference
+//! rule, and forged map handles.
 
 mod model;
 
@@ -269,4 +272,213 @@ fn find_word(rt: &Rt, v: u32) -> u32 {
     let start = rt.heap().first_block();
     let end = rt.memory().size();
     (start..end).step_by(4).find(|&a| ld(rt, a) == v && !(v - 16..v + 16).contains(&a)).unwrap()
+}
+
+// ----- weak maps -----
+
+/// Runs a whole cycle in bounded steps; returns how many.
+fn cycle(rt: &mut Rt) -> u32 {
+    let mut n = 1;
+    while rt.gc_step() != Phase::Idle {
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn values_live_exactly_as_long_as_their_keys() {
+    let mut rt = host();
+    let m = rt.weakmap_new().unwrap();
+    let (k, v) = (node(&mut rt), node(&mut rt));
+    root(&mut rt, 0, k);
+    rt.weakmap_set(m, k, v).unwrap();
+    rt.collect();
+    assert!(rt.validate_managed(v).is_ok(), "the value of a live key lives");
+    assert_eq!(rt.weakmap_get(m, k).unwrap(), v);
+    assert!(rt.weakmap_has(m, k).unwrap());
+    root(&mut rt, 0, 0);
+    rt.collect();
+    assert!(rt.validate_managed(k).is_err() && rt.validate_managed(v).is_err());
+    assert_eq!(rt.weakmap_entries(), 0, "the entry went with its key");
+    assert!(!rt.weakmap_has(m, k).unwrap());
+    assert_eq!(rt.weakmap_get(m, k).unwrap(), 0);
+    assert_sound(&rt, "after");
+    rt.weakmap_free(m).unwrap();
+}
+
+#[test]
+fn delete_and_overwrite() {
+    let mut rt = host();
+    let m = rt.weakmap_new().unwrap();
+    let (k, v1, v2) = (node(&mut rt), node(&mut rt), node(&mut rt));
+    root(&mut rt, 0, k);
+    rt.weakmap_set(m, k, v1).unwrap();
+    rt.weakmap_set(m, k, v2).unwrap();
+    assert_eq!(rt.weakmap_entries(), 1);
+    rt.collect();
+    assert!(rt.validate_managed(v1).is_err(), "an overwritten value is not kept");
+    assert_eq!(rt.weakmap_get(m, k).unwrap(), v2);
+    assert!(rt.weakmap_delete(m, k).unwrap());
+    assert!(!rt.weakmap_delete(m, k).unwrap());
+    rt.collect();
+    assert!(rt.validate_managed(v2).is_err(), "a deleted value is not kept");
+    // Many keys in two maps: the table grows, rehashes and reuses deleted slots.
+    let m2 = rt.weakmap_new().unwrap();
+    let list = new(&mut rt, 4 * 2000, ids().sarr_str);
+    root(&mut rt, 1, list);
+    for i in 0..2000 {
+        let key = node(&mut rt);
+        st(&rt, list + 4 * i, key);
+        rt.link(list, key, false).unwrap();
+        rt.weakmap_set(m, key, key).unwrap();
+        rt.weakmap_set(m2, key, 0).unwrap();
+        if i % 3 == 0 {
+            assert!(rt.weakmap_delete(m, key).unwrap());
+        }
+    }
+    rt.collect();
+    for i in 0..2000 {
+        let key = ld(&rt, list + 4 * i);
+        assert_eq!(rt.weakmap_get(m, key).unwrap(), if i % 3 == 0 { 0 } else { key });
+        assert!(rt.weakmap_has(m2, key).unwrap());
+    }
+    rt.weakmap_free(m2).unwrap();
+    assert_eq!(rt.weakmap_entries(), 2000 - 667);
+    assert_sound(&rt, "after");
+}
+
+/// A chain through `maps` weak maps: key i maps to key i + 1 (in map i % maps), inserted from
+/// the end so that one pass in table order finds one link at a time at worst.
+fn chain(rt: &mut Rt, maps: &[u32], n: u32) -> Vec<u32> {
+    let keep = new(rt, 4 * n, ids().sarr_str);
+    root(rt, 2, keep);
+    let keys: Vec<u32> = (0..n)
+        .map(|i| {
+            let k = node(rt);
+            st(rt, keep + 4 * i, k);
+            rt.link(keep, k, false).unwrap();
+            k
+        })
+        .collect();
+    for i in (0..n - 1).rev() {
+        let m = maps[i as usize % maps.len()];
+        rt.weakmap_set(m, keys[i as usize], keys[i as usize + 1]).unwrap();
+    }
+    root(rt, 2, 0);
+    keys
+}
+
+#[test]
+fn a_long_chain_is_marked_in_bounded_steps() {
+    let mut rt = host();
+    let maps = [rt.weakmap_new().unwrap(), rt.weakmap_new().unwrap(), rt.weakmap_new().unwrap()];
+    let keys = chain(&mut rt, &maps, 300);
+    root(&mut rt, 0, keys[0]);
+    let steps = cycle(&mut rt); // checked after every step (check-steps)
+    assert!(steps > 10, "the chain took {steps} steps, not one atomic pass");
+    for &k in &keys {
+        assert!(rt.validate_managed(k).is_ok(), "every link of the chain lives");
+    }
+    root(&mut rt, 0, keys[150]);
+    rt.collect();
+    for (i, &k) in keys.iter().enumerate() {
+        assert_eq!(rt.validate_managed(k).is_ok(), i >= 150, "key {i}");
+    }
+    assert_eq!(rt.weakmap_entries(), 149);
+    root(&mut rt, 0, 0);
+    cycle(&mut rt);
+    assert_eq!(rt.weakmap_entries(), 0);
+    assert_eq!(rt.stats().live_objects, 0);
+}
+
+#[test]
+fn a_value_that_holds_its_key_is_collected() {
+    let mut rt = host();
+    let m = rt.weakmap_new().unwrap();
+    let (k, v) = (node(&mut rt), node(&mut rt));
+    st(&rt, v, k); // v.left = k
+    rt.weakmap_set(m, k, v).unwrap();
+    rt.collect();
+    assert_eq!(rt.stats().live_objects, 0, "an ephemeron is not a strong cycle");
+    assert_eq!(rt.weakmap_entries(), 0);
+}
+
+#[test]
+fn stores_and_reads_while_marking() {
+    let mut rt = host();
+    let m = rt.weakmap_new().unwrap();
+    let keys = chain(&mut rt, &[m], 400); // keeps marking busy for many steps
+    root(&mut rt, 0, keys[0]);
+    assert_eq!(rt.gc_step(), Phase::Mark);
+    let k = node(&mut rt); // allocated black while marking
+    root(&mut rt, 1, k);
+    let v = node(&mut rt);
+    rt.weakmap_set(m, k, v).unwrap(); // the value of a marked key is shaded at once
+    let v2 = node(&mut rt);
+    let k2 = node(&mut rt);
+    rt.weakmap_set(m, k2, v2).unwrap();
+    assert_eq!(rt.weakmap_get(m, k2).unwrap(), v2); // handed out: survives this cycle
+    cycle(&mut rt);
+    assert!(rt.validate_managed(v).is_ok());
+    assert!(rt.validate_managed(v2).is_ok());
+    rt.collect();
+    assert!(rt.validate_managed(v).is_ok(), "its key is rooted");
+    assert!(rt.validate_managed(v2).is_err(), "its key was not");
+}
+
+#[test]
+fn stale_values_are_refused_during_the_sweep() {
+    let mut rt = host();
+    let m = rt.weakmap_new().unwrap();
+    let live = node(&mut rt);
+    root(&mut rt, 0, live);
+    let mut keep = Vec::new();
+    for _ in 0..3000 {
+        let k = node(&mut rt);
+        rt.weakmap_set(m, k, 0).unwrap();
+        keep.push(k);
+    }
+    let doomed = node(&mut rt);
+    while rt.phase() != Phase::Sweep {
+        rt.gc_step();
+    }
+    assert!(rt.validate_managed(doomed).is_ok(), "not yet freed");
+    let before = snapshot(&rt);
+    assert_eq!(rt.weakmap_set(m, live, doomed), Err(Error::DeadObject));
+    assert!(snapshot(&rt) == before);
+    rt.weakmap_set(m, doomed, live).unwrap(); // a dead key: nothing stored
+    assert!(!rt.weakmap_has(m, doomed).unwrap());
+    cycle(&mut rt);
+    assert_eq!(rt.weakmap_entries(), 0);
+    assert_sound(&rt, "after the sweep");
+}
+
+#[test]
+fn forged_map_handles_are_rejected() {
+    let mut rt = host();
+    let m = rt.weakmap_new().unwrap();
+    let w = rt.weakref_new(rt.static_slots()).unwrap();
+    let k = node(&mut rt);
+    root(&mut rt, 0, k);
+    let check = |rt: &mut Rt, want: Error, f: &dyn Fn(&mut Rt) -> Result<u32, Error>| {
+        let before = snapshot(rt);
+        assert_eq!(f(rt), Err(want));
+        assert!(snapshot(rt) == before, "a rejected call changed memory");
+    };
+    for h in [0, w, m + 1, m ^ (1 << 22), u32::MAX] {
+        check(&mut rt, Error::BadWeakMap, &|rt| rt.weakmap_set(h, k, 0).map(|_| 0));
+        check(&mut rt, Error::BadWeakMap, &|rt| rt.weakmap_get(h, k));
+        check(&mut rt, Error::BadWeakMap, &|rt| rt.weakmap_delete(h, k).map(|b| b as u32));
+        check(&mut rt, Error::BadWeakMap, &|rt| rt.weakmap_free(h).map(|_| 0));
+    }
+    check(&mut rt, Error::BadWeakHandle, &|rt| rt.weakref_get(m));
+    check(&mut rt, Error::NotABlock, &|rt| rt.weakmap_set(m, k + 16, 0).map(|_| 0));
+    check(&mut rt, Error::Unaligned, &|rt| rt.weakmap_set(m, k, k + 4).map(|_| 0));
+    check(&mut rt, Error::NullRef, &|rt| rt.weakmap_set(m, 0, k).map(|_| 0));
+    assert_eq!(rt.weakmap_get(m, k + 4).unwrap(), 0, "any number may be looked up");
+    rt.weakmap_set(m, k, k).unwrap();
+    rt.weakmap_free(m).unwrap();
+    check(&mut rt, Error::BadWeakMap, &|rt| rt.weakmap_get(m, k));
+    assert_eq!(rt.weakmap_entries(), 0);
+    assert_sound(&rt, "after hostile calls");
 }

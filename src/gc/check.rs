@@ -14,6 +14,7 @@
 //! | `check_static_slots` | `JunkStaticSlot` |
 //! | `check_static_roots_black` | `BlackPointsToWhite` (static roots) |
 //! | `check_weak_table` | `WeakTableBlock`, `WeakTargetDangling`, `WeakListBroken` |
+//! | `check_ephemerons` | `EphemeronTableBad`, `EphemeronDangling` |
 
 use super::{Phase, WeakState};
 use crate::invariant::{Invariant, Violations};
@@ -80,6 +81,7 @@ impl<M: Memory> Runtime<M> {
         self.check_static_slots(v);
         self.check_static_roots_black(v);
         self.check_weak_table(v);
+        self.check_ephemerons(v);
     }
 
     /// The invariants of the managed heap object `block` whose gcInfo is `gc`.
@@ -227,15 +229,11 @@ impl<M: Memory> Runtime<M> {
             return;
         }
         let block = w.table.wrapping_sub(HEADER_SIZE);
-        let sound = self.heap.validate(w.table).is_ok()
-            // SAFETY: validated just above: a used heap block.
-            && unsafe { self.gc_info(block) }.kind() == Some(crate::object::Kind::Internal)
-            && self.rt_size(w.table) == 8 * w.capacity;
-        if !sound {
+        if !self.is_internal_table(w.table, 8 * w.capacity) {
             v.report(Invariant::WeakTableBlock, block);
             return;
         }
-        let mut counts = [0u32; 5];
+        let mut counts = [0u32; 6];
         for i in 0..w.capacity {
             // SAFETY: `i < capacity`: an entry of the validated table block.
             let (target, meta) = unsafe { (self.load(w.target_at(i)), self.load(w.meta_at(i))) };
@@ -259,6 +257,49 @@ impl<M: Memory> Runtime<M> {
         if free != Some(counts[0]) || queued != Some(ready) || w.len != w.capacity - counts[0] {
             v.report(Invariant::WeakListBroken, block);
         }
+    }
+
+    /// [`Invariant::EphemeronTableBad`] and [`Invariant::EphemeronDangling`]: the table is a
+    /// live Internal block with the counted entries, each naming a live map, a live key and a
+    /// live value (or 0).
+    fn check_ephemerons(&self, v: &mut Violations<'_>) {
+        let e = &self.eph;
+        if e.capacity == 0 {
+            return;
+        }
+        let block = e.table.wrapping_sub(HEADER_SIZE);
+        if !self.is_internal_table(e.table, 16 * e.capacity) {
+            v.report(Invariant::EphemeronTableBad, block);
+            return;
+        }
+        let (mut live, mut dead) = (0, 0);
+        for i in 0..e.capacity {
+            let (map, key, value) = self.eph(i);
+            match key {
+                0 => {}
+                1 => dead += 1,
+                _ => {
+                    live += 1;
+                    let ok = self.lookup(map, &[WeakState::Map]).is_some()
+                        && self.validate_object(key).is_ok()
+                        && (value == 0 || self.validate_object(value).is_ok());
+                    if !ok {
+                        v.report(Invariant::EphemeronDangling, e.at(i));
+                    }
+                }
+            }
+        }
+        if live != e.len || dead != e.dead {
+            v.report(Invariant::EphemeronTableBad, block);
+        }
+    }
+
+    /// Whether `table` is a live Internal heap block of `bytes` payload bytes.
+    fn is_internal_table(&self, table: u32, bytes: u32) -> bool {
+        self.heap.validate(table).is_ok()
+            // SAFETY: validated just above: a used heap block.
+            && unsafe { self.gc_info(table - HEADER_SIZE) }.kind() == Some(crate::object::Kind::Internal)
+            && self.rt_size(table) == bytes
     }
 
     /// The length of the weak table's list starting at index + 1 `head`, if every entry on it

@@ -19,6 +19,12 @@ impl<M: Memory> Runtime<M> {
                 return;
             }
         }
+        if self.eph.cursor < self.eph.capacity {
+            work += self.eph_settle_step(budget.saturating_sub(work));
+            if self.eph.cursor < self.eph.capacity {
+                return;
+            }
+        }
         while work < budget {
             let at = self.heap.cursor();
             if at == 0 {

@@ -12,6 +12,7 @@
 //!   Ready:     target = next queued index + 1 (0 ends the ready list): the token awaits
 //!              `__finalizer_next`
 //!   Cancelled: as Ready, unregistered after it was queued: dropped when it is popped
+//!   Map:       target = 0: a weak map, whose entries are in the ephemeron table
 //! ```
 //!
 //! Entries are not roots: marking never looks at the table. At the end of marking nothing
@@ -58,6 +59,8 @@ pub enum WeakState {
     Ready = 3,
     /// A queued token that was unregistered: dropped when popped.
     Cancelled = 4,
+    /// A weak map (its entries live in the ephemeron table, gc/ephemeron.rs); target 0.
+    Map = 5,
 }
 
 impl WeakState {
@@ -69,6 +72,7 @@ impl WeakState {
             2 => Some(WeakState::Final),
             3 => Some(WeakState::Ready),
             4 => Some(WeakState::Cancelled),
+            5 => Some(WeakState::Map),
             _ => None,
         }
     }
@@ -135,7 +139,7 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// The entry index that `h` names if it is a live entry in `state`. Time: O(1).
-    fn lookup(&self, h: u32, states: &[WeakState]) -> Option<u32> {
+    pub(super) fn lookup(&self, h: u32, states: &[WeakState]) -> Option<u32> {
         let i = (h & INDEX_MASK).checked_sub(1)?;
         if i >= self.weak.capacity {
             return None;
@@ -147,7 +151,7 @@ impl<M: Memory> Runtime<M> {
 
     /// Whether the object `r` (0, static or heap) was found unreachable by the cycle being
     /// swept: a heap object of the old white during the sweep.
-    fn is_dead(&self, r: u32) -> bool {
+    pub(super) fn is_dead(&self, r: u32) -> bool {
         if self.gc.phase != Phase::Sweep || r < self.heap.start() {
             return false;
         }
@@ -221,7 +225,7 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Takes a free entry for `target` in `state` and settles it; returns its handle.
-    fn weak_insert(&mut self, target: u32, state: WeakState) -> Result<u32, Error> {
+    pub(super) fn weak_insert(&mut self, target: u32, state: WeakState) -> Result<u32, Error> {
         if let Err(e) = self.weak_reserve() {
             if e != Error::OutOfMemory {
                 return Err(e);
@@ -241,7 +245,7 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Puts entry `i` back on the free list with the next generation.
-    fn weak_release(&mut self, i: u32) {
+    pub(super) fn weak_release(&mut self, i: u32) {
         let (_, meta) = self.entry(i);
         let generation = ((meta >> 3) + 1) & GEN_MASK;
         self.set_entry(i, self.weak.free, (generation << 3) | WeakState::Free as u32);

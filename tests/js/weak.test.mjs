@@ -1,8 +1,9 @@
-// Weak references and finalizers from JavaScript (docs/ABI.md §10): the loader's `WeakRef` and
-// `FinalizationRegistry` under a random mutator checked against a reachability model
+// Weak references, finalizers and weak maps from JavaScript (docs/ABI.md §10): the loader's
+// `WeakRef`, `FinalizationRegistry` and `WeakMap` under a random mutator checked against a reachability model
 // (js/test/shared/weak-model.mjs); a leak test where thousands of registered objects are dropped
 // and every held value comes back exactly once, round after round, in constant memory; the read
-// barrier of an incremental cycle; callbacks that call back into the runtime; and hostile raw
+// barrier of an incremental cycle; weak-map values that live exactly as long as their keys,
+// through a chain of maps marked in small steps; callbacks that call back into the runtime; and hostile raw
 // calls, rejected through env.abort with memory unchanged byte for byte.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -30,7 +31,7 @@ test("random mutator with weak refs and finalizers matches the reachability mode
     const e = await loaded();
     e.__gc_configure(100, 1024); // small steps: cycles overlap the operations
     const counts = runWeakModel(e, { seed, ops: 1500 });
-    for (const what of ["weak", "deref", "register", "unregister", "finalized", "collect", "step"]) {
+    for (const what of ["weak", "deref", "register", "unregister", "finalized", "collect", "step", "mapset", "mapdelete"]) {
       assert.ok(counts[what] > 0, `seed ${seed}: never exercised ${what} (${JSON.stringify(counts)})`);
     }
   }
@@ -97,6 +98,35 @@ test("a WeakRef read while marking keeps its target for that cycle", async () =>
   e.__collect();
   assert.equal(w.deref(), 0, "cleared by the next cycle");
   e.__unpin(tail);
+});
+
+test("weak maps: values live exactly as long as their keys, chains included", async () => {
+  const e = await loaded();
+  e.__gc_configure(100, 1024);
+  const maps = [new e.WeakMap(), new e.WeakMap()];
+  const N = 2000;
+  const keys = [];
+  for (let i = 0; i < N; ++i) keys.push(e.__pin(node(e)));
+  // key i -> key i + 1, alternating maps, inserted from the end (worst order for a pass).
+  for (let i = N - 2; i >= 0; --i) maps[i % 2].set(keys[i], keys[i + 1]);
+  const value = node(e); // held only by the map, under the last key
+  maps[0].set(keys[N - 1], value);
+  for (const k of keys.slice(1)) e.__unpin(k);
+  let steps = 1;
+  e.__gc_step();
+  while (e.__gc_step() !== 0) steps++;
+  assert.ok(steps > 20, `marked in ${steps} bounded steps`);
+  assert.equal(e.heapCheck().length, 0);
+  assert.equal(maps[0].get(keys[N - 1]), value, "the end of the chain lives");
+  assert.equal(e.gcStats().liveObjects, N + 1);
+  e.__unpin(keys[0]);
+  e.__collect();
+  assert.equal(e.gcStats().liveObjects, 0, "dropping the head frees the whole chain");
+  assert.equal(maps[0].has(keys[0]), false);
+  assert.equal(maps[1].get(keys[1]), 0);
+  for (const m of maps) m.free();
+  assert.throws(() => maps[0].get(keys[0]), /weak map handle/);
+  assert.equal(e.heapCheck().length, 0);
 });
 
 test("finalizer callbacks may call back into the runtime", async () => {
@@ -166,5 +196,15 @@ test("hostile raw calls abort cleanly and change nothing", async () => {
   assert.equal(e.__finalizer_next(), t);
   assert.equal(e.__finalizer_next(), 0);
   same("unregister after delivery", () => e.__finalizer_unregister(t), "finalizer token");
+  const m = e.__weakmap_new();
+  const k = e.__pin(e.__new(8, rt.typeId("TreeNode")));
+  for (const h of [0, m + 1, w, 0xffffffff]) {
+    same(`weak map ${h}`, () => e.__weakmap_set(h, k, 0), "weak map handle");
+    same(`weak map get ${h}`, () => e.__weakmap_get(h, k), "weak map handle");
+  }
+  same("weak-map key inside a payload", () => e.__weakmap_set(m, k + 16, 0), "not the start of a live block");
+  same("weak-map value unaligned", () => e.__weakmap_set(m, k, k + 4), "16-byte aligned");
+  e.__weakmap_free(m);
+  same("freed weak map", () => e.__weakmap_free(m), "weak map handle");
   assert.equal(e.__heap_check(), 0);
 });

@@ -7,6 +7,9 @@
 //! - every token `finalizer_next` hands out was registered, not unregistered, not handed out
 //!   before, and its object is one the model no longer reaches; after a full collection every
 //!   registration of an unreachable object has been handed out;
+//! - a weak map's entry whose key the model reaches reads its value, and the value is reached
+//!   through it (the model's reachability follows ephemerons: `GcModel::reachable`); after a
+//!   full collection the runtime holds exactly the entries whose keys the model reaches;
 //! - forged, released and delivered handles are rejected with memory unchanged.
 //!
 //! A child module of `gc`, so it reads the model's fields.
@@ -31,9 +34,19 @@ pub struct WeakM {
     cleared: bool,
 }
 
-/// The model's weak references and registrations.
+/// One weak map of the model.
+#[derive(Clone, Debug)]
+pub struct MapM {
+    /// Its handle.
+    h: u32,
+    /// Key id → (the key's ref, the value's id).
+    entries: BTreeMap<usize, (u32, Option<usize>)>,
+}
+
+/// The model's weak references, registrations and weak maps.
 #[derive(Default)]
 pub struct Weaks {
+    maps: Vec<MapM>,
     refs: Vec<WeakM>,
     /// Pending registrations: token → (object id, ref).
     regs: BTreeMap<u32, (usize, u32)>,
@@ -97,6 +110,100 @@ impl GcModel {
                 }
             }
             WeakOp::Hostile { which, salt } => self.weak_hostile(which, salt),
+            WeakOp::MapSet { map, key, value } => self.map_set(map, key, value),
+            WeakOp::MapDelete { map, entry } => {
+                let Some(m) = self.pick_map(map) else { return };
+                let keys: Vec<usize> = self.weaks.maps[m].entries.keys().copied().collect();
+                if let Some(&k) = keys.get(entry as usize % keys.len().max(1)) {
+                    let (r, _) = self.weaks.maps[m].entries.remove(&k).unwrap();
+                    assert_eq!(self.rt.weakmap_delete(self.weaks.maps[m].h, r), Ok(true));
+                    assert_eq!(self.rt.weakmap_has(self.weaks.maps[m].h, r), Ok(false));
+                    self.count("weakmap delete");
+                }
+            }
+            WeakOp::MapNewOrFree { map, free } => {
+                if free && let Some(m) = self.pick_map(map) {
+                    let gone = self.weaks.maps.swap_remove(m);
+                    self.rt.weakmap_free(gone.h).expect("weakmap_free");
+                    self.count("weakmap free");
+                } else if self.weaks.maps.len() < 4 {
+                    let h = self.rt.weakmap_new().expect("weakmap_new");
+                    self.weaks.maps.push(MapM { h, entries: BTreeMap::new() });
+                    self.count("weakmap new");
+                }
+            }
+        }
+    }
+
+    /// The index of the model's weak map `map`, if there is one.
+    fn pick_map(&self, map: u32) -> Option<usize> {
+        let n = self.weaks.maps.len();
+        (n > 0).then(|| map as usize % n)
+    }
+
+    /// [`super::WeakOp::MapSet`].
+    fn map_set(&mut self, map: u32, key: u32, value: Option<u32>) {
+        if self.weaks.maps.is_empty() {
+            let h = self.rt.weakmap_new().expect("weakmap_new");
+            self.weaks.maps.push(MapM { h, entries: BTreeMap::new() });
+        }
+        let m = map as usize % self.weaks.maps.len();
+        let Some(k) = self.pick_child(Some(key)) else { return };
+        let v = self.pick_child(value);
+        let (kr, vr) = (self.obj(k).r, self.r_of(v));
+        self.rt.weakmap_set(self.weaks.maps[m].h, kr, vr).expect("weakmap_set");
+        self.weaks.maps[m].entries.insert(k, (kr, v));
+        self.count(if v.is_some() { "weakmap set" } else { "weakmap set null" });
+    }
+
+    /// Whether the object `id` is a key or a value of a weak map (`renew` leaves it alone: the
+    /// entry names the old block).
+    pub(super) fn in_weak_map(&self, id: usize) -> bool {
+        self.weaks
+            .maps
+            .iter()
+            .any(|m| m.entries.contains_key(&id) || m.entries.values().any(|&(_, v)| v == Some(id)))
+    }
+
+    /// The values of weak-map entries whose keys are `seen` and that are not seen yet.
+    pub(super) fn ephemeron_values(&self, seen: &[bool]) -> Vec<usize> {
+        let mut out = Vec::new();
+        for m in &self.weaks.maps {
+            for (&k, &(kr, v)) in &m.entries {
+                let key_now = seen[k] && self.objs[k].as_ref().is_some_and(|o| o.r == kr);
+                if let Some(v) = v
+                    && key_now
+                    && !seen[v]
+                {
+                    out.push(v);
+                }
+            }
+        }
+        out
+    }
+
+    /// Forgets entries whose keys the model no longer reaches and checks the others; after a
+    /// full collection, the runtime holds exactly those.
+    fn check_maps(&mut self, collected: bool) {
+        let mut total = 0;
+        for m in 0..self.weaks.maps.len() {
+            let mut map = std::mem::take(&mut self.weaks.maps[m].entries);
+            map.retain(|&k, &mut (kr, _)| self.reached(k, kr));
+            for (&k, &(kr, v)) in &map {
+                let h = self.weaks.maps[m].h;
+                let got = self.rt.weakmap_get(h, kr).expect("weakmap_get");
+                assert_eq!(got, self.r_of(v), "weak map {h:#x}: the value of reached key #{k}");
+                assert_eq!(self.rt.weakmap_has(h, kr), Ok(true));
+            }
+            total += map.len() as u32;
+            self.weaks.maps[m].entries = map;
+        }
+        if collected {
+            assert_eq!(
+                self.rt.weakmap_entries(),
+                total,
+                "after collect(): entries of reached keys"
+            );
         }
     }
 
@@ -124,10 +231,18 @@ impl GcModel {
     fn weak_hostile(&mut self, which: u32, salt: u32) {
         let pick = |v: &[u32]| (!v.is_empty()).then(|| v[salt as usize % v.len()]);
         let done: Vec<u32> = self.weaks.done.iter().copied().collect();
-        let (h, is_weak) = match which % 3 {
+        let (h, is_weak) = match which % 4 {
             0 => (forged(salt), salt & 1 == 0),
             1 => (pick(&self.weaks.freed).unwrap_or(forged(salt)), true),
-            _ => (pick(&done).unwrap_or(forged(salt)), false),
+            2 => (pick(&done).unwrap_or(forged(salt)), false),
+            _ => {
+                let before = snapshot(&self.rt);
+                let h = forged(salt);
+                assert_eq!(self.rt.weakmap_get(h, 16), Err(Error::BadWeakMap));
+                assert_eq!(self.rt.weakmap_free(h), Err(Error::BadWeakMap));
+                assert!(snapshot(&self.rt) == before, "a rejected weak-map call changed memory");
+                return;
+            }
         };
         let before = snapshot(&self.rt);
         if is_weak {
@@ -159,6 +274,7 @@ impl GcModel {
         for i in 0..self.weaks.refs.len() {
             self.check_weak_ref(i, collected);
         }
+        self.check_maps(collected);
     }
 
     /// Checks the weak reference `i` with a read that neither shades nor clears.

@@ -1,14 +1,16 @@
-// A random mutator that mixes weak references and finalizer registrations (the loader's
-// `WeakRef` and `FinalizationRegistry`, docs/ABI.md §10) with TreeNodes, counted pins, stores
-// through `__link` and GC steps, checked after every operation against a model of
-// reachability. No Node APIs: js/test/shared/checks.mjs runs it in Node and in Chromium, and
+// A random mutator that mixes weak references, finalizer registrations and weak-map entries
+// (the loader's `WeakRef`, `FinalizationRegistry` and `WeakMap`, docs/ABI.md §10) with
+// TreeNodes, counted pins, stores through `__link` and GC steps, checked after every operation
+// against a model of reachability. No Node APIs: js/test/shared/checks.mjs runs it in Node and in Chromium, and
 // tests/js/weak.test.mjs runs longer ones.
 //
 // Checked after every operation: a weak reference to an object the model reaches reads it; one
 // to an unreachable object reads it or 0, and 0 forever once 0 (and 0 after a full collection);
 // every held value comes back at most once, only for an unreachable object, never after
 // `unregister`; after a full collection every unreachable registration has come back; the heap
-// checker finds nothing (every `checkEvery` operations).
+// checker finds nothing (every `checkEvery` operations); a weak map's entry whose key the model
+// reaches reads its value, and the model's reachability follows ephemerons (a reached key's
+// value is reached).
 
 /** A xorshift32 generator: `rand(n)` is in [0, n). */
 function generator(seed) {
@@ -46,6 +48,7 @@ class WeakModel {
     this.nextHeld = 1;
     this.counts = {};
     this.registry = new e.FinalizationRegistry(held => this.delivered(held));
+    this.maps = []; // { map, entries: Map(key id -> { ref, value: id | null }) }
   }
 
   count(what) { this.counts[what] = (this.counts[what] || 0) + 1; }
@@ -73,7 +76,8 @@ class WeakModel {
   step() {
     const e = this.e, ids = [...this.nodes.keys()];
     const ops = ["new", "new", "new", "new", "store", "store", "unpin", "weak", "deref", "deref",
-      "free", "register", "register", "unregister", "step", "step", "step", "collect"];
+      "free", "register", "register", "unregister", "step", "step", "step", "collect",
+      "mapset", "mapset", "mapdelete", "mapnew"];
     const op = ops[this.rand(ops.length)];
     this.count(op);
     switch (op) {
@@ -138,6 +142,29 @@ class WeakModel {
         this.done.add(held);
         break;
       }
+      case "mapnew": {
+        if (this.maps.length < 3) this.maps.push({ map: new e.WeakMap(), entries: new Map() });
+        else this.maps.splice(this.rand(3), 1)[0].map.free();
+        break;
+      }
+      case "mapset": {
+        if (!this.maps.length) this.maps.push({ map: new e.WeakMap(), entries: new Map() });
+        const m = this.pick(this.maps), key = this.pick(ids);
+        if (key === undefined) break;
+        const value = this.rand(4) ? this.pick(ids) : null;
+        const ref = this.nodes.get(key).ref;
+        m.map.set(ref, value === null ? 0 : this.nodes.get(value).ref);
+        m.entries.set(key, { ref, value });
+        break;
+      }
+      case "mapdelete": {
+        const m = this.pick(this.maps);
+        const key = m && this.pick([...m.entries.keys()]);
+        if (key === undefined) break;
+        if (!m.map.delete(m.entries.get(key).ref)) throw Error("delete of a present key returned false");
+        m.entries.delete(key);
+        break;
+      }
       case "step": e.gcIdle(0); break; // one step, then the loader drains the tokens
       case "collect": e.__collect(); break;
     }
@@ -160,20 +187,33 @@ class WeakModel {
     }
   }
 
-  /** Forgets every node the model cannot reach from its pins. */
+  /** Forgets every node the model cannot reach from its pins (through ephemerons too). */
   prune() {
     const seen = new Set(), work = [...this.pins.keys()];
-    while (work.length) {
-      const id = work.pop();
-      if (id === null || seen.has(id)) continue;
-      seen.add(id);
-      const n = this.nodes.get(id);
-      work.push(n.left, n.right);
+    for (;;) {
+      while (work.length) {
+        const id = work.pop();
+        if (id === null || seen.has(id)) continue;
+        seen.add(id);
+        const n = this.nodes.get(id);
+        work.push(n.left, n.right);
+      }
+      for (const m of this.maps) {
+        for (const [key, { value }] of m.entries) if (seen.has(key) && value !== null && !seen.has(value)) work.push(value);
+      }
+      if (!work.length) break;
     }
     for (const id of [...this.nodes.keys()]) if (!seen.has(id)) this.nodes.delete(id);
+    for (const m of this.maps) for (const key of [...m.entries.keys()]) if (!seen.has(key)) m.entries.delete(key);
   }
 
   verify(collected) {
+    for (const m of this.maps) {
+      for (const [, { ref, value }] of m.entries) {
+        const want = value === null ? 0 : this.nodes.get(value).ref;
+        if (m.map.get(ref) !== want || !m.map.has(ref)) throw Error(`WeakMap entry of reached key ${ref}: ${m.map.get(ref)}, want ${want}`);
+      }
+    }
     for (const w of this.weaks) {
       if (!collected) continue; // reads shade while marking: only checked after a collection
       const got = w.w.deref();
@@ -204,6 +244,9 @@ class WeakModel {
       if (w.w.deref() !== 0) throw Error(`WeakRef to ${w.ref} not cleared at the end`);
       w.w.free();
     }
+    for (const m of this.maps) m.map.free();
+    const live = this.e.gcStats().liveObjects;
+    if (live !== 0) throw Error(`${live} objects outlived every root (weak-map values too)`);
     this.heapCheck("end", "finish");
   }
 }
