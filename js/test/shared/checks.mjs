@@ -60,7 +60,7 @@ const STRINGS = [
 
 export const checks = [
   {
-    name: "WeakRef and FinalizationRegistry match a reachability model (docs/ABI.md §10)",
+    name: "WeakRef, FinalizationRegistry and WeakMap match a reachability model (docs/ABI.md §10)",
     kinds: ["classic", "modern"],
     async run({ instantiate }) {
       const e = await instantiate();
