@@ -90,8 +90,60 @@ export interface PinHandle {
   [Symbol.dispose](): void;
 }
 
+/**
+ * A weak reference to an asrt object (docs/ABI.md §10), made by `new exports.WeakRef(ref)`:
+ * `deref()` gives the ref, or 0 once the collector found the object unreachable. A ref handed
+ * out while the collector marks survives that cycle.
+ */
+export interface AsrtWeakRef {
+  /** The target's ref, or 0 once it was found unreachable (or after `free()`). */
+  deref(): number;
+  /** Releases the runtime's handle; later `deref()` calls give 0. */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Shaped like JavaScript's FinalizationRegistry, for asrt objects (refs): `callback(heldValue)`
+ * runs once after the object became unreachable, from `exports.drainFinalizers()` (which the
+ * loader's `__collect` and `gcIdle` call after the runtime returned).
+ */
+export interface AsrtFinalizationRegistry<T = unknown> {
+  register(ref: number, heldValue: T, unregisterToken?: object | symbol): void;
+  /** Cancels the registrations made with `unregisterToken`; whether there were any. */
+  unregister(unregisterToken: object | symbol): boolean;
+  /** Runs the callbacks of every token waiting (`drainFinalizers`). */
+  cleanupSome(): void;
+}
+
+/**
+ * Shaped like JavaScript's WeakMap, for asrt objects (refs): a value stays alive only while its
+ * key does (an ephemeron), and the entry goes with the key. Made by `new exports.WeakMap()`.
+ */
+export interface AsrtWeakMap {
+  /** The value's ref, or 0 when `key` has no entry. */
+  get(key: number): number;
+  set(key: number, value: number): this;
+  has(key: number): boolean;
+  delete(key: number): boolean;
+  /** Releases the map and its entries; later calls abort. */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
 /** Utility mixed in by the loader. */
 export interface ASUtil {
+  /** Weak maps of asrt objects (docs/ABI.md §10.6). */
+  WeakMap: new () => AsrtWeakMap;
+  /** Weak references to asrt objects (docs/ABI.md §10). */
+  WeakRef: new (ref: number) => AsrtWeakRef;
+  /** Finalizers for asrt objects, in the shape of JavaScript's FinalizationRegistry. */
+  FinalizationRegistry: new <T = unknown>(callback: (heldValue: T) => void) => AsrtFinalizationRegistry<T>;
+  /**
+   * Takes every finalizer token waiting and runs its registry's callback; returns the tokens no
+   * registry of this loader made (compiled code's own `__finalizer_register` calls).
+   */
+  drainFinalizers(): number[];
   memory?: WebAssembly.Memory;
   table?: WebAssembly.Table;
 

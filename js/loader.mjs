@@ -370,8 +370,16 @@ function postInstantiate(pre, instance, options) {
     ...pinHandleHelpers(core),
     ...gcHelpers(core),
     ...heapCheckHelpers(core),
+    ...weakHelpers(core),
     ...typedArrayHelpers(core),
   };
+  // The collector helpers hand out the finalizer tokens their cycles queued, after they return.
+  const drain = core.raw.__finalizer_next ? helpers.drainFinalizers : () => [];
+  helpers.__collect = () => { __collect(); drain(); };
+  for (const name of ["gcIdle"]) {
+    const run = helpers[name];
+    helpers[name] = (...args) => { const phase = run(...args); drain(); return phase; };
+  }
   return wrapExports(pre, core, helpers);
 }
 
@@ -789,7 +797,7 @@ function gcHelpers({ need, mem, views }) {
 // ---- heap checker (__heap_check_list) ----
 
 // The invariants by number (index 0 is none): src/invariant.rs, README "Heap checker".
-const INVARIANTS = ["", "BlockMisaligned", "BlockOutsideHeap", "ChainCycle", "BlockSizeBad", "LeftFreeBitWrong", "AdjacentFree", "FreeBackPointer", "FreeNotListed", "SentinelChain", "UsedSizeMismatch", "BadKind", "BumpBlockBad", "FreeBytesMismatch", "RegionCount", "StartMapBitOnFree", "StartMapBitOnSentinel", "StartMapBitMissing", "StartMapStrayBits", "StartMapBlock", "FlBitmapMismatch", "SlBitmapMismatch", "ListedOutOfRange", "ListedNotFree", "ListedWrongClass", "ListPrevLink", "ListCycle", "PinnedBitWithoutPin", "GrayOutsideMark", "LinkOnNonGray", "BlackWhenIdle", "DanglingChild", "BlackPointsToWhite", "GrayStackNotGray", "GrayNotOnStack", "LiveCountMismatch", "JunkRootSlot", "JunkStaticSlot"];
+const INVARIANTS = ["", "BlockMisaligned", "BlockOutsideHeap", "ChainCycle", "BlockSizeBad", "LeftFreeBitWrong", "AdjacentFree", "FreeBackPointer", "FreeNotListed", "SentinelChain", "UsedSizeMismatch", "BadKind", "BumpBlockBad", "FreeBytesMismatch", "RegionCount", "StartMapBitOnFree", "StartMapBitOnSentinel", "StartMapBitMissing", "StartMapStrayBits", "StartMapBlock", "FlBitmapMismatch", "SlBitmapMismatch", "ListedOutOfRange", "ListedNotFree", "ListedWrongClass", "ListPrevLink", "ListCycle", "PinnedBitWithoutPin", "GrayOutsideMark", "LinkOnNonGray", "BlackWhenIdle", "DanglingChild", "BlackPointsToWhite", "GrayStackNotGray", "GrayNotOnStack", "LiveCountMismatch", "JunkRootSlot", "JunkStaticSlot", "WeakTableBlock", "WeakTargetDangling", "WeakListBroken", "EphemeronTableBad", "EphemeronDangling"];
 
 function heapCheckHelpers({ need, mem, views }) {
   let checkBlock = 0, checkCapacity = 0;
@@ -819,6 +827,114 @@ function heapCheckHelpers({ need, mem, views }) {
     return out;
   }
   return { heapCheck };
+}
+
+// ---- weak references, finalizers, weak maps (docs/ABI.md §10: __weakref_*, __finalizer_*, __weakmap_*) ----
+
+/**
+ * `WeakRef` and `FinalizationRegistry` shaped like JavaScript's, over the runtime's weak table.
+ * Targets are refs (numbers). Held values stay in JavaScript, keyed by the runtime's token; the
+ * callbacks run from `drainFinalizers()`, after the runtime returned (the loader's `__collect`
+ * and `gcIdle` call it), so they may call any export.
+ */
+function weakHelpers({ need }) {
+  const pending = new Map(); // token -> { registry, callback, held, unregisterToken }
+  const byUnregisterToken = new WeakMap(); // registry -> Map(unregisterToken -> Set(token))
+  class AsrtWeakRef {
+    #handle;
+    constructor(ref) { this.#handle = need("__weakref_new")(ref >>> 0) >>> 0; }
+    /** The target's ref, or 0 once the collector found it unreachable. */
+    deref() { return this.#handle ? need("__weakref_get")(this.#handle) >>> 0 : 0; }
+    /** Releases the runtime's handle (later `deref()` gives 0); JavaScript's WeakRef has none. */
+    free() {
+      if (this.#handle) need("__weakref_free")(this.#handle);
+      this.#handle = 0;
+    }
+  }
+  if (typeof Symbol.dispose === "symbol") {
+    AsrtWeakRef.prototype[Symbol.dispose] = function () { this.free(); };
+  }
+  const canHold = v => (typeof v === "object" && v !== null) || typeof v === "function" || typeof v === "symbol";
+  class AsrtFinalizationRegistry {
+    #callback;
+    constructor(callback) {
+      if (typeof callback !== "function") throw TypeError("FinalizationRegistry: callback must be a function");
+      this.#callback = callback;
+      byUnregisterToken.set(this, new Map());
+    }
+    /** Calls `callback(heldValue)` once after the object `ref` became unreachable. */
+    register(ref, heldValue, unregisterToken) {
+      if (unregisterToken !== undefined && !canHold(unregisterToken)) {
+        throw TypeError("FinalizationRegistry.register: unregisterToken must be an object");
+      }
+      const token = need("__finalizer_register")(ref >>> 0) >>> 0;
+      pending.set(token, { registry: this, callback: this.#callback, held: heldValue, unregisterToken });
+      if (unregisterToken !== undefined) {
+        const map = byUnregisterToken.get(this);
+        if (!map.has(unregisterToken)) map.set(unregisterToken, new Set());
+        map.get(unregisterToken).add(token);
+      }
+    }
+    /** Cancels every registration made with `unregisterToken`; whether there was one. */
+    unregister(unregisterToken) {
+      if (!canHold(unregisterToken)) throw TypeError("FinalizationRegistry.unregister: token must be an object");
+      const map = byUnregisterToken.get(this);
+      const tokens = map.get(unregisterToken);
+      if (!tokens) return false;
+      map.delete(unregisterToken);
+      for (const token of tokens) {
+        need("__finalizer_unregister")(token);
+        pending.delete(token);
+      }
+      return true;
+    }
+    /** Runs the callbacks of the tokens waiting (every registry's: they share one queue). */
+    cleanupSome() { drainFinalizers(); }
+  }
+  /**
+   * Takes every token the runtime queued and calls its registry's callback with the held value.
+   * Returns the tokens no registry of this loader made (compiled code's own registrations).
+   * A callback that throws does not stop the others; the first error is rethrown at the end.
+   */
+  function drainFinalizers() {
+    const next = need("__finalizer_next");
+    const foreign = [];
+    let error = null;
+    for (let token; (token = next() >>> 0) !== 0;) {
+      const entry = pending.get(token);
+      if (!entry) { foreign.push(token); continue; }
+      pending.delete(token);
+      if (entry.unregisterToken !== undefined) {
+        const map = byUnregisterToken.get(entry.registry);
+        const tokens = map.get(entry.unregisterToken);
+        tokens.delete(token);
+        if (!tokens.size) map.delete(entry.unregisterToken);
+      }
+      try { entry.callback(entry.held); } catch (e) { error ??= e; }
+    }
+    if (error) throw error;
+    return foreign;
+  }
+  /** Shaped like JavaScript's WeakMap, for refs: a value lives only while its key does. */
+  class AsrtWeakMap {
+    #handle;
+    constructor() { this.#handle = need("__weakmap_new")() >>> 0; }
+    /** The value's ref, or 0 when `key` has no entry. */
+    get(key) { return need("__weakmap_get")(this.#handle, key >>> 0) >>> 0; }
+    /** Maps the object `key` to `value` (a ref or 0); returns the map. */
+    set(key, value) { need("__weakmap_set")(this.#handle, key >>> 0, value >>> 0); return this; }
+    has(key) { return need("__weakmap_has")(this.#handle, key >>> 0) !== 0; }
+    delete(key) { return need("__weakmap_delete")(this.#handle, key >>> 0) !== 0; }
+    /** Releases the map and its entries; using it afterwards aborts (a released handle). */
+    free() {
+      if (this.#handle) need("__weakmap_free")(this.#handle);
+      this.#handle = 0;
+    }
+  }
+  if (typeof Symbol.dispose === "symbol") {
+    AsrtWeakMap.prototype[Symbol.dispose] = function () { this.free(); };
+  }
+  return { WeakRef: AsrtWeakRef, FinalizationRegistry: AsrtFinalizationRegistry, WeakMap: AsrtWeakMap, drainFinalizers };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,9 @@
 //!   ([`Mutator::step`], [`Mutator::collect`]). It is a `#[repr(transparent)]` wrapper, so
 //!   [`Mutator::from_runtime`] views any `&mut Runtime<M>` as one for free, and it derefs to the
 //!   runtime for everything else.
+//! - [`Weak<T>`], [`Finalizer<T>`] and [`WeakMap<K, V>`]: weak references, finalizer
+//!   registrations and ephemeron maps ([`Mutator::weak`], [`Mutator::register_finalizer`],
+//!   [`Mutator::weak_map`], docs/ABI.md §10).
 //! - On wasm32, `asrt::api::with` lends the module's own global runtime (the one the exports use).
 //!
 //! # Rooting
@@ -843,6 +846,257 @@ impl<T> Copy for Slot<T> {}
 impl<T> fmt::Debug for Slot<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Slot({:#x})", self.addr)
+    }
+}
+
+// ----- weak references and finalizers (docs/ABI.md §10) -----
+
+/// A weak reference to an object of class `T` ([`Mutator::weak`]): it does not keep the object
+/// alive, and [`Mutator::deref_weak`] reads `None` once the collector found the object
+/// unreachable. A handle into the runtime's weak table: `Copy`, released by
+/// [`Mutator::drop_weak`] (a released handle is rejected, never reused by accident: handles
+/// carry a generation).
+pub struct Weak<T> {
+    handle: NonZeroU32,
+    _class: PhantomData<fn() -> T>,
+}
+
+/// A finalizer registration for an object of class `T` ([`Mutator::register_finalizer`]): its
+/// token comes back from [`Mutator::next_finalized`] exactly once after the object became
+/// unreachable, unless it was unregistered first.
+pub struct Finalizer<T> {
+    token: NonZeroU32,
+    _class: PhantomData<fn() -> T>,
+}
+
+/// A weak map from objects of class `K` to objects of class `V` ([`Mutator::weak_map`]): like
+/// JavaScript's `WeakMap`, a value stays alive only while its key does (an ephemeron), and an
+/// entry goes away with its key. A handle, released by [`Mutator::drop_weak_map`].
+pub struct WeakMap<K, V> {
+    handle: NonZeroU32,
+    _class: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> WeakMap<K, V> {
+    /// The raw handle, as the ABI exports take it.
+    #[inline(always)]
+    pub const fn raw(self) -> u32 {
+        self.handle.get()
+    }
+}
+
+impl<K, V> Clone for WeakMap<K, V> {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K, V> Copy for WeakMap<K, V> {}
+impl<K, V> fmt::Debug for WeakMap<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WeakMap({:#x})", self.handle)
+    }
+}
+
+macro_rules! handle_type {
+    ($name:ident, $field:ident) => {
+        impl<T> $name<T> {
+            /// The raw handle or token, as the ABI exports take it.
+            #[inline(always)]
+            pub const fn raw(self) -> u32 {
+                self.$field.get()
+            }
+
+            /// The handle or token `raw`, or `None` for 0 (nothing is checked here; the
+            /// mutator's methods validate it).
+            #[inline(always)]
+            pub const fn from_raw(raw: u32) -> Option<Self> {
+                match NonZeroU32::new(raw) {
+                    Some($field) => Some($name { $field, _class: PhantomData }),
+                    None => None,
+                }
+            }
+        }
+        impl<T> Clone for $name<T> {
+            #[inline(always)]
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+        impl<T> Copy for $name<T> {}
+        impl<T> PartialEq for $name<T> {
+            fn eq(&self, other: &Self) -> bool {
+                self.$field == other.$field
+            }
+        }
+        impl<T> Eq for $name<T> {}
+        impl<T> fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({:#x})"), self.$field)
+            }
+        }
+    };
+}
+handle_type!(Weak, handle);
+handle_type!(Finalizer, token);
+
+/// A handle the runtime just made (never 0).
+#[inline(always)]
+fn nonzero(raw: u32) -> NonZeroU32 {
+    NonZeroU32::new(raw).unwrap_or_else(|| fail(Error::BadWeakHandle))
+}
+
+impl<M: Memory> Mutator<M> {
+    /// A weak reference to `r` (`__weakref_new`).
+    ///
+    /// ```
+    /// # use asrt::api::{Class, Mutator};
+    /// # struct TreeNode;
+    /// # unsafe impl Class for TreeNode { const ID: u32 = asrt::rtti::ID_TREENODE; const SIZE: u32 = 8; }
+    /// let mut m = Mutator::new(asrt::Runtime::host(Default::default()));
+    /// let (w, f) = m.scope(|m| {
+    ///     let node = m.alloc_rooted::<TreeNode>();
+    ///     let (w, f) = (m.weak(node), m.register_finalizer(node));
+    ///     m.collect();
+    ///     assert_eq!(m.deref_weak(w), Some(node)); // rooted: alive
+    ///     (w, f)
+    /// });
+    /// m.collect(); // the root is gone
+    /// assert_eq!(m.deref_weak(w), None);
+    /// assert_eq!(m.next_finalized::<TreeNode>(), Some(f));
+    /// assert_eq!(m.next_finalized::<TreeNode>(), None); // exactly once
+    /// m.drop_weak(w);
+    /// ```
+    ///
+    /// # Panics
+    /// If `r` is not a live object, or out of memory.
+    pub fn weak<T: Class>(&mut self, r: Ref<T>) -> Weak<T> {
+        match self.rt.weakref_new(r.raw()) {
+            Ok(h) => Weak { handle: nonzero(h), _class: PhantomData },
+            Err(e) => fail(e),
+        }
+    }
+
+    /// The weak reference's target, or `None` once it was found unreachable (`__weakref_get`).
+    /// A target handed out while the collector marks survives the cycle; root it to keep it.
+    ///
+    /// # Panics
+    /// If `w` was released.
+    pub fn deref_weak<T: Class>(&mut self, w: Weak<T>) -> Option<Ref<T>> {
+        match self.rt.weakref_get(w.raw()) {
+            Ok(r) => Ref::from_raw(r),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Releases the weak reference (`__weakref_free`).
+    ///
+    /// # Panics
+    /// If `w` was released already.
+    pub fn drop_weak<T: Class>(&mut self, w: Weak<T>) {
+        if let Err(e) = self.rt.weakref_free(w.raw()) {
+            fail(e);
+        }
+    }
+
+    /// Registers `r` for finalization (`__finalizer_register`).
+    ///
+    /// # Panics
+    /// If `r` is not a live object, or out of memory.
+    pub fn register_finalizer<T: Class>(&mut self, r: Ref<T>) -> Finalizer<T> {
+        match self.rt.finalizer_register(r.raw()) {
+            Ok(t) => Finalizer { token: nonzero(t), _class: PhantomData },
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Cancels a registration whose token was not handed out yet (`__finalizer_unregister`).
+    pub fn unregister_finalizer<T: Class>(&mut self, f: Finalizer<T>) -> Result<(), Error> {
+        self.rt.finalizer_unregister(f.raw())
+    }
+
+    /// The next registration whose object was found unreachable (`__finalizer_next`). The
+    /// class is the caller's word: tokens of every class share one queue.
+    pub fn next_finalized<T: Class>(&mut self) -> Option<Finalizer<T>> {
+        Finalizer::from_raw(self.rt.finalizer_next())
+    }
+
+    /// A new, empty weak map (`__weakmap_new`).
+    ///
+    /// ```
+    /// # use asrt::api::{Class, Mutator};
+    /// # struct TreeNode;
+    /// # unsafe impl Class for TreeNode { const ID: u32 = asrt::rtti::ID_TREENODE; const SIZE: u32 = 8; }
+    /// let mut m = Mutator::new(asrt::Runtime::host(Default::default()));
+    /// let map = m.weak_map::<TreeNode, TreeNode>();
+    /// m.scope(|m| {
+    ///     let key = m.alloc_rooted::<TreeNode>();
+    ///     let value = m.alloc::<TreeNode>(); // kept alive by the map, while `key` lives
+    ///     m.weak_map_set(map, key, Some(value));
+    ///     m.collect();
+    ///     assert_eq!(m.weak_map_get(map, key), Some(value));
+    /// });
+    /// m.collect(); // the key is gone, and its value with it
+    /// assert_eq!(m.stats().live_objects, 0);
+    /// m.drop_weak_map(map);
+    /// ```
+    ///
+    /// # Panics
+    /// Out of memory (the handle table).
+    pub fn weak_map<K: Class, V: Class>(&mut self) -> WeakMap<K, V> {
+        match self.rt.weakmap_new() {
+            Ok(h) => WeakMap { handle: nonzero(h), _class: PhantomData },
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Maps `key` to `value` (`__weakmap_set`).
+    ///
+    /// # Panics
+    /// If the map was released, `key` or `value` is not a live object, or out of memory.
+    pub fn weak_map_set<K: Class, V: Class>(
+        &mut self,
+        map: WeakMap<K, V>,
+        key: Ref<K>,
+        value: Option<Ref<V>>,
+    ) {
+        if let Err(e) = self.rt.weakmap_set(map.raw(), key.raw(), raw(value)) {
+            fail(e);
+        }
+    }
+
+    /// The value of `key`, or `None` (`__weakmap_get`); a value handed out while marking
+    /// survives the cycle.
+    ///
+    /// # Panics
+    /// If the map was released.
+    pub fn weak_map_get<K: Class, V: Class>(
+        &mut self,
+        map: WeakMap<K, V>,
+        key: Ref<K>,
+    ) -> Option<Ref<V>> {
+        match self.rt.weakmap_get(map.raw(), key.raw()) {
+            Ok(v) => Ref::from_raw(v),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Removes `key`'s entry; whether there was one (`__weakmap_delete`).
+    ///
+    /// # Panics
+    /// If the map was released.
+    pub fn weak_map_delete<K: Class, V: Class>(&mut self, map: WeakMap<K, V>, key: Ref<K>) -> bool {
+        self.rt.weakmap_delete(map.raw(), key.raw()).unwrap_or_else(|e| fail(e))
+    }
+
+    /// Releases the map and its entries (`__weakmap_free`).
+    ///
+    /// # Panics
+    /// If the map was released already.
+    pub fn drop_weak_map<K: Class, V: Class>(&mut self, map: WeakMap<K, V>) {
+        if let Err(e) = self.rt.weakmap_free(map.raw()) {
+            fail(e);
+        }
     }
 }
 

@@ -360,6 +360,46 @@ exports! {
         try_runtime()?.write_check_list(out, capacity)
     }
 
+    // ----- weak references and finalizers (docs/ABI.md §10) -----
+
+    /// `__weakref_new(ref) -> handle`: a weak reference to a managed object.
+    fn __weakref_new(ptr: u32) -> u32 { held()?.weakref_new(ptr) }
+
+    /// `__weakref_get(handle) -> ref`: the target, or 0 once it was found unreachable.
+    fn __weakref_get(handle: u32) -> u32 { held()?.weakref_get(handle) }
+
+    /// `__weakref_free(handle)`: releases the handle.
+    fn __weakref_free(handle: u32) -> () { held()?.weakref_free(handle) }
+
+    /// `__finalizer_register(ref) -> token`
+    fn __finalizer_register(ptr: u32) -> u32 { held()?.finalizer_register(ptr) }
+
+    /// `__finalizer_unregister(token)`: cancels a registration not yet handed out.
+    fn __finalizer_unregister(token: u32) -> () { held()?.finalizer_unregister(token) }
+
+    /// `__finalizer_next() -> token`: one token whose object was found unreachable, or 0.
+    fn __finalizer_next() -> u32 { Ok(held()?.finalizer_next()) }
+
+    /// `__weakmap_new() -> map`: a new, empty weak map.
+    fn __weakmap_new() -> u32 { held()?.weakmap_new() }
+
+    /// `__weakmap_set(map, key, value)`: `value` (0 or an object) lives while `key` does.
+    fn __weakmap_set(map: u32, key: u32, value: u32) -> () { held()?.weakmap_set(map, key, value) }
+
+    /// `__weakmap_get(map, key) -> value`: the value, or 0.
+    fn __weakmap_get(map: u32, key: u32) -> u32 { held()?.weakmap_get(map, key) }
+
+    /// `__weakmap_has(map, key) -> 0 | 1`
+    fn __weakmap_has(map: u32, key: u32) -> u32 { Ok(try_runtime()?.weakmap_has(map, key)? as u32) }
+
+    /// `__weakmap_delete(map, key) -> 0 | 1`: whether the key was there.
+    fn __weakmap_delete(map: u32, key: u32) -> u32 {
+        Ok(held()?.weakmap_delete(map, key)? as u32)
+    }
+
+    /// `__weakmap_free(map)`: removes every entry and releases the handle.
+    fn __weakmap_free(map: u32) -> () { held()?.weakmap_free(map) }
+
     // ----- RTTI -----
 
     /// `__typeinfo(id) -> flags`, as the RTTI table at `__rtti_base` says.

@@ -167,6 +167,25 @@ invariants! {
     /// Every reference a static object holds is 0 or an object. Junk is skipped by the
     /// collector and counted, as for shadow-stack slots (address: the static object's block).
     JunkStaticSlot = 37,
+    // ----- the weak table (gc/weak.rs) -----
+    /// The weak table, when there is one, is a live Internal heap block of `8 x capacity`
+    /// payload bytes (address: the table's block; ends the table's checks).
+    WeakTableBlock = 38,
+    /// Every weak reference names 0 or a live object, every registration a live object, and
+    /// every entry's state is known: nothing freed is reachable through the table (address:
+    /// the entry's address).
+    WeakTargetDangling = 39,
+    /// The free list and the ready list hold exactly the free and the queued entries, and the
+    /// table's count is that of the entries in use (address: the table's block).
+    WeakListBroken = 40,
+    /// The ephemeron table, when there is one, is a live Internal heap block of `16 x capacity`
+    /// payload bytes whose live entries and tombstones are as many as counted (address: the
+    /// table's block; ends the table's checks).
+    EphemeronTableBad = 41,
+    /// Every weak-map entry belongs to a live weak map and names a live object as its key and
+    /// 0 or a live object as its value: nothing freed is reachable through a weak map
+    /// (address: the entry's address).
+    EphemeronDangling = 42,
 }
 
 impl Invariant {

@@ -2,7 +2,7 @@
 //! check of the exports (docs/ABI.md §6) in front of the operations that change anything.
 
 use crate::error::Error;
-use crate::gc::{Collector, Phase, PinTable};
+use crate::gc::{Collector, EphemeronTable, Phase, PinTable, WeakTable};
 use crate::heap::Heap;
 use crate::memory::Memory;
 use crate::object::{
@@ -88,6 +88,10 @@ pub struct Runtime<M: Memory> {
     pub(crate) gc: Collector,
     /// Counted pins.
     pub(crate) pins: PinTable,
+    /// Weak references and finalizer registrations.
+    pub(crate) weak: WeakTable,
+    /// Weak-map entries.
+    pub(crate) eph: EphemeronTable,
     /// Roots outside the heap.
     pub(crate) roots: Roots,
     /// Managed heap objects allocated and not yet freed.
@@ -124,6 +128,8 @@ impl<M: Memory> Runtime<M> {
             heap,
             gc: Collector::new(),
             pins: PinTable::new(),
+            weak: WeakTable::new(),
+            eph: EphemeronTable::new(),
             roots,
             live_objects: 0,
             total_allocated: 0,

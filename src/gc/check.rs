@@ -13,8 +13,10 @@
 //! | `check_shadow_slots` | `JunkRootSlot` |
 //! | `check_static_slots` | `JunkStaticSlot` |
 //! | `check_static_roots_black` | `BlackPointsToWhite` (static roots) |
+//! | `check_weak_table` | `WeakTableBlock`, `WeakTargetDangling`, `WeakListBroken` |
+//! | `check_ephemerons` | `EphemeronTableBad`, `EphemeronDangling` |
 
-use super::Phase;
+use super::{Phase, WeakState};
 use crate::invariant::{Invariant, Violations};
 use crate::memory::Memory;
 use crate::object::{Color, GcInfo, HEADER_SIZE};
@@ -78,6 +80,8 @@ impl<M: Memory> Runtime<M> {
         self.check_shadow_slots(v);
         self.check_static_slots(v);
         self.check_static_roots_black(v);
+        self.check_weak_table(v);
+        self.check_ephemerons(v);
     }
 
     /// The invariants of the managed heap object `block` whose gcInfo is `gc`.
@@ -214,6 +218,109 @@ impl<M: Memory> Runtime<M> {
                 v.report(Invariant::BlackPointsToWhite, r - HEADER_SIZE);
             }
         });
+    }
+
+    /// [`Invariant::WeakTableBlock`], [`Invariant::WeakTargetDangling`] and
+    /// [`Invariant::WeakListBroken`]: the table is a live Internal block, its targets are live
+    /// objects, and its two lists hold exactly the free and the queued entries.
+    fn check_weak_table(&self, v: &mut Violations<'_>) {
+        let w = &self.weak;
+        if w.capacity == 0 {
+            return;
+        }
+        let block = w.table.wrapping_sub(HEADER_SIZE);
+        if !self.is_internal_table(w.table, 8 * w.capacity) {
+            v.report(Invariant::WeakTableBlock, block);
+            return;
+        }
+        let mut counts = [0u32; 6];
+        for i in 0..w.capacity {
+            // SAFETY: `i < capacity`: an entry of the validated table block.
+            let (target, meta) = unsafe { (self.load(w.target_at(i)), self.load(w.meta_at(i))) };
+            let state = WeakState::from_meta(meta);
+            let live = match state {
+                Some(WeakState::Weak) => target == 0 || self.validate_object(target).is_ok(),
+                Some(WeakState::Final) => self.validate_object(target).is_ok(),
+                Some(_) => true,
+                None => false,
+            };
+            if !live {
+                v.report(Invariant::WeakTargetDangling, w.target_at(i));
+            }
+            if let Some(s) = state {
+                counts[s as usize] += 1;
+            }
+        }
+        let free = self.weak_list_len(w.free, &[WeakState::Free]);
+        let queued = self.weak_list_len(w.ready, &[WeakState::Ready, WeakState::Cancelled]);
+        let ready = counts[WeakState::Ready as usize] + counts[WeakState::Cancelled as usize];
+        if free != Some(counts[0]) || queued != Some(ready) || w.len != w.capacity - counts[0] {
+            v.report(Invariant::WeakListBroken, block);
+        }
+    }
+
+    /// [`Invariant::EphemeronTableBad`] and [`Invariant::EphemeronDangling`]: the table is a
+    /// live Internal block with the counted entries, each naming a live map, a live key and a
+    /// live value (or 0).
+    fn check_ephemerons(&self, v: &mut Violations<'_>) {
+        let e = &self.eph;
+        if e.capacity == 0 {
+            return;
+        }
+        let block = e.table.wrapping_sub(HEADER_SIZE);
+        if !self.is_internal_table(e.table, 16 * e.capacity) {
+            v.report(Invariant::EphemeronTableBad, block);
+            return;
+        }
+        let (mut live, mut dead) = (0, 0);
+        for i in 0..e.capacity {
+            let (map, key, value) = self.eph(i);
+            match key {
+                0 => {}
+                1 => dead += 1,
+                _ => {
+                    live += 1;
+                    let ok = self.lookup(map, &[WeakState::Map]).is_some()
+                        && self.validate_object(key).is_ok()
+                        && (value == 0 || self.validate_object(value).is_ok());
+                    if !ok {
+                        v.report(Invariant::EphemeronDangling, e.at(i));
+                    }
+                }
+            }
+        }
+        if live != e.len || dead != e.dead {
+            v.report(Invariant::EphemeronTableBad, block);
+        }
+    }
+
+    /// Whether `table` is a live Internal heap block of `bytes` payload bytes.
+    fn is_internal_table(&self, table: u32, bytes: u32) -> bool {
+        self.heap.validate(table).is_ok()
+            // SAFETY: validated just above: a used heap block.
+            && unsafe { self.gc_info(table - HEADER_SIZE) }.kind() == Some(crate::object::Kind::Internal)
+            && self.rt_size(table) == bytes
+    }
+
+    /// The length of the weak table's list starting at index + 1 `head`, if every entry on it
+    /// is in one of `states` and it ends within the capacity.
+    fn weak_list_len(&self, mut head: u32, states: &[WeakState]) -> Option<u32> {
+        let w = &self.weak;
+        let mut n = 0;
+        while head != 0 {
+            if head > w.capacity || n >= w.capacity {
+                return None;
+            }
+            // SAFETY: `head - 1 < capacity`: an entry of the validated table block.
+            let (next, meta) =
+                unsafe { (self.load(w.target_at(head - 1)), self.load(w.meta_at(head - 1))) };
+            if !states.contains(&WeakState::from_meta(meta)?) {
+                return None;
+            }
+            n += 1;
+            head = next;
+        }
+        Some(n)
     }
 
     /// Calls `f(r, child)` for every reference `child` every static root `r` holds.

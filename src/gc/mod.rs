@@ -31,12 +31,16 @@
 
 mod barrier;
 mod check;
+mod ephemeron;
 mod pins;
 mod roots;
 mod sweep;
 mod trace;
+mod weak;
 
+pub use ephemeron::{EphemeronTable, MAX_EPHEMERONS};
 pub use pins::PinTable;
+pub use weak::{MAX_WEAK_ENTRIES, WeakState, WeakTable};
 
 use crate::error::Error;
 use crate::memory::Memory;
@@ -467,6 +471,7 @@ impl<M: Memory> Runtime<M> {
         self.gc.phase = Phase::Mark;
         self.gc.marked_bytes = 0;
         self.gc.debt = 0;
+        self.eph.restart();
         self.shade_roots();
     }
 
@@ -477,6 +482,9 @@ impl<M: Memory> Runtime<M> {
         let live = self.gc.marked_bytes;
         self.gc.threshold = (live * self.gc.pause_percent as u64 / 100).max(MIN_THRESHOLD);
         self.gc.allocated = 0;
+        // The sweep settles the weak table and the ephemerons before it frees any block.
+        self.weak.cursor = 0;
+        self.eph.cursor = 0;
         let start = self.heap.first_block();
         self.heap.set_cursor(start);
     }

@@ -1,6 +1,7 @@
 //! Sweeping: a walk over the heap's blocks in address order from a cursor the heap keeps at a
 //! block start (merges move it left when they swallow it), freeing objects of the old white and
-//! turning black ones into the current white. Bounded per step.
+//! turning black ones into the current white. Bounded per step. A sweep first settles the weak
+//! table (gc/weak.rs): no block is freed while a weak entry may still name it.
 
 use super::trace::OBJECT_WORK;
 use crate::memory::Memory;
@@ -12,6 +13,18 @@ impl<M: Memory> Runtime<M> {
     pub(crate) fn sweep_step(&mut self, budget: u32) {
         let dead = self.gc.white ^ 1;
         let mut work = 0u32;
+        if self.weak.cursor < self.weak.capacity {
+            work = self.settle_step(budget);
+            if self.weak.cursor < self.weak.capacity {
+                return;
+            }
+        }
+        if self.eph.cursor < self.eph.capacity {
+            work += self.eph_settle_step(budget.saturating_sub(work));
+            if self.eph.cursor < self.eph.capacity {
+                return;
+            }
+        }
         while work < budget {
             let at = self.heap.cursor();
             if at == 0 {

@@ -121,13 +121,23 @@ impl<M: Memory> Runtime<M> {
         // The map and the white stay put during a step (the map moves only when an allocation
         // grows the heap), so they are read once.
         let view = self.mark_view();
+        // Whether objects were traced since the ephemeron pass last looked (gc/ephemeron.rs).
+        let mut traced = false;
         while work < budget {
             if let Some(p) = self.gc.partial {
                 work += self.scan_slots(&view, p, budget - work);
+                traced = true;
                 continue;
             }
             let block = self.gc.gray;
             if block == 0 {
+                if core::mem::take(&mut traced) && self.eph.capacity != 0 {
+                    self.eph_traced();
+                }
+                if self.eph_pending() {
+                    work += self.eph_mark_step(budget - work);
+                    continue;
+                }
                 self.shade_shadow_stack();
                 if self.gc.gray == 0 {
                     self.finish_mark();
@@ -142,6 +152,10 @@ impl<M: Memory> Runtime<M> {
                 self.set_gc_info(block, gc.recolored(Color::Black as u32));
                 work += OBJECT_WORK + self.trace(&view, block + HEADER_SIZE);
             }
+            traced = true;
+        }
+        if traced && self.eph.capacity != 0 {
+            self.eph_traced();
         }
     }
 

@@ -14,6 +14,9 @@ use asrt::{Error, Runtime};
 
 use super::*;
 
+#[path = "weak.rs"]
+mod weak;
+
 /// The kinds of objects the GC model makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum K {
@@ -83,6 +86,8 @@ pub struct GcModel {
     stack_limit: usize,
     /// Counts of what happened, for the test's own coverage report.
     pub counts: BTreeMap<&'static str, u64>,
+    /// Weak references and finalizer registrations (tests/model/weak.rs).
+    weaks: weak::Weaks,
 }
 
 fn slot_count(k: K) -> bool {
@@ -114,6 +119,7 @@ impl GcModel {
             baseline_used,
             stack_limit: 200,
             counts: BTreeMap::new(),
+            weaks: weak::Weaks::default(),
         }
     }
 
@@ -335,22 +341,31 @@ impl GcModel {
                 work.push(r);
             }
         }
-        while let Some(i) = work.pop() {
-            let o = self.obj(i);
-            let mut visit = |c: usize| {
-                if !seen[c] {
-                    seen[c] = true;
-                    work.push(c);
+        loop {
+            while let Some(i) = work.pop() {
+                let o = self.obj(i);
+                let mut visit = |c: usize| {
+                    if !seen[c] {
+                        seen[c] = true;
+                        work.push(c);
+                    }
+                };
+                for &c in o.slots.iter().flatten() {
+                    visit(c);
                 }
-            };
-            for &c in o.slots.iter().flatten() {
-                visit(c);
+                if matches!(o.k, K::ArrStr | K::ArrI32) {
+                    visit(o.buffer);
+                }
             }
-            if matches!(o.k, K::ArrStr | K::ArrI32) {
-                visit(o.buffer);
+            // Ephemerons: the value of a reached key is reached; repeat until nothing changes.
+            work = self.ephemeron_values(&seen);
+            if work.is_empty() {
+                return seen;
+            }
+            for &v in &work {
+                seen[v] = true;
             }
         }
-        seen
     }
 
     /// Forgets every object the model cannot reach: the collector may free it from now on.
@@ -507,6 +522,7 @@ impl GcModel {
                 self.count("configure");
             }
             GcOp::Clear { container, len } => self.clear_one(container, len),
+            GcOp::Weak(w) => self.apply_weak(w),
         }
         if trace {
             let after = std::format!("{:?}", self.counts);
@@ -535,6 +551,7 @@ impl GcModel {
         }
         self.prune();
         self.verify();
+        self.check_weak(op == GcOp::Collect);
     }
 
     /// [`GcOp::ArrayPush`] onto the array `c`.
@@ -592,7 +609,9 @@ impl GcModel {
             .iter()
             .copied()
             .filter(|&i| {
-                matches!(self.obj(i).k, K::Str | K::Buf | K::SArr) && !self.pins.contains_key(&i)
+                matches!(self.obj(i).k, K::Str | K::Buf | K::SArr)
+                    && !self.pins.contains_key(&i)
+                    && !self.in_weak_map(i)
             })
             .collect();
         if cands.is_empty() {
@@ -937,12 +956,17 @@ impl GcModel {
         assert_sound(&self.rt, "");
         self.rt.collect();
         assert_sound(&self.rt, "");
+        self.check_weak(true);
+        assert_eq!(self.rt.weakmap_entries(), 0, "every weak-map entry went with its key");
         let s = self.rt.stats();
         assert_eq!(s.live_objects, 0, "every object collected");
         assert_eq!(
             s.used_bytes,
-            self.baseline_used + self.pin_table_bytes(),
-            "used bytes back to the baseline (+ the pin table for {} pins at most)",
+            self.baseline_used
+                + self.pin_table_bytes()
+                + self.rt.weak_table_bytes() as u64
+                + self.rt.weakmap_table_bytes() as u64,
+            "used bytes back to the baseline (+ the pin table for {} pins at most, + the weak table)",
             self.max_distinct_pins
         );
         assert_eq!(self.rt.phase(), Phase::Idle);

@@ -229,6 +229,89 @@ pub enum GcOp {
         /// The new length of an array.
         len: u32,
     },
+    /// A weak-reference or finalizer operation.
+    Weak(WeakOp),
+}
+
+/// A weak-reference or finalizer operation of the GC model (tests/model/weak.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeakOp {
+    /// A weak reference to the tracked object `object`.
+    New {
+        /// The object (a child candidate).
+        object: u32,
+    },
+    /// Reads the weak reference `weak` (through the read barrier).
+    Get {
+        /// Which of the model's weak references.
+        weak: u32,
+    },
+    /// Releases the weak reference `weak`.
+    Free {
+        /// Which of the model's weak references.
+        weak: u32,
+    },
+    /// Registers the tracked object `object` for finalization.
+    Register {
+        /// The object (a child candidate).
+        object: u32,
+    },
+    /// Unregisters the pending registration `reg`.
+    Unregister {
+        /// Which of the pending registrations.
+        reg: u32,
+    },
+    /// Maps the tracked object `key` to `value` in the weak map `map` (a new map when there
+    /// is none).
+    MapSet {
+        /// Which of the model's weak maps.
+        map: u32,
+        /// The key (a child candidate).
+        key: u32,
+        /// The value (a child candidate or null).
+        value: Option<u32>,
+    },
+    /// Deletes the entry `entry` of the weak map `map`.
+    MapDelete {
+        /// Which of the model's weak maps.
+        map: u32,
+        /// Which of its entries.
+        entry: u32,
+    },
+    /// A new weak map (at most four at once), or with `free` releases the map `map`.
+    MapNewOrFree {
+        /// Which of the model's weak maps.
+        map: u32,
+        /// Release it instead.
+        free: bool,
+    },
+    /// A forged (`which % 4 == 0`), released (1) or delivered (2) handle, or a forged weak-map
+    /// handle (3), which must be rejected with memory unchanged.
+    Hostile {
+        /// Which kind of bad handle.
+        which: u32,
+        /// Picks one.
+        salt: u32,
+    },
+}
+
+impl WeakOp {
+    /// Decodes `k % 12`: two twelfths each make weak references, registrations and weak-map
+    /// entries; one each reads, releases, unregisters, deletes an entry, makes or frees a map,
+    /// and tries a bad handle.
+    pub fn decode((k, a, b): RawOp) -> Self {
+        match k % 12 {
+            0 | 1 => WeakOp::New { object: a },
+            2 => WeakOp::Get { weak: a },
+            3 => WeakOp::Free { weak: a },
+            4 | 5 => WeakOp::Register { object: a },
+            6 => WeakOp::Unregister { reg: a },
+            7 => WeakOp::Hostile { which: a, salt: b },
+            8 | 9 => WeakOp::MapSet { map: b >> 16, key: a, value: child(b & 0xFFFF) },
+            10 => WeakOp::MapDelete { map: b, entry: a },
+            _ => WeakOp::MapNewOrFree { map: a, free: b.is_multiple_of(4) },
+        }
+    }
 }
 
 /// A child operand: null for a sixth of the values, else a candidate.
@@ -283,7 +366,24 @@ impl GcOp {
     }
 }
 
+impl GcOp {
+    /// Decodes a raw operation of the weak mix (selector `k % 28`): eight in 28 are weak
+    /// operations ([`WeakOp::decode`] of `k / 28` and `a`), the rest the mix of
+    /// [`GcOp::decode`].
+    pub fn decode_weak((k, a, b): RawOp) -> Self {
+        match k % 28 {
+            s @ 0..=19 => GcOp::decode((s, a, b)),
+            _ => GcOp::Weak(WeakOp::decode(((k / 28) ^ (a >> 24) as u8, a & 0xFF_FFFF, b))),
+        }
+    }
+}
+
 impl Rng {
+    /// `n` GC model operations of the weak mix ([`GcOp::decode_weak`]).
+    pub fn weak_ops(&mut self, n: usize) -> Vec<GcOp> {
+        self.ops(n).into_iter().map(GcOp::decode_weak).collect()
+    }
+
     /// `n` GC model operations.
     pub fn gc_ops(&mut self, n: usize) -> Vec<GcOp> {
         self.ops(n).into_iter().map(GcOp::decode).collect()

@@ -316,6 +316,13 @@ macro_rules! wasm_gc_tests {
             }
         }
         #[wasm_bindgen_test]
+        fn gc_weak_model_prng() {
+            for seed in 20..22u64 {
+                let ops = model::Rng::new(seed).weak_ops(1500);
+                model::run_gc_model(&ops, 256, seed, seed % 2 == 0);
+            }
+        }
+        #[wasm_bindgen_test]
         fn gc_model_many_short_runs() {
             let mut rng = model::Rng::new(1234);
             for case in 0..40u64 {

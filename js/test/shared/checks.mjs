@@ -7,6 +7,7 @@
 //   needs: "gc" when it needs a forced JS garbage collection (ctx.gc).
 // ctx = { kind, loader, bytes, gc, instantiate(imports?) -> Promise<exports> }.
 import * as assert from "./assert.mjs";
+import { runWeakModel } from "./weak-model.mjs";
 
 const F = {
   ABV: 1 << 0, ARRAY: 1 << 1, STATICARRAY: 1 << 2,
@@ -58,6 +59,16 @@ const STRINGS = [
 ];
 
 export const checks = [
+  {
+    name: "WeakRef, FinalizationRegistry and WeakMap match a reachability model (docs/ABI.md §10)",
+    kinds: ["classic", "modern"],
+    async run({ instantiate }) {
+      const e = await instantiate();
+      e.__gc_configure(100, 1024);
+      const counts = runWeakModel(e, { seed: 7, ops: 600, checkEvery: 3 });
+      assert.ok(counts.finalized > 0 && counts.deref > 0, `exercised: ${JSON.stringify(counts)}`);
+    },
+  },
   {
     name: "profile is detected from the module",
     async run({ kind, instantiate }) {
