@@ -465,6 +465,7 @@ impl<M: Memory> Runtime<M> {
     fn start_cycle(&mut self) {
         debug_assert_eq!(self.gc.phase, Phase::Idle);
         self.gc.phase = Phase::Mark;
+        self.set_marking_word(1);
         self.gc.marked_bytes = 0;
         self.gc.debt = 0;
         self.shade_roots();
@@ -474,11 +475,25 @@ impl<M: Memory> Runtime<M> {
     fn finish_mark(&mut self) {
         self.gc.white ^= 1;
         self.gc.phase = Phase::Sweep;
+        self.set_marking_word(0);
         let live = self.gc.marked_bytes;
         self.gc.threshold = (live * self.gc.pause_percent as u64 / 100).max(MIN_THRESHOLD);
         self.gc.allocated = 0;
         let start = self.heap.first_block();
         self.heap.set_cursor(start);
+    }
+
+    /// Writes the marking word (`Roots::marking`, `__gc_marking`) when the build has one: 1 from
+    /// the start of marking to its end, so compiled code's inline barrier knows when to call
+    /// `__link`.
+    #[inline(always)]
+    fn set_marking_word(&self, value: u32) {
+        let addr = self.roots.marking;
+        if addr != 0 {
+            // SAFETY: `Runtime::new`'s contract: a non-zero `marking` is a 4-aligned word of
+            // static memory that only the runtime writes.
+            unsafe { self.store(addr, value) };
+        }
     }
 
     /// Sweep → Idle.
