@@ -145,11 +145,17 @@ static inline const uint16_t *asrt_string_units(const void *str) {
 
 /* Compile-time checks of a C struct against the layout: its size, and that field `field` is
  * the class's k-th traced ref (ASRT_REF_<Name>_<k>). */
+#ifdef __cplusplus
+#define ASRT_STATIC_ASSERT static_assert
+#else
+#define ASRT_STATIC_ASSERT _Static_assert
+#endif
 #define ASRT_CHECK_CLASS(Name, type)                                                          \
-  _Static_assert(sizeof(type) == ASRT_SIZE_##Name, #type " does not match the layout's " #Name)
+  ASRT_STATIC_ASSERT(sizeof(type) == ASRT_SIZE_##Name,                                        \
+                     #type " does not match the layout's " #Name)
 #define ASRT_CHECK_REF(Name, k, type, field)                                                  \
-  _Static_assert(offsetof(type, field) == ASRT_REF_##Name##_##k,                              \
-                 #type "." #field " is not ref " #k " of the layout's " #Name)
+  ASRT_STATIC_ASSERT(offsetof(type, field) == ASRT_REF_##Name##_##k,                          \
+                     #type "." #field " is not ref " #k " of the layout's " #Name)
 
 /* ---------------------------------------------------------------------------------------------
  * The shadow stack (roots of compiled code), inline. A push that would pass `limit` hands off
