@@ -101,7 +101,11 @@ else
 fi
 
 # --- 4. npm devDependencies --------------------------------------------------
-if [[ -f package.json ]]; then
+if [[ -L node_modules ]]; then
+  # A worktree that shares another checkout's node_modules through a link: `npm ci` would first
+  # empty the directory the link points to (everyone's), then install here. Leave it alone.
+  log "npm: node_modules is a link to $(readlink node_modules): left alone (run npm ci there if it is stale)"
+elif [[ -f package.json ]]; then
   if [[ -f package-lock.json ]]; then
     if [[ ! -f node_modules/.package-lock.json || node_modules/.package-lock.json -ot package-lock.json ]]; then
       log "npm: npm ci"
