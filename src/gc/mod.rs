@@ -144,14 +144,23 @@ impl<M: Memory> Runtime<M> {
 
     /// `__new`: a managed object of type `id` with a zeroed payload of `size` bytes. May do one
     /// bounded GC step first. Time: O(size) for the zeroing plus one step.
-    #[inline]
+    #[inline(always)]
     pub fn new_object(&mut self, size: u32, id: u32) -> Result<u32, Error> {
-        self.new_object_keeping(size, id, &[])
+        self.new_object_inline(size, id, &[])
     }
 
     /// Like [`Runtime::new_object`], but the refs in `keep` (arguments the caller reads after
     /// the allocation) survive the GC step it pays for even if nothing else references them.
     pub fn new_object_keeping(&mut self, size: u32, id: u32, keep: &[u32]) -> Result<u32, Error> {
+        self.new_object_inline(size, id, keep)
+    }
+
+    /// The body of [`Runtime::new_object_keeping`], inlined into `new_object` (the `__new`
+    /// export and the Rust API): the allocation runs inside the export's work function instead
+    /// of in a call whose `Result` comes back through memory (valgrind instruction counts of
+    /// binary-trees: -10% for C on the SDK, -2.6% for the Rust API).
+    #[inline(always)]
+    fn new_object_inline(&mut self, size: u32, id: u32, keep: &[u32]) -> Result<u32, Error> {
         if size > MAX_PAYLOAD {
             return Err(Error::SizeTooLarge);
         }
