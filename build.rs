@@ -6,6 +6,8 @@
 //!   included by `src/statics.rs` on wasm32);
 //! - `exports_static.rs` (the exported globals `__rtti_base`, `__gc_stack`, `__id_<Name>`,
 //!   `__static_<name>`; included by `src/exports.rs` on wasm32);
+//! - `asrt_layout.h` and `asrt.ldflags` (the C SDK's generated header and the wasm-ld arguments
+//!   before the export list; `scripts/c-sdk.sh` copies them, docs/ABI.md §9);
 //!
 //! from the layout file: `layout.toml`, or the file `ASRT_LAYOUT` names, with `ASRT_PROFILE`
 //! overriding its profile. For the wasm32 cdylib it also passes the memory limits (and, with the
@@ -59,9 +61,13 @@ fn main() {
     fs::write(out.join("layout.rs"), codegen::layout_rs(&layout)).unwrap();
     fs::write(out.join("statics.rs"), codegen::statics_rs(&layout, &list)).unwrap();
     fs::write(out.join("exports_static.rs"), codegen::exports_static_rs(&layout)).unwrap();
+    // The C SDK's generated parts (scripts/c-sdk.sh copies them out of OUT_DIR).
+    fs::write(out.join("asrt_layout.h"), codegen::c_layout_h(&layout)).unwrap();
+    let import = env::var_os("CARGO_FEATURE_IMPORT_MEMORY").is_some();
+    let ldflags = codegen::c_ldflags(&layout, import).join("\n") + "\n";
+    fs::write(out.join("asrt.ldflags"), ldflags).unwrap();
 
     if env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
-        let import = env::var_os("CARGO_FEATURE_IMPORT_MEMORY").is_some();
         for arg in codegen::link_args(&layout, import) {
             println!("cargo:rustc-link-arg-cdylib={arg}");
         }

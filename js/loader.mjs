@@ -456,10 +456,43 @@ function rttiReaders(rttiBase, profile, mem, u32) {
   return { typeCount, typeinfo, typeBase, arrayInfo, rtId, rtSize };
 }
 
+/**
+ * Entry guards for modules that link asrt in (the C SDK, docs/ABI.md §9.5), which export the
+ * C stack pointer as `__stack_pointer`. When `env.abort` throws out of a C function, the frames
+ * it unwinds leave the stack pointer and the shadow-stack top where they were; each guarded
+ * export saves both on entry and puts them back when the call throws, so the instance stays
+ * usable. Only the program's own functions are guarded: the runtime's exports (`__*`) keep
+ * nothing on either stack when they abort. Returns the raw exports to demangle.
+ */
+function guardEntries(core) {
+  const { raw } = core;
+  const sp = raw.__stack_pointer;
+  const stackCell = globalValue(raw.__gc_stack);
+  if (!(sp instanceof WebAssembly.Global) || stackCell === undefined) return raw;
+  const guarded = {};
+  for (const name of Object.keys(raw)) {
+    const f = raw[name];
+    if (typeof f !== "function" || name.startsWith("__")) { guarded[name] = f; continue; }
+    guarded[name] = function (...args) {
+      const savedSp = sp.value;
+      const savedTop = core.u32(stackCell);
+      try {
+        return f.apply(this, args);
+      } catch (e) {
+        sp.value = savedSp;
+        core.views();
+        core.mem.U32[stackCell >>> 2] = savedTop;
+        throw e;
+      }
+    };
+  }
+  return guarded;
+}
+
 /** The demangled raw exports plus `helpers`, which win over same-named raw exports. */
 function wrapExports(pre, core, helpers) {
   const ext = { ...helpers, memory: core.memory, table: core.table };
-  const result = demangle(core.raw, ext);
+  const result = demangle(guardEntries(core), ext);
   // The loader's helpers win over same-named raw exports (e.g. a boolean __instanceof).
   Object.assign(result, helpers);
   Object.defineProperty(result, "__profile", { value: core.profile.name, enumerable: false });

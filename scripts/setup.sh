@@ -2,7 +2,8 @@
 # Idempotent setup for a fresh Debian 12 machine that already has rustup/cargo,
 # node 20 and npm. Installs only what is missing:
 #   - the wasm32-unknown-unknown rustup target (toolchain pinned by rust-toolchain.toml)
-#   - Debian packages: chromium, chromium-driver, binaryen (wasm-opt), hyperfine
+#   - Debian packages: chromium, chromium-driver, binaryen (wasm-opt), hyperfine, and clang-19
+#     and lld-19 (wasm-ld-19) for the C SDK (scripts/c-sdk.sh, examples/c, tests/c)
 #   - wasm-bindgen-cli at the version of `wasm-bindgen` in Cargo.lock
 #   - the root npm devDependencies (npm ci) when package.json exists
 #   - for fuzzing only (fuzz/, scripts/fuzz.sh): a nightly toolchain and cargo-fuzz
@@ -38,7 +39,7 @@ fi
 
 # --- 2. Debian packages ------------------------------------------------------
 apt_missing=()
-for pkg in chromium chromium-driver binaryen hyperfine; do
+for pkg in chromium chromium-driver binaryen hyperfine clang-19 lld-19; do
   if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     log "apt package $pkg: present"
   else
@@ -100,7 +101,11 @@ else
 fi
 
 # --- 4. npm devDependencies --------------------------------------------------
-if [[ -f package.json ]]; then
+if [[ -L node_modules ]]; then
+  # A worktree that shares another checkout's node_modules through a link: `npm ci` would first
+  # empty the directory the link points to (everyone's), then install here. Leave it alone.
+  log "npm: node_modules is a link to $(readlink node_modules): left alone (run npm ci there if it is stale)"
+elif [[ -f package.json ]]; then
   if [[ -f package-lock.json ]]; then
     if [[ ! -f node_modules/.package-lock.json || node_modules/.package-lock.json -ot package-lock.json ]]; then
       log "npm: npm ci"

@@ -7,6 +7,9 @@
 #   wasm-node cargo test --target wasm32-unknown-unknown --tests   (wasm-bindgen-test-runner in node)
 #   chromium  the same wasm suites in headless Chromium (WASM_BINDGEN_USE_BROWSER=1, chromedriver)
 #   js        node --test tests/js/  (+ js/test/ when present), against the release builds
+#   c         the C SDK (docs/ABI.md §9): tests/c/build.sh (scripts/c-sdk.sh, examples/c plain
+#             and LTO, tests/c's programs; clang-19 and lld-19 from setup), then tests/c/'s
+#             checks in node and in headless Chromium
 #   fuzz      scripts/fuzz.sh smoke            (every libFuzzer target in fuzz/ for ~20 s, nightly;
 #             last, so that a missing nightly toolchain cannot hide the other levels' results)
 #
@@ -21,7 +24,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-ALL_STAGES=(setup host build wasm-node chromium js fuzz)
+ALL_STAGES=(setup host build wasm-node chromium js c fuzz)
 
 # ---- stage selection ---------------------------------------------------------
 selected=()
@@ -125,6 +128,16 @@ stage_js() {
   else
     echo "(js/test/ does not exist: nothing more to run)"
   fi
+}
+
+stage_c() {
+  local tool
+  for tool in clang-19 wasm-ld-19; do
+    command -v "$tool" >/dev/null || { echo "$tool not found (scripts/setup.sh installs clang-19 and lld-19)" >&2; return 1; }
+  done
+  bash tests/c/build.sh
+  node --test tests/c/
+  node tests/c/browser.mjs
 }
 
 # ---- runner ------------------------------------------------------------------

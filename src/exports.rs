@@ -111,6 +111,7 @@ fn init() -> Result<(), Error> {
         static_count: list.len() as u32,
         objects,
         object_count,
+        marking: statics::marking_word(),
     };
     // Taking the address of a linker-defined symbol reads nothing.
     let base = core::ptr::addr_of!(__heap_base) as usize as u32;

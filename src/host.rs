@@ -4,7 +4,7 @@
 //! ```text
 //! ╒═══════════════════ Host memory ════════════════════╕
 //! │ stand-in for the native stack region (0..1024)     │ __gc_stats may write here
-//! │ shadow stack header { top, base, limit }           │ 1024
+//! │ shadow stack header { top, base, limit, marking }  │ 1024 (marking: `Roots::marking`)
 //! │ shadow stack slots                                 │ 1040 .. limit
 //! │ static StaticArray<string> "slots" (header+slots)  │ 16-aligned
 //! │ static root list: [ref of slots]                   │
@@ -87,6 +87,7 @@ impl Runtime<HostMemory> {
             static_count: 1,
             objects,
             object_count: 1,
+            marking: header + 12,
         };
         // SAFETY: the layout above: every array and the static object lie in the initial pages
         // below `heap_base`, above the stack stand-in `[0, HOST_STACK_BYTES)`.

@@ -40,6 +40,10 @@ pub struct Roots {
     pub objects: u32,
     /// Number of entries at `objects`.
     pub object_count: u32,
+    /// Address of a u32 the collector keeps at 1 while marking and 0 otherwise
+    /// (`__gc_marking`, docs/ABI.md §9: compiled code's inline store barrier reads it and calls
+    /// `__link` only while it is 1); 0 for none.
+    pub marking: u32,
 }
 
 /// The figures of `__gc_stats`, in its order (docs/ABI.md §5).
@@ -118,8 +122,9 @@ impl<M: Memory> Runtime<M> {
     /// `statics` and `objects` arrays) lies inside `mem` below `heap_base`; every `statics`
     /// entry is 0 or the ref of a static object whose header (with its block size) and payload
     /// lie in memory below `heap_base`; the native stack region, where `__gc_stats` may write, overlaps
-    /// none of the rest nor a static object; and nothing but the runtime writes the arrays and
-    /// the static objects' headers while it lives.
+    /// none of the rest nor a static object; `marking`, when not 0, is a 4-aligned word below
+    /// `heap_base` that overlaps none of the rest; and nothing but the runtime writes the arrays,
+    /// the marking word and the static objects' headers while it lives.
     pub unsafe fn new(mem: M, heap_base: u32, max_pages: u32, roots: Roots) -> Result<Self, Error> {
         let heap = Heap::new(mem, heap_base, max_pages)?;
         #[cfg(feature = "rtrace")] // rtrace hook

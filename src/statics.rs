@@ -172,6 +172,12 @@ mod generated {
         (&raw const __rtti_base) as usize as u32
     }
 
+    /// The address of the marking word `__gc_marking`.
+    #[inline]
+    pub fn marking_word() -> u32 {
+        (&raw const super::__gc_marking) as usize as u32
+    }
+
     /// The shadow-stack slot array and its length, for `__gc_stack`'s initializer.
     pub const fn shadow_slots() -> (*const u8, usize) {
         ((&raw const SHADOW_SLOTS).cast::<u8>(), crate::rtti::SHADOW_STACK_SLOTS as usize)
@@ -182,3 +188,11 @@ mod generated {
 
 #[cfg(target_arch = "wasm32")]
 pub use generated::*;
+
+/// The marking word (docs/ABI.md §9), exported as the data symbol and global `__gc_marking`: 1
+/// while the collector marks, else 0. Only the runtime writes it (`Roots::marking`); compiled
+/// code reads it in its inline store barrier and calls `__link` only while it is 1.
+#[cfg(target_arch = "wasm32")]
+#[unsafe(no_mangle)]
+#[allow(non_upper_case_globals)]
+pub static __gc_marking: Static<u32> = Static::new(0);

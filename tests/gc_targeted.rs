@@ -659,3 +659,36 @@ fn an_idle_time_step_grows_memory_ahead_of_the_next_cycle() {
     assert!(rt.heap().largest_free() >= 16 << 20, "grown ahead: {}", rt.heap().largest_free());
     assert_eq!(rt.check(), 0);
 }
+
+/// The marking word (`Roots::marking`, `__gc_marking` in wasm builds) is 1 exactly while the
+/// collector marks: the C SDK's inline barrier trusts it to call `__link` whenever it matters.
+#[test]
+fn marking_word_follows_the_phase() {
+    let mut rt = host();
+    let word = rt.roots().marking;
+    assert_ne!(word, 0, "the host runtime lays out a marking word");
+    let marking = |rt: &Rt| ld(rt, word);
+    rt.configure(100, 1024).unwrap(); // small steps: marking 400 objects takes several
+    for _ in 0..400 {
+        let r = new(&mut rt, 64, ids().abuf);
+        rt.push(r).unwrap();
+    }
+    assert_eq!(marking(&rt), 0);
+    let mut seen = [false; 3];
+    for _ in 0..3 {
+        loop {
+            let phase = rt.gc_step();
+            seen[phase as usize] = true;
+            assert_eq!(marking(&rt), (phase == Phase::Mark) as u32, "in phase {phase:?}");
+            if phase == Phase::Idle {
+                break;
+            }
+        }
+    }
+    assert!(seen[Phase::Mark as usize] && seen[Phase::Sweep as usize]);
+    // A full collection passes through marking and leaves the word at 0.
+    begin_cycle(&mut rt);
+    assert_eq!(marking(&rt), 1);
+    rt.collect();
+    assert_eq!(marking(&rt), 0);
+}

@@ -445,3 +445,46 @@ fn cargo_build_rejects_a_bad_layout() {
         "{stderr}"
     );
 }
+
+/// The C SDK's generated header (docs/ABI.md §9.2) says what the runtime's tables say: every
+/// type's id and flags, class sizes and ref offsets, the exported statics; and its linker
+/// arguments carry the cdylib's memory layout.
+#[test]
+fn c_layout_header_and_ldflags() {
+    let l = default_layout(None);
+    let h = codegen::c_layout_h(&l);
+    assert!(h.starts_with("/* @generated"), "{h}");
+    assert!(h.contains("#define ASRT_PROFILE_CLASSIC 1\n"));
+    assert!(h.contains(&format!("#define ASRT_SHADOW_STACK_SLOTS {}u\n", l.shadow_stack_slots)));
+    for t in &l.types {
+        assert!(h.contains(&format!("#define ASRT_ID_{} {}u\n", t.name, t.id)), "{}", t.name);
+        assert!(h.contains(&format!("#define ASRT_FLAGS_{} 0x{:x}u\n", t.name, t.flags)));
+        if let TypeKind::Class { size } = t.kind {
+            assert!(h.contains(&format!("#define ASRT_SIZE_{} {size}u\n", t.name)));
+            assert!(h.contains(&format!("#define ASRT_REFS_{} {}u\n", t.name, t.refs.len())));
+            for (k, off) in t.refs.iter().enumerate() {
+                assert!(h.contains(&format!("#define ASRT_REF_{}_{k} {off}u\n", t.name)));
+            }
+        }
+    }
+    assert!(h.contains("#define ASRT_SIZE_TreeNode 8u\n#define ASRT_REFS_TreeNode 2u\n#define ASRT_REF_TreeNode_0 0u\n#define ASRT_REF_TreeNode_1 4u\n"));
+    assert!(h.contains("#define ASRT_SIZE_ArrayString 16u\n"));
+    assert!(h.contains("#define ASRT_ELEMENT_SIZE_StaticArrayString 4u\n"));
+    for o in l.statics.iter().filter(|o| o.named && o.export) {
+        assert!(h.contains(&format!("extern const uint32_t __static_{};\n", o.name)));
+        assert!(h.contains(&format!("#define ASRT_STATIC_ID_{} {}u\n", o.name, o.type_id)));
+    }
+    assert!(h.trim_end().ends_with("#endif /* ASRT_LAYOUT_H */"));
+
+    let plain = codegen::c_ldflags(&l, false);
+    for want in ["--no-entry", "--stack-first", "stack-size=1048576", "--export=__stack_pointer"] {
+        assert!(plain.iter().any(|a| a == want), "{want} in {plain:?}");
+    }
+    assert!(plain.contains(&format!("--initial-memory={}", l.initial_pages.unwrap() * 65536)));
+    assert!(!plain.iter().any(|a| a == "--import-memory"));
+    let import = codegen::c_ldflags(&l, true);
+    assert!(
+        import.iter().any(|a| a == "--import-memory")
+            && import.iter().any(|a| a == "--export-memory")
+    );
+}

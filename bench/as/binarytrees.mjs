@@ -8,7 +8,7 @@
 // Modules: AssemblyScript 0.28.20 at -O3 with --runtime incremental, stub and
 // minimal (compiled here if missing), plus asrt's module from
 // $ASRT_BINARYTREES_WASM when that file exists (it must export run(n) -> i32;
-// env.abort and other imports are supplied by host.mjs).
+// env.abort and other imports are supplied by host.mjs), and those $BT_MODULES names.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync, statSync } from "node:fs";
@@ -98,6 +98,15 @@ if (asrtPath && existsSync(asrtPath)) {
 } else {
   asrtNote = asrtPath ? `asrt: not built (${asrtPath} does not exist)` : "asrt: not built (set ASRT_BINARYTREES_WASM)";
   console.error(asrtNote);
+}
+
+// More modules from $BT_MODULES: `name=path` entries separated by `;` (bench/run-binarytrees.sh
+// passes the C versions, examples/c/binarytrees.c linked plain and with LTO).
+for (const entry of (process.env.BT_MODULES ?? "").split(";").filter(Boolean)) {
+  const eq = entry.indexOf("=");
+  const [name, path] = [entry.slice(0, eq), entry.slice(eq + 1)];
+  if (existsSync(path)) targets.push({ name, path: resolve(path), note: relative(root, resolve(path)) });
+  else console.error(`${name}: not built (${path} does not exist)`);
 }
 
 const expected = expectedChecksum(n);

@@ -10,6 +10,8 @@
 # Workloads: the allocator benchmark module's run(seed, 100000, 0) (talc's method, as
 # bench/alloc/run.mjs calls it) for seeds 1..K, and binary-trees (bench/gc/rust) at depth N.
 # Each figure is the difference between two depths or seed counts, so node's start-up cancels.
+# With clang-19 and wasm-ld-19 present it also counts this tree's C binary-trees
+# (examples/c/binarytrees.c on the C SDK, plain wasm-ld-19 link and LTO through rust-lld).
 # Environment: ICOUNT_K (default 4), ICOUNT_N (default 14).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -78,4 +80,20 @@ done
 if (($#)); then
   awk -v a="${A[tree]}" -v b="${A[base]}" -v c="${B[tree]}" -v d="${B[base]}" -v r="$1" \
     'BEGIN { printf "| tree vs %s | %+.1f%% | %+.1f%% |\n", r, (a / b - 1) * 100, (c / d - 1) * 100 }'
+fi
+
+# The C binary-trees of this tree, beside the Rust API version's count above.
+if command -v clang-19 >/dev/null && command -v wasm-ld-19 >/dev/null; then
+  make -s -C examples/c OUT="$OUT/c" all lto >&2
+  cp "$OUT/c/binarytrees.wasm" "$OUT/c-bt.wasm"
+  cp "$OUT/c/binarytrees-lto.wasm" "$OUT/c-lto-bt.wasm"
+  echo
+  echo "| binary-trees n=$N | instructions | vs the Rust API version |"
+  echo "| --- | ---: | ---: |"
+  for l in c c-lto; do
+    b1=$(count "$l" bt 4)
+    bn=$(count "$l" bt "$N")
+    awk -v l="$l" -v c="$((bn - b1))" -v r="${B[tree]}" \
+      'BEGIN { printf "| C on the SDK (%s) | %d | %.2fx |\n", l == "c" ? "wasm-ld-19" : "LTO, rust-lld", c, c / r }'
+  done
 fi

@@ -148,14 +148,23 @@ impl<M: Memory> Runtime<M> {
 
     /// `__new`: a managed object of type `id` with a zeroed payload of `size` bytes. May do one
     /// bounded GC step first. Time: O(size) for the zeroing plus one step.
-    #[inline]
+    #[inline(always)]
     pub fn new_object(&mut self, size: u32, id: u32) -> Result<u32, Error> {
-        self.new_object_keeping(size, id, &[])
+        self.new_object_inline(size, id, &[])
     }
 
     /// Like [`Runtime::new_object`], but the refs in `keep` (arguments the caller reads after
     /// the allocation) survive the GC step it pays for even if nothing else references them.
     pub fn new_object_keeping(&mut self, size: u32, id: u32, keep: &[u32]) -> Result<u32, Error> {
+        self.new_object_inline(size, id, keep)
+    }
+
+    /// The body of [`Runtime::new_object_keeping`], inlined into `new_object` (the `__new`
+    /// export and the Rust API): the allocation runs inside the export's work function instead
+    /// of in a call whose `Result` comes back through memory (valgrind instruction counts of
+    /// binary-trees: -10% for C on the SDK, -2.6% for the Rust API).
+    #[inline(always)]
+    fn new_object_inline(&mut self, size: u32, id: u32, keep: &[u32]) -> Result<u32, Error> {
         if size > MAX_PAYLOAD {
             return Err(Error::SizeTooLarge);
         }
@@ -168,9 +177,30 @@ impl<M: Memory> Runtime<M> {
             Err(e) => self.new_object_after_oom(size, id, keep, e)?,
         };
         // SAFETY: `alloc_object` returned a block with `size` payload bytes.
-        unsafe { self.heap.mem.zero(ptr, size) };
+        unsafe { self.zero_payload(ptr, size) };
         self.account_new(ptr, size);
         Ok(ptr)
+    }
+
+    /// Zeroes a new object's payload. Small payloads (the common objects of compiled code, whose
+    /// size reaches the export only at run time) are cleared a word at a time instead of through
+    /// a `memset` call; the words may run past `size` up to the next multiple of 4, which is
+    /// still inside the block (its payload room is `size` rounded up to 16).
+    ///
+    /// # Safety
+    /// `ptr` is the ref of a block just allocated with a payload of `size` bytes.
+    #[inline(always)]
+    unsafe fn zero_payload(&self, ptr: u32, size: u32) {
+        if size <= 32 {
+            for i in 0..size.div_ceil(4) {
+                // SAFETY: `ptr + 4 * i` is 4-aligned (refs are 16-aligned) and below `ptr + size`
+                // rounded up to 16, inside the block the caller's allocation returned.
+                unsafe { self.store(ptr + 4 * i, 0) };
+            }
+        } else {
+            // SAFETY: the caller's: the payload lies in memory.
+            unsafe { self.heap.mem.zero(ptr, size) };
+        }
     }
 
     /// The slow path of [`Runtime::new_object_keeping`]: out of memory is final only after a
@@ -469,6 +499,7 @@ impl<M: Memory> Runtime<M> {
     fn start_cycle(&mut self) {
         debug_assert_eq!(self.gc.phase, Phase::Idle);
         self.gc.phase = Phase::Mark;
+        self.set_marking_word(1);
         self.gc.marked_bytes = 0;
         self.gc.debt = 0;
         self.eph.restart();
@@ -479,6 +510,7 @@ impl<M: Memory> Runtime<M> {
     fn finish_mark(&mut self) {
         self.gc.white ^= 1;
         self.gc.phase = Phase::Sweep;
+        self.set_marking_word(0);
         let live = self.gc.marked_bytes;
         self.gc.threshold = (live * self.gc.pause_percent as u64 / 100).max(MIN_THRESHOLD);
         self.gc.allocated = 0;
@@ -487,6 +519,19 @@ impl<M: Memory> Runtime<M> {
         self.eph.cursor = 0;
         let start = self.heap.first_block();
         self.heap.set_cursor(start);
+    }
+
+    /// Writes the marking word (`Roots::marking`, `__gc_marking`) when the build has one: 1 from
+    /// the start of marking to its end, so compiled code's inline barrier knows when to call
+    /// `__link`.
+    #[inline(always)]
+    fn set_marking_word(&self, value: u32) {
+        let addr = self.roots.marking;
+        if addr != 0 {
+            // SAFETY: `Runtime::new`'s contract: a non-zero `marking` is a 4-aligned word of
+            // static memory that only the runtime writes.
+            unsafe { self.store(addr, value) };
+        }
     }
 
     /// Sweep → Idle.
