@@ -629,14 +629,9 @@ impl<M: Memory> Mutator<M> {
     /// ```
     #[inline(always)]
     pub fn scope<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
-        let header = self.rt.roots.shadow_stack;
-        // SAFETY: the shadow-stack descriptor lies in memory (the contract of `Runtime::new`).
-        let top = if header != 0 { unsafe { self.rt.load(header) } } else { 0 };
+        let (header, top) = self.rt.shadow_mark();
         let result = f(self);
-        if header != 0 {
-            // SAFETY: as above; the descriptor is the runtime's to restore.
-            unsafe { self.rt.store(header, top) };
-        }
+        self.rt.shadow_reset(header, top);
         result
     }
 
@@ -672,25 +667,10 @@ impl<M: Memory> Mutator<M> {
     #[inline(always)]
     #[track_caller]
     fn push_raw(&mut self, raw: u32) -> u32 {
-        let header = self.rt.roots.shadow_stack;
-        if header == 0 {
-            fail(Error::StackOverflow);
+        match self.rt.shadow_push_raw(raw) {
+            Some(slot) => slot,
+            None => fail(Error::StackOverflow),
         }
-        // The slot array's bounds as the build laid it out, not the descriptor's words (which
-        // compiled code may have overwritten), so a push never writes outside it.
-        let (base, limit) = (self.rt.roots.shadow_base, self.rt.roots.shadow_limit);
-        // SAFETY: the descriptor lies in memory (the contract of `Runtime::new`).
-        let top = unsafe { self.rt.load(header) };
-        // One compare for base <= top < limit (wrapping), one test for alignment.
-        if top.wrapping_sub(base) >= limit.wrapping_sub(base) || !top.is_multiple_of(4) {
-            fail(Error::StackOverflow);
-        }
-        // SAFETY: `top` is a 4-aligned slot of the build's array `[base, limit)`.
-        unsafe {
-            self.rt.store(top, raw);
-            self.rt.store(header, top + 4);
-        }
-        top
     }
 
     /// Pushes a null shadow-stack slot whose content can be replaced ([`Mutator::set_slot`]): a
@@ -745,10 +725,9 @@ impl<M: Memory> Mutator<M> {
     /// `value` is null or a live managed object.
     #[inline(always)]
     pub unsafe fn set_slot_unchecked<T>(&mut self, slot: Slot<T>, value: Option<Ref<T>>) {
-        let (base, limit) = (self.rt.roots.shadow_base, self.rt.roots.shadow_limit);
-        // A slot address only ever comes from `slot`, so it lies in [base, limit); the test
+        // A slot address only ever comes from `slot`, so it lies in the slot array; the test
         // keeps a forged one from writing outside the stack.
-        if slot.addr >= base && slot.addr < limit {
+        if self.rt.is_shadow_slot(slot.addr) {
             // SAFETY: a slot of the build's array: `[base, limit)`, 4-aligned like every
             // address `push_raw` returns (a `Slot`'s address is private to this module).
             unsafe { self.rt.store(slot.addr, raw(value)) };
@@ -758,8 +737,7 @@ impl<M: Memory> Mutator<M> {
     /// The content of `slot`.
     #[inline]
     pub fn get_slot<T>(&self, slot: Slot<T>) -> Option<Ref<T>> {
-        let (base, limit) = (self.rt.roots.shadow_base, self.rt.roots.shadow_limit);
-        if slot.addr >= base && slot.addr < limit {
+        if self.rt.is_shadow_slot(slot.addr) {
             // SAFETY: as in `set_slot_unchecked`.
             Ref::from_raw(unsafe { self.rt.load(slot.addr) })
         } else {
@@ -770,10 +748,7 @@ impl<M: Memory> Mutator<M> {
     /// Shadow-stack slots in use.
     #[inline]
     pub fn stack_depth(&self) -> u32 {
-        let h = self.rt.roots.shadow_stack;
-        // SAFETY: the descriptor lies in memory (the contract of `Runtime::new`).
-        let top = if h != 0 { unsafe { self.rt.load(h) } } else { 0 };
-        top.saturating_sub(self.rt.roots.shadow_base) / 4
+        self.rt.shadow_top().saturating_sub(self.rt.roots.shadow_base) / 4
     }
 
     // ----- the collector -----

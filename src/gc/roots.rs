@@ -45,13 +45,72 @@ impl<M: Memory> Runtime<M> {
         Ok(())
     }
 
+    /// The descriptor's `top` word as it stands (unchecked: compiled code writes it); 0 without
+    /// a shadow stack. Time: O(1).
+    #[inline(always)]
+    pub(crate) fn shadow_top(&self) -> u32 {
+        let h = self.roots.shadow_stack;
+        // SAFETY: the descriptor lies in memory (the contract of `Runtime::new`).
+        if h == 0 { 0 } else { unsafe { self.load(h) } }
+    }
+
+    /// The descriptor's address and its `top` word, for [`Runtime::shadow_reset`] (a scope's
+    /// start); `(0, 0)` without a shadow stack. Time: O(1).
+    #[inline(always)]
+    pub(crate) fn shadow_mark(&self) -> (u32, u32) {
+        (self.roots.shadow_stack, self.shadow_top())
+    }
+
+    /// Restores `top` as [`Runtime::shadow_mark`] read it (a scope's end: its slots are
+    /// popped). Time: O(1).
+    #[inline(always)]
+    pub(crate) fn shadow_reset(&self, header: u32, top: u32) {
+        if header != 0 {
+            // SAFETY: `header` is the descriptor's address (the contract of `Runtime::new`),
+            // the runtime's to update.
+            unsafe { self.store(header, top) };
+        }
+    }
+
+    /// Pushes `raw` with only the bounds test (the Rust API's fast path, which validated or
+    /// trusts `raw`): `top` must be a 4-aligned slot of the build's array. Returns the slot's
+    /// address, or `None` when the stack is full or absent or `top` is out of its array.
+    /// Time: O(1), two loads and two stores.
+    #[inline(always)]
+    pub(crate) fn shadow_push_raw(&mut self, raw: u32) -> Option<u32> {
+        let h = self.roots.shadow_stack;
+        if h == 0 {
+            return None;
+        }
+        // The slot array's bounds as the build laid it out, not the descriptor's words (which
+        // compiled code may have overwritten), so a push never writes outside it.
+        let (base, limit) = (self.roots.shadow_base, self.roots.shadow_limit);
+        // SAFETY: the descriptor lies in memory (the contract of `Runtime::new`).
+        let top = unsafe { self.load(h) };
+        // One compare for base <= top < limit (wrapping), one test for alignment.
+        if top.wrapping_sub(base) >= limit.wrapping_sub(base) || !top.is_multiple_of(4) {
+            return None;
+        }
+        // SAFETY: `top` is a 4-aligned slot of the build's array `[base, limit)`.
+        unsafe {
+            self.store(top, raw);
+            self.store(h, top + 4);
+        }
+        Some(top)
+    }
+
+    /// Whether `slot` is an address of the build's slot array (a `Slot` handed out by the
+    /// Rust API, or a forged one). Time: O(1).
+    #[inline(always)]
+    pub(crate) fn is_shadow_slot(&self, slot: u32) -> bool {
+        slot >= self.roots.shadow_base && slot < self.roots.shadow_limit
+    }
+
     /// The checked top of the shadow stack (see [`Runtime::check_roots`]); `None` without one.
     #[inline]
     fn stack_top(&self) -> Result<Option<u32>, Error> {
         self.check_roots()?;
-        let h = self.roots.shadow_stack;
-        // SAFETY: as in `check_roots`.
-        Ok(if h == 0 { None } else { Some(unsafe { self.load(h) }) })
+        Ok((self.roots.shadow_stack != 0).then(|| self.shadow_top()))
     }
 
     /// `__gc_push`: pushes `r` (a managed object or 0) on the shadow stack; returns it.
@@ -87,13 +146,11 @@ impl<M: Memory> Runtime<M> {
     /// The live slots `[base, top)` of the shadow stack, inside the build's slot array whatever
     /// the descriptor says (`top` clamped); empty without a shadow stack.
     pub(crate) fn shadow_slots(&self) -> (u32, u32) {
-        let h = self.roots.shadow_stack;
-        if h == 0 {
+        if self.roots.shadow_stack == 0 {
             return (0, 0);
         }
         let (base, limit) = (self.roots.shadow_base, self.roots.shadow_limit);
-        // SAFETY: as in `check_roots`.
-        (base, unsafe { self.load(h) }.max(base).min(limit) & !3)
+        (base, self.shadow_top().max(base).min(limit) & !3)
     }
 
     /// Shades every live shadow-stack slot. The exports that get here checked the descriptor
@@ -103,14 +160,7 @@ impl<M: Memory> Runtime<M> {
     // crowds the loop's hot path (binary-trees: +7% instructions).
     #[inline(never)]
     pub(crate) fn shade_shadow_stack(&mut self) {
-        let h = self.roots.shadow_stack;
-        if h == 0 {
-            return;
-        }
-        let (base, limit) = (self.roots.shadow_base, self.roots.shadow_limit);
-        // SAFETY: as in `check_roots`.
-        let top = unsafe { self.load(h) }.max(base).min(limit);
-        let mut at = base;
+        let (mut at, top) = self.shadow_slots();
         while at + 4 <= top {
             // SAFETY: `at` is a slot of the build's array `[base, limit)`, 4-aligned.
             let r = unsafe { self.load(at) };
