@@ -32,18 +32,24 @@ function timePlot(res) {
   return bars({ title: "Time per runtime per workload (median ms, lower is better; scaled per workload)", unit: "ms", groups, perGroup: true, width: 900 });
 }
 
+// The CDF on a probability axis in "nines" (y = -log10(1 - p)), so that the tail shows: the
+// p = 1 point (the maximum) is drawn at 1 - 1/(2n) for a series of n calls.
 function pausePlot(res) {
   const p = res.node.steady?.pauses ?? {};
-  const series = [];
   const live = Object.values(p)[0]?.liveMiB;
-  if (p.asrt?.gcWork) series.push({ name: "asrt: __new that did GC work", points: p.asrt.gcWork.map(([x, y]) => [x * 1000, y]) });
-  if (p.asrt) series.push({ name: "asrt: every __new", points: p.asrt.all.map(([x, y]) => [x * 1000, y]), dash: "5 3" });
+  const count = (rt, key) => res.node.steady.rows.find((r) => r.runtime === rt && r.liveMiB === live)?.[key]?.count ?? 1e6;
+  const nines = (pts, n) => pts.map(([x, y]) => [x * 1000, -Math.log10(Math.max(1 - y, 0.5 / n))]);
+  const series = [];
+  if (p.asrt?.gcWork) series.push({ name: "asrt: __new that did GC work", points: nines(p.asrt.gcWork, count("asrt", "gcWork")) });
+  if (p.asrt) series.push({ name: "asrt: every __new", points: nines(p.asrt.all, count("asrt", "all")), dash: "5 3" });
   const asInc = p["AS incremental"];
-  if (asInc) series.push({ name: "AS incremental: every __new", points: asInc.all.map(([x, y]) => [x * 1000, y]) });
-  if (p.asrt) series.push({ name: "host floor (no-op call)", points: p.asrt.floor.map(([x, y]) => [x * 1000, y]), dash: "2 2" });
+  if (asInc) series.push({ name: "AS incremental: every __new", points: nines(asInc.all, count("AS incremental", "all")) });
+  if (p.asrt) series.push({ name: "host floor (no-op call)", points: nines(p.asrt.floor, count("asrt", "floor")), dash: "2 2" });
   return lines({
     title: `Pause CDF, steady replacement at ${live} MiB live (node)`,
-    xLabel: "call time, µs (log; per-call minimum over fresh runs; calls that grew memory excluded)", yLabel: "fraction of calls ≤ x", series, logX: true, yFormat: (y) => y.toFixed(2), xFormat: (x) => String(+x.toPrecision(2)),
+    xLabel: "call time, µs (log; per-call minimum over fresh runs; calls that grew memory excluded)",
+    yLabel: "fraction of calls ≤ x", series, logX: true,
+    yFormat: (t) => (t === 0 ? "0" : String(+(1 - 10 ** -t).toFixed(Math.round(t)))), xFormat: (x) => String(+x.toPrecision(2)),
   });
 }
 
@@ -92,7 +98,7 @@ export function goals(res) {
   for (const r of n.steady?.rows.filter((x) => x.runtime === "asrt") ?? []) {
     out.push({ goal: `Heap at most 2.0x live under steady replacement (${r.liveMiB} MiB live)`, figure: `${f2(r.memOverLive)}x`, met: r.memOverLive <= 2.0 });
     if (r.liveMiB >= 64) {
-      out.push({ goal: `Max __new that did GC work, without growth, at most 0.5 ms (${r.liveMiB} MiB live)`, figure: `${us(r.gcWork.max)} (per-call minimum over ${n.steady.reps} runs; host floor max ${us(r.floor.max)})`, met: r.gcWork.max <= 0.5 });
+      out.push({ goal: `Max __new without growth at most 0.5 ms (${r.liveMiB} MiB live)`, figure: `${us(r.all.max)}; of the ${r.gcWork.count} calls that did GC work: max ${us(r.gcWork.max)}, p99 ${us(r.gcWork.p99)} (per-call minimum over ${n.steady.reps} runs; host floor max ${us(r.floor.max)})`, met: r.all.max <= 0.5 });
     }
   }
   if (!n.steady?.rows.some((x) => x.liveMiB >= 64)) out.push({ goal: "Max GC step / __new at most 0.5 ms at 64 and 256 MiB live", figure: "not run in this mode (short mode runs a small live set)", met: null });
@@ -138,7 +144,10 @@ function markdown(res, goalList) {
         L.push(row([x.runtime, x.liveMiB, f1(x.ms), f2(x.memOverLive), x.calls, x.grewCalls, us(x.all.p99), us(x.all.p999), us(x.all.max),
           x.gcWork ? x.gcWork.count : "n/a", x.gcWork ? us(x.gcWork.p99) : "n/a", x.gcWork ? us(x.gcWork.max) : "n/a", `${us(x.floor.p999)} / ${us(x.floor.max)}`]));
       }
-      L.push("", "AssemblyScript exports no step counter, so its calls cannot be split by GC work: its row covers every `__new`.", "");
+      L.push("", "A call did GC work when the step counter of `__gc_stats` moved or `__gc_phase` changed during it (the call that starts a cycle shades every root, the pins included, and counts no step). " +
+        "AssemblyScript exports neither, so its calls cannot be split: its row covers every `__new`. " +
+        "The host floor is a call that does nothing (`__gc_phase`, AS: a getter), timed as often the same way." +
+        (host === "Chromium" ? " Chromium's clock has a 5 µs resolution here (the page is cross-origin isolated), so figures below it read 0." : ""), "");
     }
     if (r.alloc) {
       L.push(`Allocator (talc's method, ${r.alloc.actions} actions per run, median of ${r.alloc.runs}):`, "", row(["allocator", "actions/µs", "min–max"]), row(["---", "---:", "---:"]));

@@ -7,11 +7,12 @@
 //
 //   node bench/report/run.mjs --modules DIR [--short] [--out bench/results] [--no-browser]
 //        [--only btCompiled,steady,...]
+//   node bench/report/run.mjs --from bench/results/results.json --out bench/results   (redraw only)
 //
 // DIR holds the modules named in workloads.mjs (bench/run-all.sh builds them) and sizes.json.
 // Exits non-zero when a workload fails or a plot is missing.
 import { createServer } from "node:http";
-import { existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { cpus, totalmem, loadavg, hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,27 +39,34 @@ const getNode = async (name) => {
 const log = (s) => process.stderr.write(`[report] ${s}\n`);
 const load0 = loadavg();
 
-log(`node ${process.version}: ${short ? "short" : "full"} mode`);
-const nodeResults = await runAll(getNode, cfg, { only, log: (s) => log(`node ${s}`) });
-
-let browser = null;
-if (!flag("no-browser")) browser = await runInChromium();
-
-const sizes = existsSync(join(modulesDir, "sizes.json")) ? JSON.parse(readFileSync(join(modulesDir, "sizes.json"), "utf8")) : null;
-const machine = {
+let results;
+if (arg("from", null)) {
+  // --from results.json: draw the files again from figures already measured
+  results = JSON.parse(readFileSync(arg("from"), "utf8"));
+} else {
+  log(`node ${process.version}: ${short ? "short" : "full"} mode`);
+  const nodeResults = await runAll(getNode, cfg, { only, log: (s) => log(`node ${s}`) });
+  const browser = flag("no-browser") ? null : await runInChromium();
+  const sizes = existsSync(join(modulesDir, "sizes.json")) ? JSON.parse(readFileSync(join(modulesDir, "sizes.json"), "utf8")) : null;
+  results = { machine: machineInfo(browser), node: nodeResults, chromium: browser?.results ?? null, sizes };
+}
+mkdirSync(outDir, { recursive: true });
+const written = writeOutputs(results, outDir);
+function machineInfo(browser) {
+  return {
   cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memGiB: +(totalmem() / 2 ** 30).toFixed(1),
   host: hostname(), node: process.version, chromium: browser?.userAgent ?? null,
   loadBefore: load0.map((x) => +x.toFixed(2)), loadAfter: loadavg().map((x) => +x.toFixed(2)),
   date: new Date().toISOString(), mode: short ? "short" : "full", config: cfg,
   commit: process.env.ASRT_REV ?? null,
-};
-const results = { machine, node: nodeResults, chromium: browser?.results ?? null, sizes };
-mkdirSync(outDir, { recursive: true });
-const written = writeOutputs(results, outDir);
+  };
+}
 let missing = 0;
 for (const f of written.expected) {
   const p = join(outDir, f);
-  if (!existsSync(p) || statSync(p).size < 200 || !readFileSync(p, "utf8").includes("<path") && f.endsWith(".svg") && !readFileSync(p, "utf8").includes("class=\"bar\"")) {
+  // every file exists; every plot has at least one drawn series or bar
+  const text = existsSync(p) ? readFileSync(p, "utf8") : "";
+  if (text.length < 200 || (f.endsWith(".svg") && !/class="(series|bar)"/.test(text))) {
     log(`MISSING or empty: ${f}`); missing++;
   }
 }
@@ -75,6 +83,7 @@ async function runInChromium() {
     const headers = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp", "cache-control": "no-store" };
     const w = url.pathname.match(/^\/wasm\/([\w.-]+)\.wasm$/);
     if (w && existsSync(wasmPath(w[1]))) { res.writeHead(200, { ...headers, "content-type": "application/wasm" }); return res.end(readFileSync(wasmPath(w[1]))); }
+    if (url.pathname === "/favicon.ico") return res.writeHead(204).end();
     const f = { "/": "page.html", "/workloads.mjs": "workloads.mjs" }[url.pathname];
     if (f) { res.writeHead(200, { ...headers, "content-type": f.endsWith(".html") ? "text/html" : "text/javascript" }); return res.end(readFileSync(join(here, f))); }
     res.writeHead(404).end();

@@ -72,6 +72,7 @@ function asrtBackend(ex, memory) {
     // store, then the write barrier (ABI §5.3)
     setField(parent, field, child) { u32()[(parent >>> 2) + field] = child; ex.__link(parent, child, 0); },
     steps: () => { ex.__gc_stats(statsOut); return new Uint32Array(memory.buffer, statsOut + 48, 1)[0]; },
+    phase: ex.__gc_phase,
     stats,
   };
 }
@@ -200,8 +201,10 @@ function steadyRun(b, { liveMiB, factor, seed, record }) {
   const heap = [];
   let calls = 0, grewCalls = 0;
   const t0 = performance.now();
+  // A call did GC work when the step counter moved or the phase changed: the call that starts a
+  // cycle shades every root (pins included) and counts no step.
   const timedNew = (size, id) => {
-    const s0 = gcWork ? b.steps() : 0;
+    const s0 = gcWork ? b.steps() : 0, p0 = gcWork ? b.phase() : 0;
     const len0 = b.memory.buffer.byteLength;
     const a = performance.now();
     const ref = b.newObj(size, id);
@@ -210,7 +213,7 @@ function steadyRun(b, { liveMiB, factor, seed, record }) {
     const grew = b.memory.buffer.byteLength !== len0;
     if (grew) grewCalls++;
     if (times) times.push(grew ? -dt : dt); // negative: memory grew during the call
-    if (gcWork) gcWork.push(b.steps() !== s0 ? 1 : 0);
+    if (gcWork) gcWork.push(b.steps() !== s0 || b.phase() !== p0 ? 1 : 0);
     if ((++calls & 1023) === 0) heap.push([performance.now() - t0, b.memory.buffer.byteLength, b.stats().usedBytes ?? null]);
     return ref;
   };
@@ -257,14 +260,17 @@ function quantiles(xs) {
   return { count: s.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: s.length ? s[s.length - 1] : NaN };
 }
 
-// A CDF reduced to at most `points` points (log-spaced in the tail), in ms.
-function cdf(xs, points = 200) {
+// A CDF reduced to about `points` points, in ms: [x, p] with p spaced evenly in log10(1 - p) from
+// 0.05 up to 1 - 1/n (the tail is where the runtimes differ), ending at the maximum with p = 1.
+function cdf(xs, points = 300) {
   const s = Float64Array.from(xs).sort();
   const out = [];
   if (!s.length) return out;
-  for (let k = 0; k < points; k++) {
-    const p = 1 - Math.pow(10, -4 * (k + 1) / points); // 0.046 .. 0.9999
-    out.push([s[Math.min(s.length - 1, Math.floor(p * s.length))], p]);
+  const deepest = Math.log10(s.length);
+  for (let k = 0; k <= points; k++) {
+    const p = 1 - 10 ** (-(0.02 + (deepest - 0.02) * k / points));
+    const i = Math.min(s.length - 1, Math.floor(p * s.length));
+    if (!out.length || out[out.length - 1][0] !== s[i] || k === points) out.push([s[i], p]);
   }
   out.push([s[s.length - 1], 1]);
   return out;
