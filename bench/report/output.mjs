@@ -144,6 +144,12 @@ function markdown(res, goalList) {
         L.push(row([x.runtime, x.liveMiB, f1(x.ms), f2(x.memOverLive), x.calls, x.grewCalls, us(x.all.p99), us(x.all.p999), us(x.all.max),
           x.gcWork ? x.gcWork.count : "n/a", x.gcWork ? us(x.gcWork.p99) : "n/a", x.gcWork ? us(x.gcWork.max) : "n/a", `${us(x.floor.p999)} / ${us(x.floor.max)}`]));
       }
+      for (const x of r.steady.rows.filter((y) => y.slowest && y.runtime === "asrt")) {
+        const tally = {};
+        for (const c of x.slowest) tally[c.did] = (tally[c.did] ?? 0) + 1;
+        L.push("", `asrt, ${x.liveMiB} MiB live, the 10 slowest \`__new\` calls without growth: ${x.slowest.map((c) => us(c.ms)).join(", ")}; ` +
+          Object.entries(tally).map(([k, v]) => `${v} x ${k}`).join(", ") + ".");
+      }
       L.push("", "A call did GC work when the step counter of `__gc_stats` moved or `__gc_phase` changed during it (the call that starts a cycle shades every root, the pins included, and counts no step). " +
         "AssemblyScript exports neither, so its calls cannot be split: its row covers every `__new`. " +
         "The host floor is a call that does nothing (`__gc_phase`, AS: a getter), timed as often the same way." +

@@ -213,7 +213,8 @@ function steadyRun(b, { liveMiB, factor, seed, record }) {
     const grew = b.memory.buffer.byteLength !== len0;
     if (grew) grewCalls++;
     if (times) times.push(grew ? -dt : dt); // negative: memory grew during the call
-    if (gcWork) gcWork.push(b.steps() !== s0 || b.phase() !== p0 ? 1 : 0);
+    // 0: no GC work; else 1 + 3 * phase before + phase after (see KINDS)
+    if (gcWork) { const p1 = b.phase(); gcWork.push(b.steps() !== s0 || p1 !== p0 ? 1 + 3 * p0 + p1 : 0); }
     if ((++calls & 1023) === 0) heap.push([performance.now() - t0, b.memory.buffer.byteLength, b.stats().usedBytes ?? null]);
     return ref;
   };
@@ -241,6 +242,9 @@ function steadyRun(b, { liveMiB, factor, seed, record }) {
   const ms = performance.now() - t0;
   return { times, gcWork, heap, calls, grewCalls, ms, liveBytes };
 }
+
+const PHASE = ["idle", "mark", "sweep"];
+const KINDS = ["no GC work", ...[0, 1, 2].flatMap((a) => [0, 1, 2].map((z) => (a === z ? `a ${PHASE[a]} step` : a === 0 ? `cycle start (idle -> ${PHASE[z]})` : `${PHASE[a]} -> ${PHASE[z]}`)))];
 
 // Per-call minimum over `reps` fresh runs of the same deterministic call sequence (host noise
 // hits different calls in different runs; the runtime's own work is in every run).
@@ -291,6 +295,9 @@ export async function steady(get, { liveMiB = [4], factor = 2, reps = 3, seed = 
       }
       const { min, grew } = perCallMin(runs);
       const gcWork = runs[0].gcWork;
+      // the 10 slowest calls (without growth) and what they did
+      const order = [...min.keys()].filter((i) => !grew[i]).sort((x, y) => min[y] - min[x]).slice(0, 10);
+      const slowest = order.map((i) => ({ ms: min[i], did: gcWork ? KINDS[gcWork[i]] : "unknown" }));
       const noGrow = [], work = [], idle = [];
       for (let i = 0; i < min.length; i++) {
         if (grew[i]) continue;
@@ -310,7 +317,7 @@ export async function steady(get, { liveMiB = [4], factor = 2, reps = 3, seed = 
         ms: median(runs.map((r) => r.ms)), memBytes: peak, memOverLive: peak / runs[0].liveBytes,
         all: quantiles(noGrow), gcWork: gcWork ? quantiles(work) : null, noWork: gcWork ? quantiles(idle) : null,
         floor: quantiles(floor),
-        steps: b.steps ? b.steps() : null,
+        steps: b.steps ? b.steps() : null, slowest,
       });
       if (live === liveMiB[liveMiB.length - 1]) {
         pauses[b.name] = { all: cdf(noGrow), gcWork: gcWork ? cdf(work) : null, floor: cdf(floor), liveMiB: live };
