@@ -7,11 +7,13 @@
 #   wasm-node cargo test --target wasm32-unknown-unknown --tests   (wasm-bindgen-test-runner in node)
 #   chromium  the same wasm suites in headless Chromium (WASM_BINDGEN_USE_BROWSER=1, chromedriver)
 #   js        node --test tests/js/  (+ js/test/ when present), against the release builds
+#   report    node --test inspector/test/ (the heap inspector end to end in headless Chromium),
+#             then bench/run-all.sh --short (every workload in node and Chromium; every plot made)
 #   fuzz      scripts/fuzz.sh smoke            (every libFuzzer target in fuzz/ for ~20 s, nightly;
 #             last, so that a missing nightly toolchain cannot hide the other levels' results)
 #
 #   scripts/test.sh                 # setup + every level
-#   scripts/test.sh host js         # setup + only the named levels (js implies build)
+#   scripts/test.sh host js         # setup + only the named levels (js and report imply build)
 #   ASRT_SKIP_SETUP=1 scripts/test.sh ...   # do not run scripts/setup.sh
 #
 # Ends with "N passed, M failed" (counting levels) and exits non-zero on failure.
@@ -21,7 +23,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-ALL_STAGES=(setup host build wasm-node chromium js fuzz)
+ALL_STAGES=(setup host build wasm-node chromium js report fuzz)
 
 # ---- stage selection ---------------------------------------------------------
 selected=()
@@ -33,7 +35,7 @@ if (($#)); then
     esac
   done
   [[ "${ASRT_SKIP_SETUP:-0}" == 1 ]] || selected=(setup "${selected[@]}")
-  case " ${selected[*]} " in *" js "*) selected=(build "${selected[@]}") ;; esac
+  case " ${selected[*]} " in *" js "* | *" report "*) selected=(build "${selected[@]}") ;; esac
   # keep the canonical order, drop duplicates
   ordered=()
   for s in "${ALL_STAGES[@]}"; do
@@ -125,6 +127,17 @@ stage_js() {
   else
     echo "(js/test/ does not exist: nothing more to run)"
   fi
+}
+
+stage_report() {
+  if [[ -f "$ENV_FILE" ]]; then
+    # shellcheck disable=SC1090
+    source "$ENV_FILE"
+  fi
+  # The heap inspector, end to end in headless Chromium (playwright-core, /usr/bin/chromium).
+  node --test inspector/test/
+  # The benchmark report in its short mode: fails when a workload fails or a plot is missing.
+  bash bench/run-all.sh --short
 }
 
 # ---- runner ------------------------------------------------------------------

@@ -108,7 +108,6 @@ for (const workload of ["binary-trees", "string-churn", "object-graph", "leak"])
     assert.ok(collected.t.stats.collections >= t.stats.collections + 1, "collect completes a cycle");
     assert.equal(collected.t.phase, 0, "idle after collect");
     assert.equal(collected.s.counts.black + collected.s.counts.gray, 0, "nothing black or gray while idle");
-    if (workload !== "leak") assert.ok(collected.t.stats.liveObjects < t.stats.liveObjects + 1e9);
   });
 }
 
