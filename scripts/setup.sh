@@ -4,7 +4,9 @@
 #   - the wasm32-unknown-unknown rustup target (toolchain pinned by rust-toolchain.toml)
 #   - Debian packages: chromium, chromium-driver, binaryen (wasm-opt), hyperfine
 #   - wasm-bindgen-cli at the version of `wasm-bindgen` in Cargo.lock
-#   - the root npm devDependencies (npm ci) when package.json exists
+#   - the root npm devDependencies (npm ci) when package.json exists: AssemblyScript, its loaders,
+#     and playwright-core (drives Debian's /usr/bin/chromium in the inspector test and bench/run-all.sh;
+#     it downloads no browser of its own)
 #   - for fuzzing only (fuzz/, scripts/fuzz.sh): a nightly toolchain and cargo-fuzz
 set -euo pipefail
 
