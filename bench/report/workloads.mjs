@@ -98,22 +98,35 @@ async function backend(get, name) {
 // ---- binary-trees, compiled: run(n) in a fresh instance per run ---------------------------------
 
 export async function btCompiled(get, { n = 14, runs = 3 } = {}) {
-  const rows = [];
-  for (const [label, mod] of [["asrt", "bt-asrt"], ["AS incremental", "bt-as-incremental"],
-    ["AS stub", "bt-as-stub"], ["AS minimal", "bt-as-minimal"]]) {
-    const times = [];
-    let memBytes = 0;
-    for (let i = 0; i < runs; i++) {
-      const { ex, memory } = await instantiateBytes(await get(mod));
-      const t0 = performance.now();
-      const sum = ex.run(n);
-      times.push(performance.now() - t0);
-      if (sum !== btChecksum(n)) throw new Error(`${label}: binary-trees checksum ${sum}, expected ${btChecksum(n)}`);
-      memBytes = Math.max(memBytes, memory.buffer.byteLength);
-    }
-    rows.push({ runtime: label, ms: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), memBytes });
+  const mods = [["asrt", "bt-asrt"], ["AS incremental", "bt-as-incremental"], ["AS stub", "bt-as-stub"], ["AS minimal", "bt-as-minimal"]];
+  return roundRobin(mods.map(([l]) => l), runs, async (k) => {
+    const { ex, memory } = await instantiateBytes(await get(mods[k][1]));
+    const t0 = performance.now();
+    const sum = ex.run(n);
+    const ms = performance.now() - t0;
+    if (sum !== btChecksum(n)) throw new Error(`${mods[k][0]}: binary-trees checksum ${sum}, expected ${btChecksum(n)}`);
+    return { ms, memBytes: memory.buffer.byteLength };
+  }, { n, runs });
+}
+
+// Runs `once(k)` for every runtime k in turn, `runs` rounds (interleaved, so that a change in the
+// shared machine's load hits every runtime alike); rows of median, min and max ms.
+async function roundRobin(labels, runs, once, extra) {
+  const samples = labels.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (let k = 0; k < labels.length; k++) samples[k].push(await once(k));
   }
-  return { n, runs, rows };
+  const rows = labels.map((runtime, k) => {
+    const row = { runtime };
+    for (const key of Object.keys(samples[k][0])) {
+      const xs = samples[k].map((x) => x[key]);
+      if (key === "memBytes") row.memBytes = Math.max(...xs);
+      else Object.assign(row, { [key]: median(xs), [`${key}Min`]: Math.min(...xs), [`${key}Max`]: Math.max(...xs) });
+    }
+    if (row.msMin !== undefined) Object.assign(row, { minMs: row.msMin, maxMs: row.msMax });
+    return row;
+  });
+  return { ...extra, rows };
 }
 
 // ---- binary-trees driven from JavaScript: the same calls per node on every runtime ---------------
@@ -150,21 +163,15 @@ function btDriven(b, n, sample) {
 }
 
 export async function btJs(get, { n = 12, runs = 3 } = {}) {
-  const rows = [];
-  for (const name of ["asrt", "incremental", "stub"]) {
-    const times = [];
-    let memBytes = 0;
-    for (let i = 0; i < runs; i++) {
-      const b = await backend(get, name);
-      const t0 = performance.now();
-      const sum = btDriven(b, n);
-      times.push(performance.now() - t0);
-      if (sum !== btChecksum(n)) throw new Error(`${b.name}: driven binary-trees checksum ${sum}`);
-      memBytes = Math.max(memBytes, b.memory.buffer.byteLength);
-    }
-    rows.push({ runtime: name === "asrt" ? "asrt" : `AS ${name}`, ms: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), memBytes });
-  }
-  return { n, runs, rows };
+  const names = ["asrt", "incremental", "stub"];
+  return roundRobin(names.map((x) => (x === "asrt" ? "asrt" : `AS ${x}`)), runs, async (k) => {
+    const b = await backend(get, names[k]);
+    const t0 = performance.now();
+    const sum = btDriven(b, n);
+    const ms = performance.now() - t0;
+    if (sum !== btChecksum(n)) throw new Error(`${b.name}: driven binary-trees checksum ${sum}`);
+    return { ms, memBytes: b.memory.buffer.byteLength };
+  }, { n, runs });
 }
 
 // Heap over time of one JavaScript-driven binary-trees run on asrt and on AS incremental.
@@ -331,51 +338,46 @@ export async function steady(get, { liveMiB = [4], factor = 2, reps = 3, seed = 
 // ---- Boehm's GCBench: top-down (populate, stores with the barrier) and bottom-up trees ----------
 
 export async function gcbench(get, { depth = 14, runs = 3 } = {}) {
-  const rows = [];
-  for (const name of ["asrt", "incremental", "stub"]) {
-    const td = [], bu = [];
-    for (let i = 0; i < runs; i++) {
-      const b = await backend(get, name);
-      const mem = () => new Uint32Array(b.memory.buffer);
-      const populate = (d, node) => { // top-down: the parent exists (and is reachable) first
-        if (d <= 0) return;
-        const l = b.newObj(8, b.TREE); b.setField(node, 0, l);
-        const r = b.newObj(8, b.TREE); b.setField(node, 1, r);
-        populate(d - 1, l); populate(d - 1, r);
-      };
-      const makeTree = (d) => { // bottom-up: children first, kept pinned until linked
-        if (d <= 0) return b.pin(b.newObj(8, b.TREE));
-        const l = makeTree(d - 1), r = makeTree(d - 1);
-        const node = b.pin(b.newObj(8, b.TREE));
-        b.setField(node, 0, l); b.setField(node, 1, r); b.unpin(l); b.unpin(r);
-        return node;
-      };
-      const count = (node) => { const m = mem(); const l = m[node >>> 2]; return l === 0 ? 1 : 1 + count(l) + count(m[(node >>> 2) + 1]); };
-      const longLived = b.pin(b.newObj(8, b.TREE)); populate(depth - 2, longLived);
-      let t0 = performance.now();
-      for (let d = 4; d <= depth; d += 2) {
-        for (let k = 0, it = 2 * (1 << (depth - d)); k < it; k++) {
-          const t = b.pin(b.newObj(8, b.TREE)); populate(d, t);
-          if (count(t) !== 2 ** (d + 1) - 1) throw new Error(`${b.name}: GCBench top-down tree broken`);
-          b.unpin(t);
-        }
+  const names = ["asrt", "incremental", "stub"];
+  return roundRobin(names.map((x) => (x === "asrt" ? "asrt" : `AS ${x}`)), runs, async (k) => {
+    const b = await backend(get, names[k]);
+    const mem = () => new Uint32Array(b.memory.buffer);
+    const populate = (d, node) => { // top-down: the parent exists (and is reachable) first
+      if (d <= 0) return;
+      const l = b.newObj(8, b.TREE); b.setField(node, 0, l);
+      const r = b.newObj(8, b.TREE); b.setField(node, 1, r);
+      populate(d - 1, l); populate(d - 1, r);
+    };
+    const makeTree = (d) => { // bottom-up: children first, kept pinned until linked
+      if (d <= 0) return b.pin(b.newObj(8, b.TREE));
+      const l = makeTree(d - 1), r = makeTree(d - 1);
+      const node = b.pin(b.newObj(8, b.TREE));
+      b.setField(node, 0, l); b.setField(node, 1, r); b.unpin(l); b.unpin(r);
+      return node;
+    };
+    const count = (node) => { const m = mem(); const l = m[node >>> 2]; return l === 0 ? 1 : 1 + count(l) + count(m[(node >>> 2) + 1]); };
+    const longLived = b.pin(b.newObj(8, b.TREE)); populate(depth - 2, longLived);
+    let t0 = performance.now();
+    for (let d = 4; d <= depth; d += 2) {
+      for (let i = 0, it = 2 * (1 << (depth - d)); i < it; i++) {
+        const t = b.pin(b.newObj(8, b.TREE)); populate(d, t);
+        if (count(t) !== 2 ** (d + 1) - 1) throw new Error(`${b.name}: GCBench top-down tree broken`);
+        b.unpin(t);
       }
-      td.push(performance.now() - t0);
-      t0 = performance.now();
-      for (let d = 4; d <= depth; d += 2) {
-        for (let k = 0, it = 2 * (1 << (depth - d)); k < it; k++) {
-          const t = makeTree(d);
-          if (count(t) !== 2 ** (d + 1) - 1) throw new Error(`${b.name}: GCBench bottom-up tree broken`);
-          b.unpin(t);
-        }
-      }
-      bu.push(performance.now() - t0);
-      if (count(longLived) !== 2 ** (depth - 1) - 1) throw new Error(`${b.name}: GCBench long-lived tree broken`);
     }
-    const runtime = name === "asrt" ? "asrt" : `AS ${name}`;
-    rows.push({ runtime, topDownMs: median(td), bottomUpMs: median(bu) });
-  }
-  return { depth, runs, rows };
+    const topDownMs = performance.now() - t0;
+    t0 = performance.now();
+    for (let d = 4; d <= depth; d += 2) {
+      for (let i = 0, it = 2 * (1 << (depth - d)); i < it; i++) {
+        const t = makeTree(d);
+        if (count(t) !== 2 ** (d + 1) - 1) throw new Error(`${b.name}: GCBench bottom-up tree broken`);
+        b.unpin(t);
+      }
+    }
+    const bottomUpMs = performance.now() - t0;
+    if (count(longLived) !== 2 ** (depth - 1) - 1) throw new Error(`${b.name}: GCBench long-lived tree broken`);
+    return { topDownMs, bottomUpMs };
+  }, { depth, runs });
 }
 
 // ---- allocator: talc's method (bench/alloc/driver.rs), actions per µs ---------------------------
