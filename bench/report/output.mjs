@@ -178,7 +178,28 @@ function markdown(res, goalList) {
   return L.join("\n");
 }
 
+// At most about 2 x `buckets` points of a [t, memory, used?] series: per bucket of time order the
+// points with the lowest and the highest value (used bytes when present, else memory), so the
+// saw-tooth of the heap keeps its peaks and troughs.
+function thin(points, buckets = 1000) {
+  if (points.length <= 2 * buckets) return points;
+  const v = (p) => p[2] ?? p[1];
+  const out = [];
+  const per = points.length / buckets;
+  for (let b = 0; b < buckets; b++) {
+    const part = points.slice(Math.floor(b * per), Math.floor((b + 1) * per));
+    let lo = part[0], hi = part[0];
+    for (const p of part) { if (v(p) < v(lo)) lo = p; if (v(p) > v(hi)) hi = p; }
+    out.push(...(lo === hi ? [lo] : lo[0] <= hi[0] ? [lo, hi] : [hi, lo]));
+  }
+  out.push(points[points.length - 1]);
+  return out;
+}
+
 export function writeOutputs(res, dir) {
+  for (const host of [res.node, res.chromium]) {
+    for (const s of [...(host?.btHeap?.series ?? []), ...(host?.steady?.heapSeries ?? [])]) s.points = thin(s.points);
+  }
   const goalList = goals(res);
   res.goals = goalList;
   const files = {
