@@ -7,7 +7,8 @@
 #   wasm-node cargo test --target wasm32-unknown-unknown --tests   (wasm-bindgen-test-runner in node)
 #   chromium  the same wasm suites in headless Chromium (WASM_BINDGEN_USE_BROWSER=1, chromedriver)
 #   js        node --test tests/js/  (+ js/test/ when present), against the release builds
-#   report    node --test inspector/test/ (the heap inspector end to end in headless Chromium),
+#   report    node --test bench/report/test/ inspector/test/ (the report's goal verdicts and plots;
+#             the heap inspector end to end in headless Chromium),
 #             then bench/run-all.sh --short (every workload in node and Chromium; every plot made)
 #   fuzz      scripts/fuzz.sh smoke            (every libFuzzer target in fuzz/ for ~20 s, nightly;
 #             last, so that a missing nightly toolchain cannot hide the other levels' results)
@@ -134,8 +135,9 @@ stage_report() {
     # shellcheck disable=SC1090
     source "$ENV_FILE"
   fi
-  # The heap inspector, end to end in headless Chromium (playwright-core, /usr/bin/chromium).
-  node --test inspector/test/
+  # The report's pieces (goal verdicts, SVG writers), then the heap inspector end to end in
+  # headless Chromium (playwright-core, /usr/bin/chromium).
+  node --test bench/report/test/ inspector/test/
   # The benchmark report in its short mode: fails when a workload fails or a plot is missing.
   bash bench/run-all.sh --short
 }

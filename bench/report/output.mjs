@@ -181,7 +181,7 @@ function markdown(res, goalList) {
 // At most about 2 x `buckets` points of a [t, memory, used?] series: per bucket of time order the
 // points with the lowest and the highest value (used bytes when present, else memory), so the
 // saw-tooth of the heap keeps its peaks and troughs.
-function thin(points, buckets = 1000) {
+export function thin(points, buckets = 1000) {
   if (points.length <= 2 * buckets) return points;
   const v = (p) => p[2] ?? p[1];
   const out = [];
