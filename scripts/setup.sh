@@ -5,7 +5,9 @@
 #   - Debian packages: chromium, chromium-driver, binaryen (wasm-opt), hyperfine, and clang-19
 #     and lld-19 (wasm-ld-19) for the C SDK (scripts/c-sdk.sh, examples/c, tests/c)
 #   - wasm-bindgen-cli at the version of `wasm-bindgen` in Cargo.lock
-#   - the root npm devDependencies (npm ci) when package.json exists
+#   - the root npm devDependencies (npm ci) when package.json exists: AssemblyScript, its loaders,
+#     and playwright-core (drives Debian's /usr/bin/chromium in the inspector test and bench/run-all.sh;
+#     it downloads no browser of its own)
 #   - for fuzzing only (fuzz/, scripts/fuzz.sh): a nightly toolchain and cargo-fuzz
 set -euo pipefail
 

@@ -10,11 +10,14 @@
 #   c         the C SDK (docs/ABI.md §9): tests/c/build.sh (scripts/c-sdk.sh, examples/c plain
 #             and LTO, tests/c's programs; clang-19 and lld-19 from setup), then tests/c/'s
 #             checks in node and in headless Chromium
+#   report    node --test bench/report/test/ inspector/test/ (the report's goal verdicts and plots;
+#             the heap inspector end to end in headless Chromium),
+#             then bench/run-all.sh --short (every workload in node and Chromium; every plot made)
 #   fuzz      scripts/fuzz.sh smoke            (every libFuzzer target in fuzz/ for ~20 s, nightly;
 #             last, so that a missing nightly toolchain cannot hide the other levels' results)
 #
 #   scripts/test.sh                 # setup + every level
-#   scripts/test.sh host js         # setup + only the named levels (js implies build)
+#   scripts/test.sh host js         # setup + only the named levels (js and report imply build)
 #   ASRT_SKIP_SETUP=1 scripts/test.sh ...   # do not run scripts/setup.sh
 #
 # Ends with "N passed, M failed" (counting levels) and exits non-zero on failure.
@@ -24,7 +27,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-ALL_STAGES=(setup host build wasm-node chromium js c fuzz)
+ALL_STAGES=(setup host build wasm-node chromium js c report fuzz)
 
 # ---- stage selection ---------------------------------------------------------
 selected=()
@@ -36,7 +39,7 @@ if (($#)); then
     esac
   done
   [[ "${ASRT_SKIP_SETUP:-0}" == 1 ]] || selected=(setup "${selected[@]}")
-  case " ${selected[*]} " in *" js "*) selected=(build "${selected[@]}") ;; esac
+  case " ${selected[*]} " in *" js "* | *" report "*) selected=(build "${selected[@]}") ;; esac
   # keep the canonical order, drop duplicates
   ordered=()
   for s in "${ALL_STAGES[@]}"; do
@@ -138,6 +141,18 @@ stage_c() {
   bash tests/c/build.sh
   node --test tests/c/
   node tests/c/browser.mjs
+}
+
+stage_report() {
+  if [[ -f "$ENV_FILE" ]]; then
+    # shellcheck disable=SC1090
+    source "$ENV_FILE"
+  fi
+  # The report's pieces (goal verdicts, SVG writers), then the heap inspector end to end in
+  # headless Chromium (playwright-core, /usr/bin/chromium).
+  node --test bench/report/test/ inspector/test/
+  # The benchmark report in its short mode: fails when a workload fails or a plot is missing.
+  bash bench/run-all.sh --short
 }
 
 # ---- runner ------------------------------------------------------------------

@@ -1,0 +1,58 @@
+// Unit tests of the report's pieces that need no browser: the goal verdicts, the series thinning,
+// the SVG writers and the binary-trees checksum.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { goals, thin } from "../output.mjs";
+import { bars, lines } from "../svg.mjs";
+import { btChecksum } from "../workloads.mjs";
+
+const MiB = 1024 * 1024;
+function results({ asrtJs, incJs, stubJs, asrtBt, stubBt, asrtAlloc, talcAlloc, memOverLive, maxMs, oz }) {
+  const q = (max) => ({ count: 10, p50: 0.001, p99: 0.05, p999: 0.08, max });
+  return {
+    node: {
+      btJs: { n: 14, rows: [{ runtime: "asrt", minMs: asrtJs }, { runtime: "AS incremental", minMs: incJs }, { runtime: "AS stub", minMs: stubJs }] },
+      btCompiled: { n: 16, rows: [{ runtime: "asrt", minMs: asrtBt }, { runtime: "AS stub", minMs: stubBt }] },
+      alloc: { rows: [{ allocator: "asrt", actionsPerUs: asrtAlloc }, { allocator: "talc", actionsPerUs: talcAlloc }] },
+      steady: { reps: 3, rows: [64, 256].map((liveMiB) => ({ runtime: "asrt", liveMiB, memOverLive, all: q(maxMs), gcWork: q(maxMs), floor: q(0.001) })) },
+    },
+    sizes: { modules: [{ name: "asrt (default build)", raw: oz + 100, oz }] },
+  };
+}
+const verdicts = (res) => Object.fromEntries(goals(res).map((g) => [g.goal.slice(0, 24), g.met]));
+
+test("goals: each verdict follows its threshold", () => {
+  const good = verdicts(results({ asrtJs: 500, incJs: 700, stubJs: 400, asrtBt: 520, stubBt: 400, asrtAlloc: 20, talcAlloc: 19, memOverLive: 1.9, maxMs: 0.4, oz: 15000 }));
+  const bad = verdicts(results({ asrtJs: 600, incJs: 700, stubJs: 400, asrtBt: 530, stubBt: 400, asrtAlloc: 18, talcAlloc: 19, memOverLive: 2.1, maxMs: 0.6, oz: 17000 }));
+  for (const [k, v] of Object.entries(good)) {
+    if (v === null) { assert.equal(bad[k], null, k); continue; }
+    assert.equal(v, true, `met: ${k}`);
+    assert.equal(bad[k], false, `not met: ${k}`);
+  }
+  assert.ok(Object.values(good).filter((v) => v === true).length >= 6);
+});
+
+test("thin keeps the extremes and the last point", () => {
+  const pts = Array.from({ length: 100000 }, (_, i) => [i, 8 * MiB, (i % 977) * 1000 + (i === 54321 ? 5e6 : 0)]);
+  const t = thin(pts);
+  assert.ok(t.length <= 2001, `${t.length} points`);
+  assert.deepEqual(t[t.length - 1], pts[pts.length - 1]);
+  assert.equal(Math.max(...t.map((p) => p[2])), Math.max(...pts.map((p) => p[2])));
+  assert.equal(Math.min(...t.map((p) => p[2])), 0);
+  for (let i = 1; i < t.length; i++) assert.ok(t[i][0] >= t[i - 1][0], "time order");
+  const few = [[0, 1], [1, 2]];
+  assert.equal(thin(few), few);
+});
+
+test("SVG writers draw one bar per value and one path per series", () => {
+  const b = bars({ title: "t", unit: "ms", groups: [{ label: "g1", values: [{ name: "a", value: 1 }, { name: "b", value: 2 }] }, { label: "g2", values: [{ name: "a", value: 3 }] }] });
+  assert.equal(b.match(/class="bar"/g).length, 3);
+  assert.match(b, /^<svg xmlns/);
+  const l = lines({ title: "t", xLabel: "x", yLabel: "y", logX: true, series: [{ name: "s1", points: [[1, 0], [10, 1]] }, { name: "s2", points: [[2, 0.5], [100, 0.9]] }] });
+  assert.equal(l.match(/class="series"/g).length, 2);
+  assert.doesNotMatch(l, /NaN|Infinity/);
+});
+
+test("binary-trees checksum matches the closed form the drivers check (n = 16: 14985902)", () => {
+  assert.equal(btChecksum(16), 14985902);
+});
