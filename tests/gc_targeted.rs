@@ -692,3 +692,75 @@ fn marking_word_follows_the_phase() {
     rt.collect();
     assert_eq!(marking(&rt), 0);
 }
+
+// ----- pins shaded incrementally -----
+
+/// `n` pinned Strings (String `i` with tag `i`) on a runtime with a small step budget.
+fn pinned_strings(n: u32) -> (Rt, Vec<u32>) {
+    let mut rt = host();
+    rt.configure(100, 1024).unwrap();
+    let rs: Vec<u32> = (0..n).map(|i| string(&mut rt, 4, i)).collect();
+    for &r in &rs {
+        rt.pin(r).unwrap();
+    }
+    (rt, rs)
+}
+
+/// Runs steps until the collector is idle, checking the heap after each.
+fn finish_checked(rt: &mut Rt) {
+    while rt.gc_step() != Phase::Idle {
+        assert_eq!(rt.check(), 0, "{}", report(rt));
+    }
+}
+
+#[test]
+fn a_cycle_start_does_not_shade_every_pin_at_once() {
+    let (mut rt, rs) = pinned_strings(4000);
+    assert_eq!(rt.gc_step(), Phase::Mark);
+    let white = rs.iter().filter(|&&r| color(&rt, r) < 2).count();
+    assert!(white > 0, "every pin was shaded by the step that started the cycle");
+    finish_checked(&mut rt);
+    for (i, &r) in rs.iter().enumerate() {
+        assert!(string_ok(&rt, r, 4, i as u32), "pinned object {i} was lost");
+    }
+}
+
+#[test]
+fn unpinning_during_the_pin_scan_keeps_the_pins_left() {
+    let (mut rt, rs) = pinned_strings(4000);
+    assert_eq!(rt.gc_step(), Phase::Mark);
+    // Removing entries shifts later entries of their probe runs back, across the cursor.
+    for &r in rs.iter().step_by(2) {
+        rt.unpin(r).unwrap();
+    }
+    finish_checked(&mut rt);
+    rt.collect();
+    for (i, &r) in rs.iter().enumerate().skip(1).step_by(2) {
+        assert!(string_ok(&rt, r, 4, i as u32), "pinned object {i} was lost");
+    }
+    assert_eq!(rt.stats().live_objects, 2000, "the unpinned half is reclaimed");
+    assert_eq!(rt.check(), 0, "{}", report(&rt));
+}
+
+#[test]
+fn a_pin_table_that_grows_during_the_scan_is_rescanned() {
+    let (mut rt, mut rs) = pinned_strings(1000);
+    // The strings to pin later are made before the cycle (so no step runs while the table
+    // grows below), under a pacing that starts no cycle while they are made.
+    rt.configure(1000, 1024).unwrap();
+    rt.collect();
+    let more: Vec<u32> = (1000..5000).map(|i| string(&mut rt, 4, i)).collect();
+    assert_eq!(rt.phase(), Phase::Idle);
+    assert_eq!(rt.gc_step(), Phase::Mark);
+    // The later pins move the table (twice) while its old entries are being shaded: an old
+    // entry can land behind the cursor, so the scan must start over.
+    for &r in &more {
+        rt.pin(r).unwrap();
+    }
+    rs.extend(more);
+    finish_checked(&mut rt);
+    rt.collect();
+    for (i, &r) in rs.iter().enumerate() {
+        assert!(string_ok(&rt, r, 4, i as u32), "pinned object {i} was lost");
+    }
+}

@@ -95,6 +95,10 @@ pub struct Collector {
     pub(crate) gray: u32,
     /// The array being scanned in chunks, if any.
     pub(crate) partial: Option<Partial>,
+    /// The next pin-table entry to shade while marking; [`PINS_DONE`] once every entry is.
+    /// Pins are roots shaded a step's budget at a time, so a cycle's start does not pause
+    /// for O(pins).
+    pub(crate) pin_cursor: u32,
     /// Block bytes marked in this cycle (objects shaded plus objects allocated black).
     pub(crate) marked_bytes: u64,
     /// Block bytes allocated since marking last ended.
@@ -121,6 +125,7 @@ impl Collector {
             white: 0,
             gray: 0,
             partial: None,
+            pin_cursor: PINS_DONE,
             marked_bytes: 0,
             allocated: 0,
             threshold: MIN_THRESHOLD,
@@ -132,6 +137,9 @@ impl Collector {
         }
     }
 }
+
+/// [`Collector::pin_cursor`] when no pin is left to shade in this cycle.
+pub(crate) const PINS_DONE: u32 = u32::MAX;
 
 impl Default for Collector {
     fn default() -> Self {
@@ -503,6 +511,7 @@ impl<M: Memory> Runtime<M> {
         self.gc.marked_bytes = 0;
         self.gc.debt = 0;
         self.eph.restart();
+        self.gc.pin_cursor = 0;
         self.shade_roots();
     }
 

@@ -10,7 +10,7 @@
 //! also has the PINNED bit in its gcInfo, so `renew` and the checker know without a lookup.
 //! Pinning while marking shades the object at once.
 
-use super::Phase;
+use super::{PINS_DONE, Phase};
 use crate::error::Error;
 use crate::memory::Memory;
 use crate::object::{HEADER_SIZE, Kind, NO_TYPE};
@@ -19,8 +19,11 @@ use crate::runtime::Runtime;
 /// Bytes of one entry: the ref, then its count.
 const ENTRY: u32 = 8;
 
+/// Work units charged per pin-table entry a marking step shades.
+const PIN_WORK: u32 = 4;
+
 /// The counted pins: an open-addressing table of `(ref, count)` in a heap block.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct PinTable {
     /// Ref of the table's Internal block, 0 before the first pin. Invariant: holds `capacity`
     /// entries of 8 bytes.
@@ -123,6 +126,10 @@ impl<M: Memory> Runtime<M> {
             // SAFETY: the old table is an Internal block nobody else refers to.
             unsafe { self.heap.free_block(old.table - HEADER_SIZE) };
         }
+        if self.pins_pending() {
+            // The entries moved: the ones behind the cursor may now be ahead and vice versa.
+            self.gc.pin_cursor = 0;
+        }
         Ok(())
     }
 
@@ -184,7 +191,7 @@ impl<M: Memory> Runtime<M> {
 
     /// Removes entry `i`, shifting later entries of the probe run back.
     fn pin_remove(&mut self, mut i: u32) {
-        let t = &self.pins;
+        let t = self.pins;
         let mask = t.capacity - 1;
         let mut j = i;
         loop {
@@ -203,6 +210,10 @@ impl<M: Memory> Runtime<M> {
                     self.store(t.key(i), k);
                     self.store(t.count(i), self.load(t.count(j)));
                 }
+                if self.pins_pending() {
+                    // It may move from ahead of the pin cursor to behind it.
+                    self.shade(k);
+                }
                 i = j;
             }
         }
@@ -214,9 +225,80 @@ impl<M: Memory> Runtime<M> {
         self.pins.len -= 1;
     }
 
+    /// Shades pin-table entries from the cursor on, at most `budget` work units' worth;
+    /// returns the work done. Marking cannot end before every entry has been shaded. A pin
+    /// added meanwhile is shaded by `pin`; an entry the table moves is rescanned (a new table
+    /// restarts the cursor, `pin_remove` shades what it shifts). Time: O(budget).
+    pub(crate) fn shade_pins_step(&mut self, budget: u32) -> u32 {
+        let from = self.gc.pin_cursor;
+        let cap = self.pins.capacity();
+        let end = cap.min(from.saturating_add((budget / PIN_WORK).max(1)));
+        for i in from..end {
+            // SAFETY: `i < capacity`: an entry inside the pin table's block.
+            let r = unsafe { self.load(self.pins.key(i)) };
+            self.shade(r);
+        }
+        self.gc.pin_cursor = if end >= cap { PINS_DONE } else { end };
+        (end - from).max(1) * PIN_WORK
+    }
+
+    /// Whether a marking step has pin-table entries left to shade.
+    fn pins_pending(&self) -> bool {
+        self.gc.phase == Phase::Mark && self.gc.pin_cursor != PINS_DONE
+    }
+
     /// How many times `r` is pinned.
     pub fn pin_count(&self, r: u32) -> u32 {
         // SAFETY: `pin_slot` returns an entry inside the table.
         self.pin_slot(r).map_or(0, |i| unsafe { self.load(self.pins.count(i)) })
+    }
+}
+
+#[cfg(all(test, any(not(target_arch = "wasm32"), feature = "std")))]
+mod tests {
+    use super::*;
+    use crate::host::HostConfig;
+    use crate::rtti::ID_STRING;
+
+    /// Removing an entry shifts a later entry of its probe run back; when that moves it from
+    /// ahead of the pin cursor to behind it, it must be shaded then, or the cycle never shades
+    /// it and frees a pinned object.
+    #[test]
+    fn an_entry_shifted_behind_the_pin_cursor_is_shaded() {
+        let mut rt = Runtime::host(HostConfig::default());
+        let first = rt.new_object(8, ID_STRING).unwrap();
+        rt.pin(first).unwrap();
+        // Two more objects with one home slot `h`: pinned, they sit at `h` and `h + 1`.
+        let home = |rt: &Runtime<_>, r| rt.pins.home(r);
+        let mut same = std::vec::Vec::new();
+        while same.len() < 2 {
+            let r = rt.new_object(8, ID_STRING).unwrap();
+            let h = home(&rt, r);
+            if h + 1 < rt.pins.capacity()
+                && rt.pin_slot(first).is_none_or(|i| i != h && i != h + 1)
+                && same.iter().all(|&s| home(&rt, s) == h)
+            {
+                same.push(r);
+            }
+        }
+        let (a, b) = (same[0], same[1]);
+        rt.pin(a).unwrap();
+        rt.pin(b).unwrap();
+        let h = rt.pin_slot(a).unwrap();
+        assert_eq!(rt.pin_slot(b), Some(h + 1));
+        // A cycle whose pin scan has reached `h + 1`: `a` (and `first`) are shaded, `b` not yet.
+        rt.collect();
+        rt.start_cycle();
+        rt.gc.pin_cursor = h + 1;
+        rt.shade(a);
+        rt.shade(first);
+        rt.unpin(a).unwrap();
+        assert_eq!(rt.pin_slot(b), Some(h), "b moved behind the cursor");
+        while rt.gc.phase != Phase::Idle {
+            rt.step();
+        }
+        assert!(rt.validate_object(b).is_ok(), "the pinned object was freed");
+        assert!(rt.validate_object(first).is_ok());
+        assert_eq!(rt.check(), 0);
     }
 }

@@ -169,14 +169,10 @@ impl<M: Memory> Runtime<M> {
         }
     }
 
-    /// Shades every root: pins, the references held by static objects, the shadow stack.
-    /// Time: O(pins + static slots + stack depth).
+    /// Shades the roots a cycle's start shades at once: the references held by static objects
+    /// (build-time data) and the shadow stack. Pins are shaded by the marking steps
+    /// ([`Runtime::shade_pins_step`]). Time: O(static slots + stack depth).
     pub(crate) fn shade_roots(&mut self) {
-        for i in 0..self.pins.capacity() {
-            // SAFETY: `i < capacity`: an entry inside the pin table's block.
-            let r = unsafe { self.load(self.pins.key(i)) };
-            self.shade(r);
-        }
         for i in 0..self.roots.static_count {
             // SAFETY: an entry of the `statics` array, which lies in memory (`Runtime::new`).
             let r = unsafe { self.load(self.roots.statics + 4 * i) };

@@ -16,7 +16,7 @@
 //!
 //! Element runs longer than one step's budget are scanned in chunks ([`super::Partial`]).
 
-use super::{Partial, Phase};
+use super::{PINS_DONE, Partial, Phase};
 use crate::heap::starts::StartMap;
 use crate::memory::Memory;
 use crate::object::{Color, GcInfo, HEADER_SIZE, MM_INFO, MmInfo, RT_ID, RT_SIZE};
@@ -127,6 +127,10 @@ impl<M: Memory> Runtime<M> {
             if let Some(p) = self.gc.partial {
                 work += self.scan_slots(&view, p, budget - work);
                 traced = true;
+                continue;
+            }
+            if self.gc.pin_cursor != PINS_DONE {
+                work += self.shade_pins_step(budget - work);
                 continue;
             }
             let block = self.gc.gray;
