@@ -482,3 +482,27 @@ fn forged_map_handles_are_rejected() {
     assert_eq!(rt.weakmap_entries(), 0);
     assert_sound(&rt, "after hostile calls");
 }
+
+#[test]
+fn an_entry_whose_generations_are_used_up_is_retired_not_wrapped() {
+    let mut rt = host();
+    let a = node(&mut rt);
+    root(&mut rt, 0, a);
+    // The free list hands the same entry back each time, one generation later, until its
+    // generations run out: a wrapped generation would hand out an old handle again.
+    let handles: Vec<u32> = (0..1100)
+        .map(|_| {
+            let w = rt.weakref_new(a).unwrap();
+            rt.weakref_free(w).unwrap();
+            w
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<u32> = handles.iter().copied().collect();
+    assert_eq!(distinct.len(), handles.len(), "a handle was handed out twice");
+    let live = rt.weakref_new(a).unwrap();
+    for &w in &handles {
+        rejected(&mut rt, Error::BadWeakHandle, |rt| rt.weakref_get(w));
+    }
+    assert_eq!(rt.weakref_get(live).unwrap(), a);
+    assert_eq!(rt.check(), 0, "{}", report(&rt));
+}

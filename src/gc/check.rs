@@ -233,7 +233,7 @@ impl<M: Memory> Runtime<M> {
             v.report(Invariant::WeakTableBlock, block);
             return;
         }
-        let mut counts = [0u32; 6];
+        let mut counts = [0u32; 7];
         for i in 0..w.capacity {
             // SAFETY: `i < capacity`: an entry of the validated table block.
             let (target, meta) = unsafe { (self.load(w.target_at(i)), self.load(w.meta_at(i))) };

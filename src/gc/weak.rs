@@ -13,6 +13,8 @@
 //!              `__finalizer_next`
 //!   Cancelled: as Ready, unregistered after it was queued: dropped when it is popped
 //!   Map:       target = 0: a weak map, whose entries are in the ephemeron table
+//!   Retired:   target = 0: its generations are used up; never reused, so no handle of an
+//!              entry ever names a later use of it
 //! ```
 //!
 //! Entries are not roots: marking never looks at the table. At the end of marking nothing
@@ -38,7 +40,7 @@ const ENTRY: u32 = 8;
 const INDEX_BITS: u32 = 22;
 /// Mask of the index bits of a handle.
 const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
-/// Generations wrap at this many.
+/// The largest generation; an entry released at it is retired instead of wrapping.
 const GEN_MASK: u32 = (1 << (32 - INDEX_BITS)) - 1;
 /// The largest table: every index + 1 fits the index bits.
 pub const MAX_WEAK_ENTRIES: u32 = 1 << (INDEX_BITS - 1);
@@ -62,6 +64,8 @@ pub enum WeakState {
     Cancelled = 4,
     /// A weak map (its entries live in the ephemeron table, gc/ephemeron.rs); target 0.
     Map = 5,
+    /// An entry whose generations are used up: off every list, never handed out again.
+    Retired = 6,
 }
 
 impl WeakState {
@@ -74,6 +78,7 @@ impl WeakState {
             3 => Some(WeakState::Ready),
             4 => Some(WeakState::Cancelled),
             5 => Some(WeakState::Map),
+            6 => Some(WeakState::Retired),
             _ => None,
         }
     }
@@ -245,11 +250,17 @@ impl<M: Memory> Runtime<M> {
         Ok(handle(i, meta))
     }
 
-    /// Puts entry `i` back on the free list with the next generation.
+    /// Puts entry `i` back on the free list with the next generation, or retires it when its
+    /// generations are used up (a wrapped generation would let a stale handle name a later
+    /// use of the entry). A retired entry costs its 8 bytes for good.
     pub(super) fn weak_release(&mut self, i: u32) {
         let (_, meta) = self.entry(i);
-        let generation = ((meta >> 3) + 1) & GEN_MASK;
-        self.set_entry(i, self.weak.free, (generation << 3) | WeakState::Free as u32);
+        let generation = meta >> 3;
+        if generation >= GEN_MASK {
+            self.set_entry(i, 0, (generation << 3) | WeakState::Retired as u32);
+            return;
+        }
+        self.set_entry(i, self.weak.free, ((generation + 1) << 3) | WeakState::Free as u32);
         self.weak.free = i + 1;
         self.weak.len -= 1;
     }
