@@ -33,6 +33,11 @@ log "bench/gc/rust"
 cp target/binarytrees/wasm32-unknown-unknown/release/asrt_binarytrees.wasm "$W/bt-asrt.wasm"
 
 # AssemblyScript 0.28.20 programs (recompiled only when the source is newer)
+log "examples/c (the C SDK, plain and LTO)"
+make -s -C examples/c all lto OUT="$ROOT/target/c-examples" >&2
+cp target/c-examples/binarytrees.wasm "$W/bt-c.wasm"
+cp target/c-examples/binarytrees-lto.wasm "$W/bt-c-lto.wasm"
+
 asc() { # SRC OUT ARGS...
   local src=$1 out=$2; shift 2
   if [[ ! -f $out || $src -nt $out ]]; then log "asc $src -> $(basename "$out")"; node_modules/.bin/asc "$src" "$@" -o "$out"; fi
@@ -63,6 +68,8 @@ oz() { if command -v wasm-opt >/dev/null; then wasm-opt -Oz --enable-bulk-memory
   echo "  { \"name\": \"asrt (default build)\", \"raw\": $(wc -c <"$W/asrt.wasm"), \"oz\": $(oz "$W/asrt.wasm") },"
   echo "  { \"name\": \"AS incremental runtime (--exportRuntime)\", \"raw\": $(wc -c <"$W/as-runtime.wasm"), \"oz\": $(oz "$W/as-runtime.wasm") },"
   echo "  { \"name\": \"binary-trees, asrt Rust API\", \"raw\": $(wc -c <"$W/bt-asrt.wasm"), \"oz\": $(oz "$W/bt-asrt.wasm") },"
+  echo "  { \"name\": \"binary-trees, C on asrt (plain link)\", \"raw\": $(wc -c <"$W/bt-c.wasm"), \"oz\": $(oz "$W/bt-c.wasm") },"
+  echo "  { \"name\": \"binary-trees, C on asrt (LTO)\", \"raw\": $(wc -c <"$W/bt-c-lto.wasm"), \"oz\": $(oz "$W/bt-c-lto.wasm") },"
   echo "  { \"name\": \"binary-trees, AS incremental\", \"raw\": $(wc -c <"$W/bt-as-incremental.wasm"), \"oz\": $(oz "$W/bt-as-incremental.wasm") },"
   echo "  { \"name\": \"binary-trees, AS stub\", \"raw\": $(wc -c <"$W/bt-as-stub.wasm"), \"oz\": $(oz "$W/bt-as-stub.wasm") }"
   echo '] }'

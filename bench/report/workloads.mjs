@@ -7,6 +7,7 @@
 //   asrt                 the runtime, default build (raw ABI exports, docs/ABI.md §5)
 //   bt-asrt              binary-trees on asrt's Rust API (bench/gc/rust), run(n)
 //   bt-as-<rt>           bench/as/binarytrees.ts with --runtime incremental|stub|minimal, run(n)
+//   bt-c, bt-c-lto       examples/c/binarytrees.c on the C SDK, plain wasm-ld and LTO, run(n)
 //   gcwork-as-<rt>       bench/as/gcwork.ts with --runtime incremental|stub --exportRuntime
 //   gcbench-as-<rt>      bench/report/gcbench.ts (Boehm's GCBench) with --runtime incremental|stub
 //   alloc-<name>         bench/alloc/<name> (talc's method), run(seed, actions, full)
@@ -98,7 +99,8 @@ async function backend(get, name) {
 // ---- binary-trees, compiled: run(n) in a fresh instance per run ---------------------------------
 
 export async function btCompiled(get, { n = 14, runs = 3 } = {}) {
-  const mods = [["asrt", "bt-asrt"], ["AS incremental", "bt-as-incremental"], ["AS stub", "bt-as-stub"], ["AS minimal", "bt-as-minimal"]];
+  const mods = [["asrt", "bt-asrt"], ["asrt, C (plain link)", "bt-c"], ["asrt, C (LTO)", "bt-c-lto"],
+    ["AS incremental", "bt-as-incremental"], ["AS stub", "bt-as-stub"], ["AS minimal", "bt-as-minimal"]];
   return roundRobin(mods.map(([l]) => l), runs, async (k) => {
     const { ex, memory } = await instantiateBytes(await get(mods[k][1]));
     const t0 = performance.now();
