@@ -129,12 +129,14 @@ impl<M: Memory> Runtime<M> {
                 traced = true;
                 continue;
             }
-            if self.gc.pin_cursor != PINS_DONE {
-                work += self.shade_pins_step(budget - work);
-                continue;
-            }
             let block = self.gc.gray;
             if block == 0 {
+                // Pins are roots like the others; they are shaded when the gray stack first runs
+                // dry, a step's budget at a time (a cycle's start does not pause for them).
+                if self.gc.pin_cursor != PINS_DONE {
+                    work += self.shade_pins_step(budget - work);
+                    continue;
+                }
                 if core::mem::take(&mut traced) && self.eph.capacity != 0 {
                     self.eph_traced();
                 }

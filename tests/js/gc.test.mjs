@@ -406,8 +406,8 @@ async function hangScenario(h, { root }) {
   }
   const obj = mk(mk(), mk());
   const child = rt.load32(obj);
-  // Pins are shaded before static slots and the shadow stack, so obj ends up on top of the gray
-  // stack and turns black long before the chain is marked.
+  // Static slots and the shadow stack are shaded when the cycle starts, pins only once the gray
+  // stack first runs dry: obj turns black long before the pinned chain is marked.
   e.__pin(head);
   if (root === "slot") rt.setSlot(0, obj);
   else e.__gc_push(obj);
