@@ -52,3 +52,8 @@ export function __asrt_visit_members(ptr: usize, cookie: u32): void {
 export function __asrt_visit_globals(cookie: u32): void {
   __visit_globals(cookie);
 }
+
+/** The program's shadow-stack pointer: its live slots are `[__stack_pointer, __heap_base)`. */
+export function __asrt_stack_pointer(): usize {
+  return __stack_pointer;
+}

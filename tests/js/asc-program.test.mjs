@@ -78,7 +78,8 @@ function abortWith(memory) {
 /** Runs `module` (compiled by js/asc.mjs) on the recording stand-in; returns its answer and log. */
 function runOnStandIn(module, n) {
   const memory = new WebAssembly.Memory({ initial: 48 });
-  const log = { news: 0, staticLinks: 0, staticRenews: 0, ids: new Set() };
+  const log = { news: 0, staticLinks: 0, staticRenews: 0, ids: new Set(), objects: new Map() };
+  let visits = null;
   let top = 0;
   let staticEnd = 0;
   const view = () => new DataView(memory.buffer);
@@ -95,6 +96,7 @@ function runOnStandIn(module, n) {
     new Uint8Array(memory.buffer, block + 16, size).fill(0);
     log.news++;
     log.ids.add(id);
+    log.objects.set(block + 16, id);
     return block + 16;
   };
   const asrt = {
@@ -110,7 +112,10 @@ function runOnStandIn(module, n) {
     __link(parent, child) {
       if (child !== 0 && isStatic(parent)) log.staticLinks++;
     },
-    __visit() {},
+    __visit(ref) {
+      if (visits === null) throw new Error("__visit outside a visitor");
+      visits.push(ref >>> 0);
+    },
     __pin: (ref) => ref,
     __unpin() {},
     __collect() {},
@@ -124,7 +129,17 @@ function runOnStandIn(module, n) {
   top = (staticEnd + 15) & ~15;
   ex[ASRT_START_EXPORT]();
   const answer = readString(memory, ex.run(n));
-  return { answer, log, rttiBase: ex.__asrt_rtti_base(), memory };
+  /** What the program's generated visitor passes to `__visit` for `ref` (or the globals). */
+  const visit = (ref) => {
+    visits = [];
+    if (ref === null) ex.__asrt_visit_globals(0);
+    else ex.__asrt_visit_members(ref, 0);
+    const out = visits;
+    visits = null;
+    return out;
+  };
+  const stack = [ex.__asrt_stack_pointer(), staticEnd];
+  return { answer, log, rttiBase: ex.__asrt_rtti_base(), memory, visit, isStatic, stack };
 }
 
 /** Runs the same source on AssemblyScript's incremental runtime. */
@@ -164,4 +179,30 @@ test("a program compiled by js/asc.mjs gives AssemblyScript's answers with asrt'
     }
     for (const id of mine.log.ids) assert.ok(id < count, `allocated id ${id} is in the table`);
   }
+});
+
+test("the generated visitors pass __visit only whole objects, and the shadow stack is empty between calls", async () => {
+  const onAsrt = await compile("animals", PROGRAM, true);
+  const run = runOnStandIn(onAsrt, 200);
+  const known = (r) => r === 0 || run.log.objects.has(r) || run.isStatic(r);
+  const byId = new Map();
+  let visited = 0;
+  for (const [ref, id] of run.log.objects) {
+    for (const child of run.visit(ref)) {
+      visited++;
+      // A heap object's start (even one the program dropped: nothing is freed here) or a static
+      // object's ref: never an address inside a payload (Map's bucket links stay inside it).
+      assert.ok(known(child), `id ${id}: visited ${child}, not an object`);
+    }
+    byId.set(id, (byId.get(id) ?? 0) + 1);
+  }
+  assert.ok(visited > 200, `children visited: ${visited}`);
+  // Strings, arrays and their buffers, both classes, the Map and its buffers.
+  assert.ok(byId.size >= 6, `ids allocated and visited: ${[...byId.keys()]}`);
+  const globals = run.visit(null);
+  assert.ok(globals.length >= 1, "the global array is visited");
+  for (const g of globals) assert.ok(known(g), `global ${g}`);
+  assert.ok(globals.some((g) => run.log.objects.has(g) || run.isStatic(g)));
+  // After run() returns, every shadow-stack slot the program pushed is popped again.
+  assert.equal(run.stack[0], run.stack[1]);
 });

@@ -111,6 +111,7 @@ test("a real program compiles against asrt's runtime file: imports, exports, sta
   for (const name of [
     "__new", "__renew", "__link", "__visit", "__pin", "__unpin", "__collect",
     "__asrt_rtti_base", "__asrt_heap_base", "__asrt_visit_members", "__asrt_visit_globals",
+    "__asrt_stack_pointer",
     ASRT_START_EXPORT, "run", "memory",
   ]) {
     assert.ok(exports.has(name), `export ${name}`);
