@@ -9,9 +9,10 @@
 // user who passes one of those flags gets a message and exit code 2, nothing compiled.
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+// Where the program's static data and shadow stack start (docs/ABI.md §8): the loader's value.
+import { ASRT_MEMORY_BASE } from "./loader.mjs";
 
-/** Where the program's static data and shadow stack start (docs/ABI.md §8). */
-export const ASRT_MEMORY_BASE = 0x200000;
+export { ASRT_MEMORY_BASE };
 /** The name of the program's start export (its top-level code), which the loader calls once. */
 export const ASRT_START_EXPORT = "_start";
 /** The flags js/asc.mjs owns. */

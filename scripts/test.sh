@@ -71,8 +71,8 @@ stage_build() {
   # shellcheck source=scripts/build.sh
   source scripts/build.sh all
   # record the paths for the js stage (it runs in another subshell)
-  printf 'export ASRT_WASM=%q ASRT_WASM_MODERN=%q ASRT_WASM_IMPORT=%q ASRT_WASM_RTRACE=%q\n' \
-    "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE" >"$ENV_FILE"
+  printf 'export ASRT_WASM=%q ASRT_WASM_MODERN=%q ASRT_WASM_IMPORT=%q ASRT_WASM_RTRACE=%q ASRT_WASM_ASC=%q\n' \
+    "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE" "$ASRT_WASM_ASC" >"$ENV_FILE"
 }
 
 # The wasm runner reports "no tests to run!" for a binary without any

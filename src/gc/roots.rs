@@ -186,5 +186,7 @@ impl<M: Memory> Runtime<M> {
             }
         }
         self.shade_shadow_stack();
+        #[cfg(feature = "assemblyscript")]
+        self.asc_roots();
     }
 }
