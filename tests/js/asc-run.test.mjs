@@ -80,6 +80,47 @@ export function run(n: i32): string {
   let f = nums.filter((x: i32): bool => x % 2 == 0).map<i32>((x: i32): i32 => x + 1);
   return \`\${m.size}|\${sum}|\${f.length}|\${f[f.length - 1]}|\${sa.join("/")}|\${table.length}|\${table[table.length - 1]}\`;
 }`,
+  sets: `
+let big: string[] = [];
+const primes: i32[] = [2, 3, 5, 7];
+export function run(n: i32): string {
+  let seen = new Set<string>();
+  let bytes = new Uint8Array(64);
+  let floats = new Float64Array(n % 50 + 1);
+  for (let i = 0; i < n; i++) {
+    let w = "w" + (i % 503).toString();
+    seen.add(w);
+    if (i % 3 == 0) seen.delete("w" + ((i * 5) % 503).toString());
+    bytes[i & 63] = <u8>(bytes[(i + 1) & 63] + i);
+    floats[i % floats.length] += i * 0.5;
+    // More references in one object than a visitor call takes at once (asrt's queue of 256).
+    if (big.length < 1200) big.push(w + "!"); else big[i % 1200] = w;
+    if (i % 1000 == 0) primes.push(i + 1);
+  }
+  let sum = 0.0;
+  for (let j = 0; j < floats.length; j++) sum += floats[j];
+  let b = 0;
+  for (let j = 0; j < 64; j++) b += bytes[j];
+  let vals = seen.values();
+  return \`\${seen.size}|\${vals.length}|\${b}|\${sum}|\${big.length}|\${big[7]}|\${big.join("").length}|\${primes.length}\`;
+}`,
+  globals: `
+class Box { item: string | null = null; }
+let holder = new Box();
+let moved: string | null = null;
+let churned: string[] = [];
+let live: string[] = [];
+export function grow(n: i32): void { for (let i = 0; i < n; i++) live.push(i.toString()); }
+export function fill(i: i32): void { holder.item = "kept-" + i.toString() + "-" + "x".repeat(40); }
+// Moves the only reference into a global: asc emits no barrier for global stores.
+export function move(): void { moved = holder.item; holder.item = null; }
+export function read(): string { return moved !== null ? moved! : "null"; }
+export function churn(n: i32): i32 {
+  let t = 0;
+  for (let i = 0; i < n; i++) { let s = "y".repeat(40) + i.toString(); t += s.length; churned = [s]; }
+  return t;
+}
+export function run(n: i32): string { fill(n); move(); churn(n); return read(); }`,
 };
 
 /** Compiles `name` with js/asc.mjs (asrt) or plain asc on AssemblyScript's incremental runtime. */
@@ -114,7 +155,7 @@ function reference(bytes) {
   };
 }
 
-const N = { strings: 3000, classes: 150000, collections: 40000 };
+const N = { strings: 3000, classes: 150000, collections: 40000, sets: 30000, globals: 20000 };
 
 for (const name of Object.keys(PROGRAMS)) {
   test(`${name}: same answers as AssemblyScript's runtime, many collections, __heap_check 0`, async () => {
@@ -162,4 +203,43 @@ test("JavaScript pins, __collect and steps between calls, __newString, the async
   const made = exports.__newString("from JavaScript ✓");
   assert.equal(exports.__getString(made), "from JavaScript ✓");
   assert.equal(runtime.__heap_check(), 0);
+});
+
+test("the assemblyscript build refuses work before __asc_attach and a second attach", async () => {
+  const { runtime } = instantiateAssemblyScriptSync(await compile("sets", true), {}, { runtime: RUNTIME });
+  assert.throws(() => runtime.__asc_attach(0, 0, 0), /invalid argument/);
+  const bare = new WebAssembly.Instance(new WebAssembly.Module(RUNTIME), {
+    env: {
+      abort(msg) {
+        const m = bare.exports.memory.buffer;
+        const size = new DataView(m).getUint32(msg - 4, true);
+        throw new Error(String.fromCharCode(...new Uint16Array(m, msg, size >>> 1)));
+      },
+    },
+    asc: { visit_members() {}, visit_roots() {} },
+  });
+  assert.throws(() => bare.exports.__new(8, 0), /invalid argument/);
+  // Below asrt's own static data: refused, and nothing was created.
+  assert.throws(() => bare.exports.__asc_attach(16, 16, 64), /invalid argument/);
+  assert.throws(() => bare.exports.__new(8, 0), /invalid argument/);
+});
+
+test("a reference moved into a global while marking survives (globals are rescanned before marking ends)", async () => {
+  const { exports, runtime } = instantiateAssemblyScriptSync(await compile("globals", true), {}, { runtime: RUNTIME });
+  // Enough live objects that marking takes many small steps.
+  exports.grow(20000);
+  runtime.__gc_configure(100, 1024);
+  for (let round = 0; round < 5; round++) {
+    exports.fill(round);
+    const text = `kept-${round}-${"x".repeat(40)}`;
+    runtime.__collect();
+    assert.equal(runtime.__gc_step(), 1, "a cycle started: marking");
+    exports.move();
+    while (runtime.__gc_step() !== 0);
+    exports.churn(5000);
+    runtime.__collect();
+    exports.churn(5000);
+    assert.equal(exports.__getString(exports.read()), text, `round ${round}`);
+    assert.equal(runtime.__heap_check(), 0);
+  }
 });
