@@ -3,7 +3,8 @@
 # every test level, failing fast:
 #
 #   host      cargo fmt --check, cargo clippy (-D warnings, SAFETY comments), cargo test (x86_64)
-#   build     scripts/build.sh all             (release wasm: default, modern profile, import-memory)
+#   build     scripts/build.sh all             (release wasm: default, modern profile, import-memory,
+#             rtrace, assemblyscript host)
 #   wasm-node cargo test --target wasm32-unknown-unknown --tests   (wasm-bindgen-test-runner in node)
 #   chromium  the same wasm suites in headless Chromium (WASM_BINDGEN_USE_BROWSER=1, chromedriver)
 #   js        node --test tests/js/  (+ js/test/ when present), against the release builds
