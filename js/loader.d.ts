@@ -288,6 +288,39 @@ export declare function instantiateStreaming<T extends Record<string, unknown>>(
   options?: LoaderOptions
 ): Promise<ResultObject & { exports: ASUtil & T }>;
 
+/** Where `js/asc.mjs` places a program's static data (`--memoryBase`, docs/ABI.md §8). */
+export declare const ASRT_MEMORY_BASE: 0x200000;
+
+export interface AssemblyScriptOptions extends LoaderOptions {
+  /** The asrt module built with the cargo feature `assemblyscript` (async form: also a Response or promise). */
+  runtime: WebAssembly.Module | BufferSource | Response | PromiseLike<WebAssembly.Module | BufferSource | Response>;
+  /** Called after instantiation, before the program's top-level code runs. */
+  beforeStart?: (exports: ASUtil & Record<string, unknown>) => void;
+}
+
+/** The program's exports with the loader's helpers, and asrt's own exports. */
+export interface AssemblyScriptResult<T> {
+  exports: ASUtil & T;
+  runtime: Record<string, unknown> & { memory: WebAssembly.Memory };
+}
+
+/**
+ * Instantiates a program compiled by `js/asc.mjs` on asrt (`options.runtime`), one memory, and
+ * runs its top-level code once (docs/ABI.md §8).
+ */
+export declare function instantiateAssemblyScriptSync<T extends Record<string, unknown>>(
+  source: WebAssembly.Module | BufferSource,
+  imports: Imports | undefined,
+  options: AssemblyScriptOptions & { runtime: WebAssembly.Module | BufferSource }
+): AssemblyScriptResult<T>;
+
+/** The asynchronous form of {@link instantiateAssemblyScriptSync}. */
+export declare function instantiateAssemblyScript<T extends Record<string, unknown>>(
+  source: WebAssembly.Module | BufferSource | Response | PromiseLike<WebAssembly.Module | BufferSource | Response>,
+  imports: Imports | undefined,
+  options: AssemblyScriptOptions
+): Promise<AssemblyScriptResult<T>>;
+
 /** Demangles a module's exports to a friendly object structure. */
 export declare function demangle<T extends Record<string, unknown>>(
   exports: Record<string, unknown>,

@@ -352,6 +352,103 @@ export async function instantiateStreaming(source, imports = {}, options = {}) {
   return { ...result, exports };
 }
 
+// ---- AssemblyScript programs on asrt (docs/ABI.md §8) ----
+
+/** Where `js/asc.mjs` puts a program's static data (`--memoryBase`). */
+export const ASRT_MEMORY_BASE = 0x200000;
+
+function toModule(src, what) {
+  if (isModule(src)) return src;
+  if (src == null) throw new TypeError(`instantiateAssemblyScript: ${what} is missing`);
+  return new WebAssembly.Module(src);
+}
+
+/** The runtime's imports and a late link to the program, whose visitors the runtime calls. */
+function ascRuntimeImports(pre) {
+  const link = { program: null, runtime: null };
+  const asc = {
+    visit_members(ref) {
+      link.program.__asrt_visit_members(ref, 0);
+    },
+    visit_roots() {
+      const p = link.program;
+      p.__asrt_visit_globals(0);
+      const end = p.__asrt_heap_base() >>> 0;
+      const U32 = new Uint32Array(link.runtime.memory.buffer);
+      for (let at = p.__asrt_stack_pointer() >>> 0; at + 4 <= end; at += 4) {
+        link.runtime.__visit(U32[at >>> 2], 0);
+      }
+    },
+  };
+  return { link, imports: { env: pre.imports.env, asc } };
+}
+
+/** Instantiates the program with a memory at least as large as its import asks (retrying). */
+function instantiateOnMemory(module, imports, memory, make) {
+  for (;;) {
+    try {
+      return make(module, imports);
+    } catch (e) {
+      if (!(e instanceof WebAssembly.LinkError) || memory.buffer.byteLength >= 0x80000000) throw e;
+      memory.grow(Math.max(1, memory.buffer.byteLength >>> 16));
+    }
+  }
+}
+
+function ascFinish(pre, link, runtime, program, options) {
+  const raw = program.exports;
+  link.program = raw;
+  runtime.exports.__asc_attach(raw.__asrt_rtti_base(), ASRT_MEMORY_BASE, raw.__asrt_heap_base());
+  const synthetic = {
+    exports: { ...raw, memory: runtime.exports.memory, __rtti_base: { value: raw.__asrt_rtti_base() } },
+  };
+  for (const name of ["__alloc", "__free", "__gc_stats", "__heap_check", "__heap_check_list", "__gc_step", "__gc_phase"]) {
+    if (!(name in synthetic.exports) && runtime.exports[name]) synthetic.exports[name] = runtime.exports[name];
+  }
+  const exports = postInstantiate(pre, synthetic, { profile: "modern", ...options });
+  if (options.beforeStart) options.beforeStart(exports);
+  raw._start();
+  return { exports, runtime: runtime.exports };
+}
+
+function ascPrepare(imports, options) {
+  const pre = preInstantiate(imports);
+  const rt = ascRuntimeImports(pre);
+  const runtimeModule = toModule(options.runtime, "options.runtime");
+  return { pre, rt, runtimeModule };
+}
+
+function ascProgramImports(pre, runtime) {
+  return { ...pre.imports, env: { ...pre.imports.env, memory: runtime.exports.memory }, asrt: runtime.exports };
+}
+
+/**
+ * Instantiates a program compiled by `js/asc.mjs` on the asrt module built with the cargo feature
+ * `assemblyscript` (`options.runtime`), runs its top-level code once and returns
+ * `{ exports, runtime }` (docs/ABI.md §8).
+ */
+export function instantiateAssemblyScriptSync(source, imports = {}, options = {}) {
+  const module = toModule(source, "source");
+  const { pre, rt, runtimeModule } = ascPrepare(imports, options);
+  const runtime = new WebAssembly.Instance(runtimeModule, rt.imports);
+  rt.link.runtime = runtime.exports;
+  pre.state.memory = runtime.exports.memory;
+  const program = instantiateOnMemory(module, ascProgramImports(pre, runtime), runtime.exports.memory,
+    (m, i) => new WebAssembly.Instance(m, i));
+  return ascFinish(pre, rt.link, runtime, program, options);
+}
+
+/** The asynchronous form of {@link instantiateAssemblyScriptSync}; `source` may be a Response. */
+export async function instantiateAssemblyScript(source, imports = {}, options = {}) {
+  source = await source;
+  if (isResponse(source)) source = await source.arrayBuffer();
+  const module = isModule(source) ? source : await WebAssembly.compile(source);
+  let runtimeSource = await options.runtime;
+  if (isResponse(runtimeSource)) runtimeSource = await runtimeSource.arrayBuffer();
+  const runtimeModule = isModule(runtimeSource) ? runtimeSource : await WebAssembly.compile(runtimeSource);
+  return instantiateAssemblyScriptSync(module, imports, { ...options, runtime: runtimeModule });
+}
+
 // ---------------------------------------------------------------------------------------------
 // The instance's helpers, in parts. `createCore` gathers what every part reads (the raw exports,
 // the memory view cache, the profile, the RTTI readers); each part below is a factory that takes

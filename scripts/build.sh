@@ -9,6 +9,9 @@
 #            -> $TARGET/modern/wasm32-unknown-unknown/release/asrt.wasm     (ASRT_WASM_MODERN)
 #   import   --features import-memory, --target-dir $TARGET/import-memory
 #            -> $TARGET/import-memory/wasm32-unknown-unknown/release/asrt.wasm (ASRT_WASM_IMPORT)
+#   asc      ASRT_PROFILE=modern, --features assemblyscript, --target-dir $TARGET/asc: the module
+#            that hosts programs compiled by js/asc.mjs (docs/ABI.md §8)
+#            -> $TARGET/asc/wasm32-unknown-unknown/release/asrt.wasm        (ASRT_WASM_ASC)
 #
 # $TARGET is $CARGO_TARGET_DIR when set, else ./target. Executed, the script
 # prints the three variables (KEY=path) on stdout, everything else on stderr, so
@@ -25,11 +28,12 @@ _asrt_build_main() {
   export ASRT_WASM_MODERN="$target/modern/wasm32-unknown-unknown/release/asrt.wasm"
   export ASRT_WASM_IMPORT="$target/import-memory/wasm32-unknown-unknown/release/asrt.wasm"
   export ASRT_WASM_RTRACE="$target/rtrace/wasm32-unknown-unknown/release/asrt.wasm"
+  export ASRT_WASM_ASC="$target/asc/wasm32-unknown-unknown/release/asrt.wasm"
 
   variants=("$@")
-  ((${#variants[@]})) || variants=(default modern import rtrace)
+  ((${#variants[@]})) || variants=(default modern import rtrace asc)
   for v in "${variants[@]}"; do
-    [[ "$v" == all ]] && { variants=(default modern import rtrace); break; }
+    [[ "$v" == all ]] && { variants=(default modern import rtrace asc); break; }
   done
 
   for v in "${variants[@]}"; do
@@ -54,8 +58,13 @@ _asrt_build_main() {
         (cd "$root" && env -u ASRT_PROFILE cargo build --release --target wasm32-unknown-unknown --features rtrace --target-dir "$target/rtrace") || return 1
         [[ -f "$ASRT_WASM_RTRACE" ]] || { echo "[build] missing $ASRT_WASM_RTRACE" >&2; return 1; }
         ;;
+      asc)
+        echo "[build] assemblyscript host -> $ASRT_WASM_ASC" >&2
+        (cd "$root" && ASRT_PROFILE=modern cargo build --release --target wasm32-unknown-unknown --features assemblyscript --target-dir "$target/asc") || return 1
+        [[ -f "$ASRT_WASM_ASC" ]] || { echo "[build] missing $ASRT_WASM_ASC" >&2; return 1; }
+        ;;
       *)
-        echo "[build] unknown variant '$v' (expected default, modern, import, rtrace or all)" >&2
+        echo "[build] unknown variant '$v' (expected default, modern, import, rtrace, asc or all)" >&2
         return 2
         ;;
     esac
@@ -65,7 +74,7 @@ _asrt_build_main() {
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   set -euo pipefail
   _asrt_build_main "$@"
-  printf 'ASRT_WASM=%q\nASRT_WASM_MODERN=%q\nASRT_WASM_IMPORT=%q\nASRT_WASM_RTRACE=%q\n' "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE"
+  printf 'ASRT_WASM=%q\nASRT_WASM_MODERN=%q\nASRT_WASM_IMPORT=%q\nASRT_WASM_RTRACE=%q\nASRT_WASM_ASC=%q\n' "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE" "$ASRT_WASM_ASC"
 else
   _asrt_build_main "$@"
 fi

@@ -3,7 +3,8 @@
 # every test level, failing fast:
 #
 #   host      cargo fmt --check, cargo clippy (-D warnings, SAFETY comments), cargo test (x86_64)
-#   build     scripts/build.sh all             (release wasm: default, modern profile, import-memory)
+#   build     scripts/build.sh all             (release wasm: default, modern profile, import-memory,
+#             rtrace, assemblyscript host)
 #   wasm-node cargo test --target wasm32-unknown-unknown --tests   (wasm-bindgen-test-runner in node)
 #   chromium  the same wasm suites in headless Chromium (WASM_BINDGEN_USE_BROWSER=1, chromedriver)
 #   js        node --test tests/js/  (+ js/test/ when present), against the release builds
@@ -71,8 +72,8 @@ stage_build() {
   # shellcheck source=scripts/build.sh
   source scripts/build.sh all
   # record the paths for the js stage (it runs in another subshell)
-  printf 'export ASRT_WASM=%q ASRT_WASM_MODERN=%q ASRT_WASM_IMPORT=%q ASRT_WASM_RTRACE=%q\n' \
-    "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE" >"$ENV_FILE"
+  printf 'export ASRT_WASM=%q ASRT_WASM_MODERN=%q ASRT_WASM_IMPORT=%q ASRT_WASM_RTRACE=%q ASRT_WASM_ASC=%q\n' \
+    "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE" "$ASRT_WASM_ASC" >"$ENV_FILE"
 }
 
 # The wasm runner reports "no tests to run!" for a binary without any

@@ -115,17 +115,145 @@ fn init() -> Result<(), Error> {
     };
     // Taking the address of a linker-defined symbol reads nothing.
     let base = core::ptr::addr_of!(__heap_base) as usize as u32;
+    // A hosted AssemblyScript program: no statics of asrt's own layout are roots (their ids
+    // would be read as the program's), and the heap starts above the program's static data.
+    #[cfg(feature = "assemblyscript")]
+    let (roots, base, program) = {
+        let Some(program) = asc_host::attached() else {
+            return Err(Error::BadArgument);
+        };
+        let roots = Roots { statics: 0, static_count: 0, objects: 0, object_count: 0, ..roots };
+        (roots, program.static_end.max(base), program)
+    };
     // SAFETY: every address in `roots` is the linker's or build.rs's layout of static memory
     // below `__heap_base` (docs/ABI.md §5); the native stack comes first (`--stack-first`).
     let made = unsafe { Runtime::new(WasmMemory, base, rtti::MAX_MEMORY_PAGES, roots) };
     #[cfg(feature = "rtrace")]
     busy::set_initializing(false);
+    #[allow(unused_mut)]
+    let mut made = made?;
+    // SAFETY: `__asc_attach` checked the range (inside memory, below the heap, above asrt's
+    // statics); the two functions only collect references through `__visit`.
+    #[cfg(feature = "assemblyscript")]
+    unsafe {
+        made.attach_assemblyscript(program)
+    };
     // SAFETY: single-threaded, first and only initialisation.
     unsafe {
-        (*GLOBAL.runtime.get()).write(made?);
+        (*GLOBAL.runtime.get()).write(made);
         *GLOBAL.ready.get() = true;
     }
     Ok(())
+}
+
+/// The hosted AssemblyScript program's side of the build (docs/ABI.md §8.4): its attach, and its
+/// visitors called through imports, whose `__visit` calls are queued instead of entering the
+/// runtime (which is in the middle of a step when they come).
+#[cfg(feature = "assemblyscript")]
+mod asc_host {
+    use crate::asc::AscProgram;
+    use core::cell::{Cell, UnsafeCell};
+
+    #[link(wasm_import_module = "asc")]
+    unsafe extern "C" {
+        /// Calls the program's `__visit_members(ref, 0)`.
+        #[link_name = "visit_members"]
+        fn import_visit_members(r: u32);
+        /// Calls the program's `__visit_globals(0)`, then `__visit` on each live shadow-stack slot.
+        #[link_name = "visit_roots"]
+        fn import_visit_roots();
+    }
+
+    /// References taken per visitor call; a visitor that passes more is called again.
+    const CAPACITY: usize = 256;
+
+    struct Queue {
+        /// A visitor call is in progress: `__visit` queues.
+        active: Cell<bool>,
+        /// References to pass over before queueing (taken by an earlier call).
+        skip: Cell<u32>,
+        /// References `__visit` received in this call.
+        seen: Cell<u32>,
+        refs: UnsafeCell<[u32; CAPACITY]>,
+        program: Cell<Option<AscProgram>>,
+    }
+    // SAFETY: wasm32 has one thread.
+    unsafe impl Sync for Queue {}
+
+    static QUEUE: Queue = Queue {
+        active: Cell::new(false),
+        skip: Cell::new(0),
+        seen: Cell::new(0),
+        refs: UnsafeCell::new([0; CAPACITY]),
+        program: Cell::new(None),
+    };
+
+    /// The program `__asc_attach` recorded.
+    pub fn attached() -> Option<AscProgram> {
+        QUEUE.program.get()
+    }
+
+    /// Records the program (once, before the runtime exists).
+    pub fn attach(static_start: u32, static_end: u32, type_count: u32) {
+        QUEUE.program.set(Some(AscProgram {
+            static_start,
+            static_end,
+            type_count,
+            members,
+            roots,
+        }));
+    }
+
+    /// `__visit` during a visitor call: queued. Returns false outside one.
+    pub fn queue(r: u32) -> bool {
+        if !QUEUE.active.get() {
+            return false;
+        }
+        let seen = QUEUE.seen.get();
+        QUEUE.seen.set(seen + 1);
+        let skip = QUEUE.skip.get();
+        if seen >= skip && ((seen - skip) as usize) < CAPACITY {
+            // SAFETY: the index is below CAPACITY; no reference to the array is live (`drain`
+            // copies it out before calling anyone).
+            unsafe { (*QUEUE.refs.get())[(seen - skip) as usize] = r };
+        }
+        true
+    }
+
+    /// Calls `call` until every reference it passes to `__visit` was handed to `f`.
+    fn drain(call: &dyn Fn(), f: &mut dyn FnMut(u32)) {
+        let mut skip = 0u32;
+        loop {
+            QUEUE.skip.set(skip);
+            QUEUE.seen.set(0);
+            QUEUE.active.set(true);
+            call();
+            QUEUE.active.set(false);
+            let seen = QUEUE.seen.get();
+            let taken = (seen.saturating_sub(skip) as usize).min(CAPACITY);
+            // Copied out: `f` may call a visitor again (a static object's children).
+            // SAFETY: no other reference to the array is live.
+            let refs: [u32; CAPACITY] = unsafe { *QUEUE.refs.get() };
+            for &r in &refs[..taken] {
+                f(r);
+            }
+            if seen <= skip + CAPACITY as u32 {
+                return;
+            }
+            skip += CAPACITY as u32;
+        }
+    }
+
+    fn members(r: u32, f: &mut dyn FnMut(u32)) {
+        // SAFETY: the loader's import calls the program's generated visitor, which only reads
+        // memory and calls `__visit`.
+        drain(&|| unsafe { import_visit_members(r) }, f);
+    }
+
+    fn roots(f: &mut dyn FnMut(u32)) {
+        // SAFETY: as for `members`.
+        drain(&|| unsafe { import_visit_roots() }, f);
+    }
 }
 
 /// Re-entry guard (docs/ABI.md §6). Only builds with `rtrace` call host code in the middle of an
@@ -328,7 +456,13 @@ exports! {
     fn __collect() -> () { held()?.try_collect() }
 
     /// `__visit(ref, cookie)`
-    fn __visit(ptr: u32, _cookie: u32) -> () { held()?.visit(ptr) }
+    fn __visit(ptr: u32, _cookie: u32) -> () {
+        #[cfg(feature = "assemblyscript")]
+        if asc_host::queue(ptr) {
+            return Ok(());
+        }
+        held()?.visit(ptr)
+    }
 
     /// `__gc_step() -> phase`: starts a cycle when idle; the phase after the step.
     fn __gc_step() -> u32 { Ok(held()?.try_gc_step()? as u32) }
@@ -400,6 +534,32 @@ exports! {
 
     /// `__weakmap_free(map)`: removes every entry and releases the handle.
     fn __weakmap_free(map: u32) -> () { held()?.weakmap_free(map) }
+
+    // ----- hosting an AssemblyScript program (docs/ABI.md §8.4) -----
+
+    /// `__asc_attach(rtti_base, static_start, static_end)`: the program's RTTI table and static
+    /// range; creates the runtime with its heap above `static_end`. Once, before anything else.
+    #[cfg(feature = "assemblyscript")]
+    fn __asc_attach(rtti_base: u32, static_start: u32, static_end: u32) -> () {
+        // SAFETY: single-threaded; reading the flag.
+        let ready = unsafe { *GLOBAL.ready.get() };
+        let own_end = core::ptr::addr_of!(__heap_base) as usize as u32;
+        let pages = core::arch::wasm32::memory_size(0) as u64;
+        if ready
+            || asc_host::attached().is_some()
+            || static_start < own_end
+            || static_end < static_start
+            || rtti_base < static_start
+            || rtti_base > static_end - 4
+            || static_end as u64 > pages << 16
+        {
+            return Err(Error::BadArgument);
+        }
+        // SAFETY: `rtti_base + 4 <= static_end`, inside memory (checked above).
+        let count = unsafe { WasmMemory.load(rtti_base) };
+        asc_host::attach(static_start, static_end, count);
+        try_runtime().map(|_| ())
+    }
 
     // ----- RTTI -----
 

@@ -12,6 +12,8 @@
 extern crate std;
 
 pub mod api;
+#[cfg(feature = "assemblyscript")]
+pub mod asc;
 pub mod error;
 #[cfg(target_arch = "wasm32")]
 mod exports;

@@ -109,6 +109,9 @@ pub struct Runtime<M: Memory> {
     /// Step budget since the last check after a step, times the ratio (feature `check-steps`).
     #[cfg(feature = "check-steps")]
     pub(crate) step_check_credit: u64,
+    /// The hosted AssemblyScript program (docs/ABI.md §8), once attached.
+    #[cfg(feature = "assemblyscript")]
+    pub(crate) asc: Option<crate::asc::AscProgram>,
 }
 
 impl<M: Memory> Runtime<M> {
@@ -142,6 +145,8 @@ impl<M: Memory> Runtime<M> {
             step_checks: u64::MAX,
             #[cfg(feature = "check-steps")]
             step_check_credit: 0,
+            #[cfg(feature = "assemblyscript")]
+            asc: None,
         })
     }
 
@@ -292,10 +297,20 @@ impl<M: Memory> Runtime<M> {
         if !gc.is_managed() {
             return Err(Error::UnmanagedBlock);
         }
-        if rtti::type_desc(id).is_none() {
+        if !self.known_type(id) {
             return Err(Error::UnknownType);
         }
         Ok(block)
+    }
+
+    /// Whether `id` is a type id of this runtime (or of the hosted program). Time: O(1).
+    #[inline]
+    pub(crate) fn known_type(&self, id: u32) -> bool {
+        #[cfg(feature = "assemblyscript")]
+        if let Some(known) = self.asc_known_type(id) {
+            return known;
+        }
+        rtti::type_desc(id).is_some()
     }
 
     /// Checks that `ptr` is a managed object, on the heap or static; returns its block.
@@ -325,6 +340,10 @@ impl<M: Memory> Runtime<M> {
     /// header a used block with the static gcInfo, a known type, and the object ending below the
     /// heap. Time: O(1).
     pub fn is_static(&self, ptr: u32) -> bool {
+        #[cfg(feature = "assemblyscript")]
+        if self.asc.is_some() {
+            return self.asc_static(ptr);
+        }
         if !ptr.is_multiple_of(16) || ptr < HEADER_SIZE || ptr >= self.heap.start() {
             return false;
         }

@@ -44,7 +44,15 @@ impl<M: Memory> Runtime<M> {
         let pstatic = parent < self.heap.start();
         // SAFETY: `parent` is a live managed heap object (not static: checked first).
         let pblack = pstatic || unsafe { self.gc_info(parent - HEADER_SIZE) }.is_black();
-        if !pblack || child < self.heap.start() {
+        if !pblack {
+            return;
+        }
+        if child < self.heap.start() {
+            // A static object of a hosted program stored into a black one: traced now.
+            #[cfg(feature = "assemblyscript")]
+            if self.asc_static(child) {
+                self.asc_shade(child);
+            }
             return;
         }
         // SAFETY: `child` is a live managed heap object (at or above the heap start).

@@ -45,7 +45,6 @@ pub use weak::{MAX_WEAK_ENTRIES, WeakState, WeakTable};
 use crate::error::Error;
 use crate::memory::Memory;
 use crate::object::{Color, GcInfo, HEADER_SIZE, MAX_PAYLOAD, RT_SIZE, block_size};
-use crate::rtti;
 use crate::runtime::Runtime;
 
 /// Work units a step may do by default.
@@ -176,7 +175,7 @@ impl<M: Memory> Runtime<M> {
         if size > MAX_PAYLOAD {
             return Err(Error::SizeTooLarge);
         }
-        if rtti::type_desc(id).is_none() {
+        if !self.known_type(id) {
             return Err(Error::UnknownType);
         }
         self.pay(size, keep)?;
@@ -248,6 +247,10 @@ impl<M: Memory> Runtime<M> {
     /// is left to the collector, which reclaims it safely once nothing refers to it (as
     /// AssemblyScript does). Time: O(size) plus one GC step.
     pub fn renew(&mut self, ptr: u32, size: u32) -> Result<u32, Error> {
+        #[cfg(feature = "assemblyscript")]
+        if self.asc_static(ptr) {
+            return self.asc_renew_static(ptr, size);
+        }
         let block = self.validate_managed(ptr)?;
         if size > MAX_PAYLOAD {
             return Err(Error::SizeTooLarge);

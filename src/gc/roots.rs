@@ -182,5 +182,7 @@ impl<M: Memory> Runtime<M> {
             }
         }
         self.shade_shadow_stack();
+        #[cfg(feature = "assemblyscript")]
+        self.asc_roots();
     }
 }

@@ -145,6 +145,8 @@ impl<M: Memory> Runtime<M> {
                     continue;
                 }
                 self.shade_shadow_stack();
+                #[cfg(feature = "assemblyscript")]
+                self.asc_roots();
                 if self.gc.gray == 0 {
                     self.finish_mark();
                     return;
@@ -238,6 +240,10 @@ impl<M: Memory> Runtime<M> {
     /// payload its block size spans lie in memory).
     #[inline(always)]
     unsafe fn trace(&mut self, view: &MarkView, r: u32) -> u32 {
+        #[cfg(feature = "assemblyscript")]
+        if let Some(p) = self.asc {
+            return self.asc_trace(p, r);
+        }
         // SAFETY: the caller's.
         match unsafe { self.refs_of(r) } {
             Refs::None => 0,
@@ -269,6 +275,11 @@ impl<M: Memory> Runtime<M> {
     /// `r` is an object: a live managed heap object or a static object (its header and the
     /// payload its block size spans lie in memory).
     pub(crate) unsafe fn for_each_child(&self, r: u32, mut f: impl FnMut(u32)) {
+        #[cfg(feature = "assemblyscript")]
+        if let Some(p) = self.asc {
+            (p.members)(r, &mut f);
+            return;
+        }
         // SAFETY: the caller's.
         match unsafe { self.refs_of(r) } {
             Refs::None => {}
