@@ -24,7 +24,7 @@ use super::Phase;
 use super::trace::OBJECT_WORK;
 use crate::error::Error;
 use crate::memory::Memory;
-use crate::object::{HEADER_SIZE, Kind, NO_TYPE};
+use crate::object::HEADER_SIZE;
 use crate::runtime::Runtime;
 
 /// Bytes of one entry: map, key, value, padding.
@@ -159,9 +159,7 @@ impl<M: Memory> Runtime<M> {
         if cap > MAX_EPHEMERONS {
             return Err(Error::WeakTableFull);
         }
-        let table = self.heap.alloc_object(cap * ENTRY, Kind::Internal as u32, NO_TYPE)?;
-        // SAFETY: the new block holds `cap * ENTRY` bytes.
-        unsafe { self.heap.mem.zero(table, cap * ENTRY) };
+        let table = self.heap.alloc_table(cap * ENTRY)?;
         let old = core::mem::replace(
             &mut self.eph,
             EphemeronTable { table, capacity: cap, ..EphemeronTable::new() },

@@ -13,7 +13,7 @@
 use super::{PINS_DONE, Phase};
 use crate::error::Error;
 use crate::memory::Memory;
-use crate::object::{HEADER_SIZE, Kind, NO_TYPE};
+use crate::object::HEADER_SIZE;
 use crate::runtime::Runtime;
 
 /// Bytes of one entry: the ref, then its count.
@@ -108,9 +108,7 @@ impl<M: Memory> Runtime<M> {
             return Ok(());
         }
         let cap = (self.pins.capacity * 2).max(16);
-        let table = self.heap.alloc_object(cap * 8, Kind::Internal as u32, NO_TYPE)?;
-        // SAFETY: the new block holds `cap * 8` bytes.
-        unsafe { self.heap.mem.zero(table, cap * 8) };
+        let table = self.heap.alloc_table(cap * ENTRY)?;
         let old = core::mem::replace(&mut self.pins, PinTable { table, capacity: cap, len: 0 });
         for i in 0..old.capacity {
             // SAFETY: `i < old.capacity`: an entry inside the old table's block, not yet freed.

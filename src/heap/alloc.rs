@@ -18,7 +18,7 @@ use super::Heap;
 use crate::error::Error;
 use crate::memory::Memory;
 use crate::object::{
-    GC_INFO, HEADER_SIZE, MAX_PAYLOAD, MIN_BLOCK, MmInfo, RT_ID, RT_SIZE, block_size,
+    GC_INFO, HEADER_SIZE, Kind, MAX_PAYLOAD, MIN_BLOCK, MmInfo, NO_TYPE, RT_ID, RT_SIZE, block_size,
 };
 
 impl<M: Memory> Heap<M> {
@@ -330,6 +330,15 @@ impl<M: Memory> Heap<M> {
         Ok(block + HEADER_SIZE)
     }
 
+    /// A zeroed Internal block of `bytes` payload bytes (the runtime's own tables: pins,
+    /// ephemerons); returns its payload. Time: O(bytes) plus growth.
+    pub fn alloc_table(&mut self, bytes: u32) -> Result<u32, Error> {
+        let table = self.alloc_object(bytes, Kind::Internal as u32, NO_TYPE)?;
+        // SAFETY: the new block holds `bytes` payload bytes.
+        unsafe { self.mem.zero(table, bytes) };
+        Ok(table)
+    }
+
     /// Reallocates the unmanaged or managed block behind `ptr` (already validated) to hold
     /// `payload` bytes, in place when possible, else by moving (the old block is freed unless
     /// `keep_old`). Copies `min(old rtSize, payload)` bytes and updates rtSize; the caller zeroes
@@ -384,7 +393,7 @@ mod tests {
     use super::*;
     use crate::memory::HostMemory;
     use crate::memory::PAGE_SIZE;
-    use crate::object::{HEADER_SIZE, Kind, NO_TYPE};
+    use crate::object::HEADER_SIZE;
 
     /// A free block that the start map covers only in part (as after growth whose map move
     /// failed): allocating its covered front must not make the uncovered rest the bump block,
