@@ -118,12 +118,12 @@ fn init() -> Result<(), Error> {
     // A hosted AssemblyScript program: no statics of asrt's own layout are roots (their ids
     // would be read as the program's), and the heap starts above the program's static data.
     #[cfg(feature = "assemblyscript")]
-    let (roots, base, program) = {
+    let (roots, base, (program, rtti_base)) = {
         let Some(program) = asc_host::attached() else {
             return Err(Error::BadArgument);
         };
         let roots = Roots { statics: 0, static_count: 0, objects: 0, object_count: 0, ..roots };
-        (roots, program.static_end.max(base), program)
+        (roots, program.0.static_end.max(base), program)
     };
     // SAFETY: every address in `roots` is the linker's or build.rs's layout of static memory
     // below `__heap_base` (docs/ABI.md §5); the native stack comes first (`--stack-first`).
@@ -136,7 +136,7 @@ fn init() -> Result<(), Error> {
     // statics); the two functions only collect references through `__visit`.
     #[cfg(feature = "assemblyscript")]
     unsafe {
-        made.attach_assemblyscript(program)
+        made.attach_assemblyscript(program, rtti_base)?
     };
     // SAFETY: single-threaded, first and only initialisation.
     unsafe {
@@ -176,6 +176,7 @@ mod asc_host {
         seen: Cell<u32>,
         refs: UnsafeCell<[u32; CAPACITY]>,
         program: Cell<Option<AscProgram>>,
+        rtti_base: Cell<u32>,
     }
     // SAFETY: wasm32 has one thread.
     unsafe impl Sync for Queue {}
@@ -186,21 +187,24 @@ mod asc_host {
         seen: Cell::new(0),
         refs: UnsafeCell::new([0; CAPACITY]),
         program: Cell::new(None),
+        rtti_base: Cell::new(0),
     };
 
-    /// The program `__asc_attach` recorded.
-    pub fn attached() -> Option<AscProgram> {
-        QUEUE.program.get()
+    /// The program `__asc_attach` recorded, and its RTTI table's address.
+    pub fn attached() -> Option<(AscProgram, u32)> {
+        QUEUE.program.get().map(|p| (p, QUEUE.rtti_base.get()))
     }
 
     /// Records the program (once, before the runtime exists).
-    pub fn attach(static_start: u32, static_end: u32, type_count: u32) {
+    pub fn attach(static_start: u32, static_end: u32, type_count: u32, rtti_base: u32) {
+        QUEUE.rtti_base.set(rtti_base);
         QUEUE.program.set(Some(AscProgram {
             static_start,
             static_end,
             type_count,
             members,
             roots,
+            plans: 0,
         }));
     }
 
@@ -557,7 +561,11 @@ exports! {
         }
         // SAFETY: `rtti_base + 4 <= static_end`, inside memory (checked above).
         let count = unsafe { WasmMemory.load(rtti_base) };
-        asc_host::attach(static_start, static_end, count);
+        // The whole table (a flags word per id) inside the program's static data.
+        if count as u64 * 4 + 4 > (static_end - rtti_base) as u64 {
+            return Err(Error::BadArgument);
+        }
+        asc_host::attach(static_start, static_end, count, rtti_base);
         try_runtime().map(|_| ())
     }
 

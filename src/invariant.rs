@@ -186,6 +186,11 @@ invariants! {
     /// 0 or a live object as its value: nothing freed is reachable through a weak map
     /// (address: the entry's address).
     EphemeronDangling = 42,
+    // ----- a hosted AssemblyScript program (asc/) -----
+    /// The references the collector reads natively from a hosted program's object (its
+    /// type's plan: RTTI flags or learned fields) are those its compiled visitor passes, as a
+    /// multiset, nulls aside (address: the object's block).
+    AscPlanMismatch = 43,
 }
 
 impl Invariant {

@@ -11,8 +11,24 @@ export declare function __new(size: usize, id: u32): usize;
 export declare function __renew(ptr: usize, size: usize): usize;
 
 // @ts-ignore: decorator
-@external("asrt", "__link") @global @unsafe
-export declare function __link(parent: usize, child: usize, expectMultiple: bool): void;
+@external("asrt", "__link") @unsafe
+declare function asrt_link(parent: usize, child: usize, expectMultiple: bool): void;
+
+/** The address of asrt's marking word (docs/ABI.md §9.4): not 0 only while a cycle is marking. */
+// @ts-ignore: decorator
+@external("asrt", "__gc_marking")
+declare const ASRT_MARKING: usize;
+
+/**
+ * The store barrier the compiler emits after every reference store into an object. Outside
+ * marking the barrier has nothing to do (no object is black), so the program tests asrt's
+ * marking word inline and calls asrt's checked `__link` only while marking (docs/ABI.md §8.2).
+ */
+// @ts-ignore: decorator
+@global @unsafe
+export function __link(parent: usize, child: usize, expectMultiple: bool): void {
+  if (child != 0 && load<u32>(ASRT_MARKING) != 0) asrt_link(parent, child, expectMultiple);
+}
 
 // @ts-ignore: decorator
 @external("asrt", "__visit") @global @unsafe

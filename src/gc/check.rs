@@ -15,6 +15,7 @@
 //! | `check_static_roots_black` | `BlackPointsToWhite` (static roots) |
 //! | `check_weak_table` | `WeakTableBlock`, `WeakTargetDangling`, `WeakListBroken` |
 //! | `check_ephemerons` | `EphemeronTableBad`, `EphemeronDangling` |
+//! | `check_asc_plan` | `AscPlanMismatch` |
 
 use super::{Phase, WeakState};
 use crate::invariant::{Invariant, Violations};
@@ -90,6 +91,37 @@ impl<M: Memory> Runtime<M> {
         self.check_color(block, gc, v);
         self.check_children_live(block, gc, v);
         self.check_black_children(block, gc, v);
+        #[cfg(feature = "assemblyscript")]
+        self.check_asc_plan(block, v);
+    }
+
+    /// [`Invariant::AscPlanMismatch`]: what the collector reads natively from a hosted
+    /// program's object is what its visitor passes (compared as a count, a sum and an xor of a
+    /// mix of the non-null values, so the order does not matter).
+    #[cfg(feature = "assemblyscript")]
+    fn check_asc_plan(&self, block: u32, v: &mut Violations<'_>) {
+        let Some(p) = self.asc else { return };
+        let r = block + HEADER_SIZE;
+        // SAFETY: `block` is a live managed heap block (the walk's).
+        let Some(refs) = (unsafe { self.asc_known_refs(&p, r) }) else {
+            return;
+        };
+        let digest = |d: &mut (u32, u32, u32), c: u32| {
+            if c != 0 {
+                *d = (
+                    d.0 + 1,
+                    d.1.wrapping_add(c),
+                    d.2 ^ c.wrapping_mul(0x9e37_79b1).rotate_left(13),
+                );
+            }
+        };
+        let (mut native, mut visited) = ((0, 0, 0), (0, 0, 0));
+        // SAFETY: `refs` was just found for the live object `r`.
+        unsafe { self.refs_each(refs, |c| digest(&mut native, c)) };
+        (p.members)(r, &mut |c| digest(&mut visited, c));
+        if native != visited {
+            v.report(Invariant::AscPlanMismatch, block);
+        }
     }
 
     /// [`Invariant::PinnedBitWithoutPin`]: a PINNED object is in the pin table.

@@ -35,7 +35,7 @@ mod ephemeron;
 mod pins;
 mod roots;
 mod sweep;
-mod trace;
+pub(crate) mod trace;
 mod weak;
 
 pub use ephemeron::{EphemeronTable, MAX_EPHEMERONS};

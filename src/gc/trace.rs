@@ -31,6 +31,14 @@ pub(crate) enum Refs {
     Slots { buffer: u32, start: u32, end: u32 },
     /// The fields at `offsets` inside the `size`-byte payload of `r`.
     Fields { r: u32, size: u32, offsets: &'static [u32] },
+    /// The words of `r`'s `size`-byte payload whose bits are set in `mask` (bit i: word i): a
+    /// hosted program's class, as learned from its visitor.
+    #[cfg(feature = "assemblyscript")]
+    Mask { r: u32, size: u32, mask: u32 },
+    /// A hosted program's `Map` or `Set` `r`: its two buffers (@0, @8) and, when they hold
+    /// references, its live entries.
+    #[cfg(feature = "assemblyscript")]
+    Entries { r: u32, scan: Option<crate::asc::plan::EntryScan> },
 }
 
 /// What shading needs of the start map and the collector, read once per run of slots.
@@ -41,6 +49,11 @@ pub(crate) struct MarkView {
     map: StartMap,
     /// The current white.
     white: u32,
+    /// A hosted program's static objects (asc/mod.rs): refs in `[lo, lo + len)`, 16-aligned.
+    #[cfg(feature = "assemblyscript")]
+    static_lo: u32,
+    #[cfg(feature = "assemblyscript")]
+    static_len: u32,
 }
 
 /// Work units charged per object popped or block visited.
@@ -61,10 +74,15 @@ impl<M: Memory> Runtime<M> {
     /// caller for a whole run of slots (the runtime's own fields live in linear memory, so the
     /// compiler reloads them after every store the marking does).
     #[inline(always)]
-    fn shade_in(&mut self, view: &MarkView, r: u32) {
+    pub(crate) fn shade_in(&mut self, view: &MarkView, r: u32) {
         let block = r.wrapping_sub(HEADER_SIZE);
         let offset = block.wrapping_sub(view.start);
         if !offset.is_multiple_of(16) || !view.map.is_set(&self.heap.mem, offset) {
+            // A static object of a hosted program is traced when reached (once per cycle).
+            #[cfg(feature = "assemblyscript")]
+            if r.wrapping_sub(view.static_lo) < view.static_len && r.is_multiple_of(16) {
+                self.asc_shade(r);
+            }
             return;
         }
         // SAFETY: the start map says a used heap block starts at `block`.
@@ -82,8 +100,24 @@ impl<M: Memory> Runtime<M> {
 
     /// The fields [`Runtime::shade_in`] needs, read once.
     #[inline(always)]
-    fn mark_view(&self) -> MarkView {
-        MarkView { start: self.heap.start(), map: self.heap.start_map(), white: self.gc.white }
+    pub(crate) fn mark_view(&self) -> MarkView {
+        #[cfg(feature = "assemblyscript")]
+        let (static_lo, static_len) = match self.asc {
+            Some(p) => {
+                let lo = p.static_start + HEADER_SIZE;
+                (lo, p.static_end.saturating_sub(lo))
+            }
+            None => (0, 0),
+        };
+        MarkView {
+            start: self.heap.start(),
+            map: self.heap.start_map(),
+            white: self.gc.white,
+            #[cfg(feature = "assemblyscript")]
+            static_lo,
+            #[cfg(feature = "assemblyscript")]
+            static_len,
+        }
     }
 
     /// Pushes a non-gray managed `block` with gcInfo `gc` on the gray stack.
@@ -190,8 +224,33 @@ impl<M: Memory> Runtime<M> {
             return Refs::None;
         };
         let f = desc.flags;
+        let containers =
+            flags::POINTERFREE | flags::ARRAYBUFFERVIEW | flags::ARRAY | flags::STATICARRAY;
+        if f & containers == 0 {
+            return Refs::Fields { r, size, offsets: desc.refs };
+        }
+        // SAFETY: the caller's; `size` is inside the block.
+        unsafe { self.refs_by_flags(r, f, size) }
+    }
+
+    /// [`Runtime::refs_of`] for a type whose flags `f` name a pointer-free type, an Array, a view
+    /// or a `StaticArray` (a hosted program's `Map` and `Set`, asc/plan.rs, too); `size` payload
+    /// bytes of `r` are readable.
+    ///
+    /// # Safety
+    /// `r` is an object whose first `size` payload bytes lie in memory.
+    #[inline(always)]
+    pub(crate) unsafe fn refs_by_flags(&self, r: u32, f: u32, size: u32) -> Refs {
         if f & flags::POINTERFREE != 0 {
             return Refs::None;
+        }
+        #[cfg(feature = "assemblyscript")]
+        if f & (flags::MAP | flags::SET) != 0 {
+            if size < 24 {
+                return Refs::None;
+            }
+            // SAFETY: `size >= 24` (the caller's).
+            return Refs::Entries { r, scan: unsafe { self.asc_entries(r, f) } };
         }
         let managed = f & flags::VALUE_MANAGED != 0 && rtti::value_align_log2(f) == 2;
         if f & (flags::ARRAYBUFFERVIEW | flags::ARRAY) != 0 {
@@ -223,13 +282,10 @@ impl<M: Memory> Runtime<M> {
             }
             return Refs::Slots { buffer, start: data, end: data + bytes };
         }
-        if f & flags::STATICARRAY != 0 {
-            if !managed {
-                return Refs::None;
-            }
+        if f & flags::STATICARRAY != 0 && managed {
             return Refs::Slots { buffer: 0, start: r, end: r + (size & !3) };
         }
-        Refs::Fields { r, size, offsets: desc.refs }
+        Refs::None
     }
 
     /// Shades the children of the object `r` (heap or static), or sets up a chunked scan of its
@@ -241,12 +297,19 @@ impl<M: Memory> Runtime<M> {
     #[inline(always)]
     unsafe fn trace(&mut self, view: &MarkView, r: u32) -> u32 {
         #[cfg(feature = "assemblyscript")]
-        if let Some(p) = self.asc {
-            return self.asc_trace(p, r);
-        }
+        let refs = match self.asc {
+            // SAFETY: the caller's.
+            Some(p) => match unsafe { self.asc_refs(&p, r) } {
+                Some(refs) => refs,
+                None => return self.asc_trace(p, r),
+            },
+            // SAFETY: the caller's.
+            None => unsafe { self.refs_of(r) },
+        };
         // SAFETY: the caller's.
-        match unsafe { self.refs_of(r) } {
-            Refs::None => 0,
+        #[cfg(not(feature = "assemblyscript"))]
+        let refs = unsafe { self.refs_of(r) };
+        match refs {
             Refs::Slots { buffer, start, end } => {
                 self.shade_in(view, buffer);
                 if start < end {
@@ -254,17 +317,86 @@ impl<M: Memory> Runtime<M> {
                 }
                 4
             }
-            Refs::Fields { r, size, offsets } => {
+            other => {
                 let mut work = 0;
+                // SAFETY: `other` came from `refs_of` / `asc_refs` for the object `r`.
+                unsafe {
+                    self.each_ref(other, |rt, child| {
+                        rt.shade_in(view, child);
+                        work += 4;
+                    })
+                };
+                work
+            }
+        }
+    }
+
+    /// Calls `f` with every reference `refs` names (the slots of a run all at once). Time:
+    /// O(refs).
+    ///
+    /// # Safety
+    /// `refs` came from [`Runtime::refs_of`] (or `asc_refs`) for an object that is still live and
+    /// unchanged since; `f` does not free it.
+    #[inline(always)]
+    pub(crate) unsafe fn each_ref(&mut self, refs: Refs, mut f: impl FnMut(&mut Self, u32)) {
+        match refs {
+            Refs::None => {}
+            Refs::Slots { buffer, start, end } => {
+                f(self, buffer);
+                let mut at = start;
+                while at < end {
+                    // SAFETY: a slot of the run found inside a payload (the caller's).
+                    let child = unsafe { self.load(at) };
+                    f(self, child);
+                    at += 4;
+                }
+            }
+            Refs::Fields { r, size, offsets } => {
                 for &off in offsets {
                     if off + 4 <= size {
-                        // SAFETY: `off + 4 <= size`: a field inside the payload (`refs_of`).
+                        // SAFETY: `off + 4 <= size`: a field inside the payload.
                         let child = unsafe { self.load(r + off) };
-                        self.shade_in(view, child);
-                        work += 4;
+                        f(self, child);
                     }
                 }
-                work
+            }
+            #[cfg(feature = "assemblyscript")]
+            Refs::Mask { r, size, mask } => {
+                let mut bits = mask;
+                while bits != 0 {
+                    let off = 4 * bits.trailing_zeros();
+                    bits &= bits - 1;
+                    if off + 4 <= size {
+                        // SAFETY: `off + 4 <= size`: a word inside the payload.
+                        let child = unsafe { self.load(r + off) };
+                        f(self, child);
+                    }
+                }
+            }
+            #[cfg(feature = "assemblyscript")]
+            Refs::Entries { r, scan } => {
+                // SAFETY: a Map's or Set's payload holds at least 24 bytes (`refs_by_flags`).
+                let (buckets, entries) = unsafe { (self.load(r), self.load(r + 8)) };
+                f(self, buckets);
+                f(self, entries);
+                let Some(s) = scan else { return };
+                let mut at = s.start;
+                while at < s.end {
+                    // SAFETY: a whole entry inside the entries buffer's payload (`asc_entries`).
+                    if unsafe { self.load(at + s.next) } & 1 == 0 {
+                        if let Some(k) = s.key {
+                            // SAFETY: as above.
+                            let child = unsafe { self.load(at + k) };
+                            f(self, child);
+                        }
+                        if let Some(v) = s.value {
+                            // SAFETY: as above.
+                            let child = unsafe { self.load(at + v) };
+                            f(self, child);
+                        }
+                    }
+                    at += s.stride;
+                }
             }
         }
     }
@@ -274,6 +406,7 @@ impl<M: Memory> Runtime<M> {
     /// # Safety
     /// `r` is an object: a live managed heap object or a static object (its header and the
     /// payload its block size spans lie in memory).
+    #[allow(unused_mut)] // mutable only when a hosted program's visitor takes it
     pub(crate) unsafe fn for_each_child(&self, r: u32, mut f: impl FnMut(u32)) {
         #[cfg(feature = "assemblyscript")]
         if let Some(p) = self.asc {
@@ -281,22 +414,40 @@ impl<M: Memory> Runtime<M> {
             return;
         }
         // SAFETY: the caller's.
-        match unsafe { self.refs_of(r) } {
+        unsafe { self.refs_each(self.refs_of(r), f) }
+    }
+
+    /// [`Runtime::each_ref`] for readers (the checkers). Time: O(refs).
+    ///
+    /// # Safety
+    /// As for [`Runtime::each_ref`].
+    pub(crate) unsafe fn refs_each(&self, refs: Refs, mut f: impl FnMut(u32)) {
+        let word = |at: u32| {
+            // SAFETY: a slot, field or entry `refs` found inside a payload (the caller's).
+            unsafe { self.load(at) }
+        };
+        match refs {
             Refs::None => {}
             Refs::Slots { buffer, start, end } => {
                 f(buffer);
-                let mut at = start;
-                while at < end {
-                    // SAFETY: a slot of the run `refs_of` found inside a payload.
-                    f(unsafe { self.load(at) });
-                    at += 4;
-                }
+                (start..end).step_by(4).for_each(|at| f(word(at)));
             }
             Refs::Fields { r, size, offsets } => {
-                for &off in offsets {
-                    if off + 4 <= size {
-                        // SAFETY: a field inside the payload (`refs_of`).
-                        f(unsafe { self.load(r + off) });
+                offsets.iter().filter(|&&o| o + 4 <= size).for_each(|&o| f(word(r + o)));
+            }
+            #[cfg(feature = "assemblyscript")]
+            Refs::Mask { r, size, mask } => {
+                let words = (0..32u32).filter(|i| mask & (1 << i) != 0 && 4 * i + 4 <= size);
+                words.for_each(|i| f(word(r + 4 * i)));
+            }
+            #[cfg(feature = "assemblyscript")]
+            Refs::Entries { r, scan } => {
+                f(word(r));
+                f(word(r + 8));
+                let Some(s) = scan else { return };
+                for at in (s.start..s.end).step_by(s.stride as usize) {
+                    if word(at + s.next) & 1 == 0 {
+                        [s.key, s.value].into_iter().flatten().for_each(|o| f(word(at + o)));
                     }
                 }
             }

@@ -75,6 +75,9 @@ function abortWith(memory) {
   };
 }
 
+/** Where the stand-in keeps its marking word: below the program's static data. */
+const MARKING_WORD = 1024;
+
 /** Runs `module` (compiled by js/asc.mjs) on the recording stand-in; returns its answer and log. */
 function runOnStandIn(module, n) {
   const memory = new WebAssembly.Memory({ initial: 48 });
@@ -119,7 +122,10 @@ function runOnStandIn(module, n) {
     __pin: (ref) => ref,
     __unpin() {},
     __collect() {},
+    // The marking word (docs/ABI.md §9.4) reads 1: the stand-in sees every __link call.
+    __gc_marking: new WebAssembly.Global({ value: "i32", mutable: false }, MARKING_WORD),
   };
+  new DataView(memory.buffer).setUint32(MARKING_WORD, 1, true);
   const instance = new WebAssembly.Instance(module, {
     env: { memory, abort: abortWith(() => memory), trace() {}, seed: () => 1 },
     asrt,

@@ -2,6 +2,8 @@
 //! `assemblyscript`): the program's static objects (known by address range), its type count, and
 //! its generated visitors, reached through two functions the build supplies.
 
+pub(crate) mod plan;
+
 use crate::error::Error;
 use crate::gc::Phase;
 use crate::memory::Memory;
@@ -26,6 +28,8 @@ pub struct AscProgram {
     pub members: MembersFn,
     /// Its roots.
     pub roots: RootsFn,
+    /// The plan table (asc/plan.rs), made by [`Runtime::attach_assemblyscript`].
+    pub plans: u32,
 }
 
 /// The word of a static object's header the collector uses to remember the cycle that traced
@@ -33,16 +37,24 @@ pub struct AscProgram {
 const STATIC_EPOCH: u32 = 12;
 
 impl<M: Memory> Runtime<M> {
-    /// Makes the runtime host `program`: type ids, static objects and tracing follow it from now
-    /// on. Time: O(1).
+    /// Makes the runtime host `program`, whose RTTI table is at `rtti_base`: type ids, static
+    /// objects and tracing follow it from now on. Time: O(type count).
     ///
     /// # Safety
     /// `[static_start, static_end)` lies in memory below the heap start and holds only the
     /// program's static data and shadow stack; every 16-aligned address in it that the program
     /// or its visitors pass as a reference is a static object with AssemblyScript's header; the
+    /// RTTI table (`type_count` words of flags after its count) lies in that range; the
     /// two functions call back only with references and never touch the runtime.
-    pub unsafe fn attach_assemblyscript(&mut self, program: AscProgram) {
+    pub unsafe fn attach_assemblyscript(
+        &mut self,
+        mut program: AscProgram,
+        rtti_base: u32,
+    ) -> Result<(), Error> {
+        // SAFETY: the table lies in memory (the caller's).
+        program.plans = unsafe { self.asc_make_plans(rtti_base, program.type_count)? };
         self.asc = Some(program);
+        Ok(())
     }
 
     /// Whether `r` is a static object of the hosted program (by address). Time: O(1).
@@ -62,6 +74,9 @@ impl<M: Memory> Runtime<M> {
     /// Shades `r`: a static object of the program is traced now (once per cycle), anything else
     /// is shaded as usual. Time: O(1) amortized, a static object's children once per cycle.
     pub(crate) fn asc_shade(&mut self, r: u32) {
+        if r == 0 {
+            return;
+        }
         if !self.asc_static(r) {
             self.shade(r);
             return;
@@ -76,7 +91,14 @@ impl<M: Memory> Runtime<M> {
             self.store(r - STATIC_EPOCH, epoch);
         }
         if let Some(p) = self.asc {
-            self.asc_trace(p, r);
+            // SAFETY: `r` is a static object of the program.
+            match unsafe { self.asc_refs(&p, r) } {
+                // SAFETY: `refs` was just found for `r`, which lives as long as the program.
+                Some(refs) => unsafe { self.each_ref(refs, |rt, c| rt.asc_shade(c)) },
+                None => {
+                    self.asc_trace(p, r);
+                }
+            }
         }
     }
 
