@@ -62,7 +62,8 @@ export async function main(args, options = {}) {
     return 2;
   }
   const asc = (await import("assemblyscript/asc")).default;
-  const { error } = await asc.main(full, options);
+  // asc's API prints nothing unless given streams: its diagnostics go where ours do.
+  const { error } = await asc.main(full, { stdout: process.stdout, stderr: process.stderr, ...options });
   if (error) {
     (options.stderr ?? process.stderr).write(`${error.message ?? error}\n`);
     return 1;

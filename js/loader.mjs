@@ -363,10 +363,26 @@ function toModule(src, what) {
   return new WebAssembly.Module(src);
 }
 
-/** The runtime's imports and a late link to the program, whose visitors the runtime calls. */
-function ascRuntimeImports(pre) {
+/**
+ * The runtime's imports and a late link to the program, whose visitors and `__finalize` hook the
+ * runtime calls. A hook that throws (it trapped, or called a mutating asrt export, which is
+ * refused in the middle of a GC step) does not stop the sweep: its shadow-stack pointer is put
+ * back and the error goes to `options.onFinalizeError`, or is rethrown from a microtask.
+ */
+function ascRuntimeImports(pre, options) {
   const link = { program: null, runtime: null };
   const asc = {
+    finalize(ref) {
+      const p = link.program;
+      const sp = p.__asrt_stack_pointer();
+      try {
+        p.__asrt_finalize(ref);
+      } catch (e) {
+        p.__asrt_reset_stack(sp);
+        if (options.onFinalizeError) options.onFinalizeError(e);
+        else queueMicrotask(() => { throw e; });
+      }
+    },
     visit_members(ref) {
       link.program.__asrt_visit_members(ref, 0);
     },
@@ -398,11 +414,12 @@ function instantiateOnMemory(module, imports, memory, make) {
 function ascFinish(pre, link, runtime, program, options) {
   const raw = program.exports;
   link.program = raw;
-  runtime.exports.__asc_attach(raw.__asrt_rtti_base(), ASRT_MEMORY_BASE, raw.__asrt_heap_base());
+  const hasFinalize = raw.__asrt_has_finalize?.() ? 1 : 0;
+  runtime.exports.__asc_attach(raw.__asrt_rtti_base(), ASRT_MEMORY_BASE, raw.__asrt_heap_base(), hasFinalize);
   const synthetic = {
     exports: { ...raw, memory: runtime.exports.memory, __rtti_base: { value: raw.__asrt_rtti_base() } },
   };
-  for (const name of ["__alloc", "__free", "__gc_stats", "__heap_check", "__heap_check_list", "__gc_step", "__gc_phase"]) {
+  for (const name of ["__alloc", "__free", "__gc_stats", "__heap_check", "__heap_check_list", "__gc_step", "__gc_phase", "__gc_configure", "__gc_threshold"]) {
     if (!(name in synthetic.exports) && runtime.exports[name]) synthetic.exports[name] = runtime.exports[name];
   }
   const exports = postInstantiate(pre, synthetic, { profile: "modern", ...options });
@@ -413,7 +430,7 @@ function ascFinish(pre, link, runtime, program, options) {
 
 function ascPrepare(imports, options) {
   const pre = preInstantiate(imports);
-  const rt = ascRuntimeImports(pre);
+  const rt = ascRuntimeImports(pre, options);
   const runtimeModule = toModule(options.runtime, "options.runtime");
   return { pre, rt, runtimeModule };
 }

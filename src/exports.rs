@@ -84,7 +84,7 @@ pub(crate) unsafe fn runtime() -> &'static mut Runtime<WasmMemory> {
 #[cold]
 #[inline(never)]
 fn init() -> Result<(), Error> {
-    #[cfg(feature = "rtrace")]
+    #[cfg(any(feature = "rtrace", feature = "assemblyscript"))]
     {
         if busy::initializing() {
             return Err(Error::Reentered);
@@ -120,6 +120,7 @@ fn init() -> Result<(), Error> {
     #[cfg(feature = "assemblyscript")]
     let (roots, base, (program, rtti_base)) = {
         let Some(program) = asc_host::attached() else {
+            busy::set_initializing(false);
             return Err(Error::BadArgument);
         };
         let roots = Roots { statics: 0, static_count: 0, objects: 0, object_count: 0, ..roots };
@@ -128,7 +129,7 @@ fn init() -> Result<(), Error> {
     // SAFETY: every address in `roots` is the linker's or build.rs's layout of static memory
     // below `__heap_base` (docs/ABI.md §5); the native stack comes first (`--stack-first`).
     let made = unsafe { Runtime::new(WasmMemory, base, rtti::MAX_MEMORY_PAGES, roots) };
-    #[cfg(feature = "rtrace")]
+    #[cfg(any(feature = "rtrace", feature = "assemblyscript"))]
     busy::set_initializing(false);
     #[allow(unused_mut)]
     let mut made = made?;
@@ -162,6 +163,9 @@ mod asc_host {
         /// Calls the program's `__visit_globals(0)`, then `__visit` on each live shadow-stack slot.
         #[link_name = "visit_roots"]
         fn import_visit_roots();
+        /// Calls the program's `__finalize(ref)`.
+        #[link_name = "finalize"]
+        fn import_finalize(r: u32);
     }
 
     /// References taken per visitor call; a visitor that passes more is called again.
@@ -196,7 +200,7 @@ mod asc_host {
     }
 
     /// Records the program (once, before the runtime exists).
-    pub fn attach(static_start: u32, static_end: u32, type_count: u32, rtti_base: u32) {
+    pub fn attach(static_start: u32, static_end: u32, type_count: u32, rtti_base: u32, hook: bool) {
         QUEUE.rtti_base.set(rtti_base);
         QUEUE.program.set(Some(AscProgram {
             static_start,
@@ -205,7 +209,14 @@ mod asc_host {
             members,
             roots,
             plans: 0,
+            finalize: if hook { Some(finalize) } else { None },
         }));
+    }
+
+    /// The program's `__finalize(ref)`.
+    fn finalize(r: u32) {
+        // SAFETY: the import takes any i32; the loader calls the program's hook with it.
+        unsafe { import_finalize(r) }
     }
 
     /// `__visit` during a visitor call: queued. Returns false outside one.
@@ -262,7 +273,7 @@ mod asc_host {
 
 /// Re-entry guard (docs/ABI.md §6). Only builds with `rtrace` call host code in the middle of an
 /// operation (its hooks), so only they need it; elsewhere it compiles to nothing.
-#[cfg(feature = "rtrace")]
+#[cfg(any(feature = "rtrace", feature = "assemblyscript"))]
 mod busy {
     use core::cell::Cell;
 
@@ -313,7 +324,7 @@ impl core::ops::DerefMut for Held {
 impl Drop for Held {
     #[inline(always)]
     fn drop(&mut self) {
-        #[cfg(feature = "rtrace")]
+        #[cfg(any(feature = "rtrace", feature = "assemblyscript"))]
         busy::set(false);
     }
 }
@@ -323,7 +334,7 @@ impl Drop for Held {
 #[inline(always)]
 fn held() -> Result<Held, Error> {
     let rt = try_runtime()?;
-    #[cfg(feature = "rtrace")]
+    #[cfg(any(feature = "rtrace", feature = "assemblyscript"))]
     {
         if busy::get() {
             return Err(Error::Reentered);
@@ -479,6 +490,9 @@ exports! {
         held()?.configure(pause_percent, step_work)
     }
 
+    /// `__gc_threshold(bytes)`: a cycle every `bytes` allocated (0: paced by `pause_percent`).
+    fn __gc_threshold(bytes: u32) -> () { held()?.set_threshold(bytes) }
+
     /// `__gc_push(ref) -> ref`
     fn __gc_push(ptr: u32) -> u32 { held()?.push(ptr) }
 
@@ -541,10 +555,11 @@ exports! {
 
     // ----- hosting an AssemblyScript program (docs/ABI.md §8.4) -----
 
-    /// `__asc_attach(rtti_base, static_start, static_end)`: the program's RTTI table and static
-    /// range; creates the runtime with its heap above `static_end`. Once, before anything else.
+    /// `__asc_attach(rtti_base, static_start, static_end, options)`: the program's RTTI table
+    /// and static range; creates the runtime with its heap above `static_end`. Once, before
+    /// anything else. `options` bit 0: the program defines `__finalize`; other bits are refused.
     #[cfg(feature = "assemblyscript")]
-    fn __asc_attach(rtti_base: u32, static_start: u32, static_end: u32) -> () {
+    fn __asc_attach(rtti_base: u32, static_start: u32, static_end: u32, options: u32) -> () {
         // SAFETY: single-threaded; reading the flag.
         let ready = unsafe { *GLOBAL.ready.get() };
         let own_end = core::ptr::addr_of!(__heap_base) as usize as u32;
@@ -556,6 +571,7 @@ exports! {
             || rtti_base < static_start
             || rtti_base > static_end - 4
             || static_end as u64 > pages << 16
+            || options > 1
         {
             return Err(Error::BadArgument);
         }
@@ -565,7 +581,7 @@ exports! {
         if count as u64 * 4 + 4 > (static_end - rtti_base) as u64 {
             return Err(Error::BadArgument);
         }
-        asc_host::attach(static_start, static_end, count, rtti_base);
+        asc_host::attach(static_start, static_end, count, rtti_base, options & 1 != 0);
         try_runtime().map(|_| ())
     }
 

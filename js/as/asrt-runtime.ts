@@ -73,3 +73,21 @@ export function __asrt_visit_globals(cookie: u32): void {
 export function __asrt_stack_pointer(): usize {
   return __stack_pointer;
 }
+
+/** Whether the program defines AssemblyScript's `__finalize(ref)` hook (docs/ABI.md §8.4). */
+export function __asrt_has_finalize(): bool {
+  return isDefined(__finalize);
+}
+
+/** Calls the program's `__finalize(ref)` for a dead object, when it defines one. */
+export function __asrt_finalize(ptr: usize): void {
+  if (isDefined(__finalize)) __finalize(ptr);
+}
+
+/**
+ * Puts the shadow-stack pointer back where it was before a `__finalize` call that did not
+ * return (it trapped, or called asrt and was refused): the loader calls it after catching that.
+ */
+export function __asrt_reset_stack(sp: usize): void {
+  __stack_pointer = sp;
+}

@@ -2,6 +2,7 @@
 //! `assemblyscript`): the program's static objects (known by address range), its type count, and
 //! its generated visitors, reached through two functions the build supplies.
 
+mod finalize;
 pub(crate) mod plan;
 
 use crate::error::Error;
@@ -30,6 +31,8 @@ pub struct AscProgram {
     pub roots: RootsFn,
     /// The plan table (asc/plan.rs), made by [`Runtime::attach_assemblyscript`].
     pub plans: u32,
+    /// The program's `__finalize(ref)` hook, when it defines one (asc/finalize.rs).
+    pub finalize: Option<fn(u32)>,
 }
 
 /// The word of a static object's header the collector uses to remember the cycle that traced

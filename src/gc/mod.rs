@@ -114,6 +114,14 @@ pub struct Collector {
     pub(crate) collections: u64,
     /// Steps done.
     pub(crate) steps: u64,
+    /// `__gc_threshold`: when not 0, a cycle starts once this many block bytes were allocated
+    /// since the last marking ended, whatever survived it (a stress setting; 0: paced by
+    /// `pause_percent`).
+    pub(crate) fixed_threshold: u64,
+    /// The sweep is in its first pass over the heap, calling a hosted program's `__finalize`
+    /// for every dead object before any is freed (asc/finalize.rs).
+    #[cfg(feature = "assemblyscript")]
+    pub(crate) finalize_pass: bool,
 }
 
 impl Collector {
@@ -133,6 +141,9 @@ impl Collector {
             step_work: DEFAULT_STEP_WORK,
             collections: 0,
             steps: 0,
+            fixed_threshold: 0,
+            #[cfg(feature = "assemblyscript")]
+            finalize_pass: false,
         }
     }
 }
@@ -426,6 +437,21 @@ impl<M: Memory> Runtime<M> {
         Ok(())
     }
 
+    /// `__gc_threshold(bytes)`: from now on a cycle starts once `bytes` block bytes were
+    /// allocated since the last marking ended, whatever survived it; 0 returns to pacing by
+    /// `pause_percent`. `bytes` is 0 or 16 to 2^30. A stress setting: with a few hundred bytes
+    /// the collector is almost always in a cycle. Time: O(1).
+    pub fn set_threshold(&mut self, bytes: u32) -> Result<(), Error> {
+        if bytes != 0 && !(16..=1 << 30).contains(&bytes) {
+            return Err(Error::BadArgument);
+        }
+        self.gc.fixed_threshold = bytes as u64;
+        if self.gc.phase == Phase::Idle && bytes != 0 {
+            self.gc.threshold = bytes as u64;
+        }
+        Ok(())
+    }
+
     /// `__gc_step`: one bounded increment of work now. When no cycle is in progress it starts
     /// one, whatever was allocated since the last (unpinning alone can make garbage). Returns
     /// the phase after it. Checks the shadow-stack descriptor first: on error nothing changed.
@@ -524,8 +550,15 @@ impl<M: Memory> Runtime<M> {
         self.gc.phase = Phase::Sweep;
         self.set_marking_word(0);
         let live = self.gc.marked_bytes;
-        self.gc.threshold = (live * self.gc.pause_percent as u64 / 100).max(MIN_THRESHOLD);
+        self.gc.threshold = match self.gc.fixed_threshold {
+            0 => (live * self.gc.pause_percent as u64 / 100).max(MIN_THRESHOLD),
+            fixed => fixed,
+        };
         self.gc.allocated = 0;
+        #[cfg(feature = "assemblyscript")]
+        {
+            self.gc.finalize_pass = self.asc.is_some_and(|p| p.finalize.is_some());
+        }
         // The sweep settles the weak table and the ephemerons before it frees any block.
         self.weak.cursor = 0;
         self.eph.cursor = 0;

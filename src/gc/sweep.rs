@@ -25,6 +25,14 @@ impl<M: Memory> Runtime<M> {
                 return;
             }
         }
+        // A hosted program's `__finalize` sees every dead object before any is freed.
+        #[cfg(feature = "assemblyscript")]
+        if self.gc.finalize_pass {
+            work += self.asc_finalize_step(budget.saturating_sub(work));
+            if self.gc.finalize_pass {
+                return;
+            }
+        }
         while work < budget {
             let at = self.heap.cursor();
             if at == 0 {
