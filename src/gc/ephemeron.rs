@@ -177,7 +177,7 @@ impl<M: Memory> Runtime<M> {
         }
         if old.table != 0 {
             // SAFETY: the old table is an Internal block nobody else refers to.
-            unsafe { self.heap.free_block(old.table - HEADER_SIZE) };
+            unsafe { self.heap.release_block(old.table - HEADER_SIZE) };
         }
         // Entries moved: a marking pass starts over (at most once per rehash, and rehashing
         // needs as many insertions as the table is large); the sweep's walk too (harmless).
