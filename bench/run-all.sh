@@ -25,6 +25,9 @@ log() { printf '[run-all] %s\n' "$*" >&2; }
 # shellcheck source=scripts/build.sh
 source scripts/build.sh default >&2
 cp "$ASRT_WASM" "$W/asrt.wasm"
+# the core build (no string helpers), for its size
+source scripts/build.sh core >&2
+cp "$ASRT_WASM_CORE" "$W/asrt-core.wasm"
 
 # binary-trees on asrt's Rust API
 log "bench/gc/rust"
@@ -66,6 +69,7 @@ oz() { if command -v wasm-opt >/dev/null; then wasm-opt -Oz --enable-bulk-memory
 {
   echo '{ "modules": ['
   echo "  { \"name\": \"asrt (default build)\", \"raw\": $(wc -c <"$W/asrt.wasm"), \"oz\": $(oz "$W/asrt.wasm") },"
+  echo "  { \"name\": \"asrt (core build: no string helpers)\", \"raw\": $(wc -c <"$W/asrt-core.wasm"), \"oz\": $(oz "$W/asrt-core.wasm") },"
   echo "  { \"name\": \"AS incremental runtime (--exportRuntime)\", \"raw\": $(wc -c <"$W/as-runtime.wasm"), \"oz\": $(oz "$W/as-runtime.wasm") },"
   echo "  { \"name\": \"binary-trees, asrt Rust API\", \"raw\": $(wc -c <"$W/bt-asrt.wasm"), \"oz\": $(oz "$W/bt-asrt.wasm") },"
   echo "  { \"name\": \"binary-trees, C on asrt (plain link)\", \"raw\": $(wc -c <"$W/bt-c.wasm"), \"oz\": $(oz "$W/bt-c.wasm") },"

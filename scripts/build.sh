@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the release wasm modules of the runtime.
 #
-#   scripts/build.sh [default|modern|import|all]...     (no argument = all)
+#   scripts/build.sh [default|modern|import|rtrace|asc|core|all]...     (no argument = all)
 #
 #   default  cargo build --release --target wasm32-unknown-unknown
 #            -> $TARGET/wasm32-unknown-unknown/release/asrt.wasm            (ASRT_WASM)
@@ -12,6 +12,8 @@
 #   asc      ASRT_PROFILE=modern, --features assemblyscript, --target-dir $TARGET/asc: the module
 #            that hosts programs compiled by js/asc.mjs (docs/ABI.md §8)
 #            -> $TARGET/asc/wasm32-unknown-unknown/release/asrt.wasm        (ASRT_WASM_ASC)
+#   core     --no-default-features (the ABI without the string helpers), --target-dir $TARGET/core
+#            -> $TARGET/core/wasm32-unknown-unknown/release/asrt.wasm       (ASRT_WASM_CORE)
 #
 # $TARGET is $CARGO_TARGET_DIR when set, else ./target. Executed, the script
 # prints the three variables (KEY=path) on stdout, everything else on stderr, so
@@ -29,11 +31,12 @@ _asrt_build_main() {
   export ASRT_WASM_IMPORT="$target/import-memory/wasm32-unknown-unknown/release/asrt.wasm"
   export ASRT_WASM_RTRACE="$target/rtrace/wasm32-unknown-unknown/release/asrt.wasm"
   export ASRT_WASM_ASC="$target/asc/wasm32-unknown-unknown/release/asrt.wasm"
+  export ASRT_WASM_CORE="$target/core/wasm32-unknown-unknown/release/asrt.wasm"
 
   variants=("$@")
-  ((${#variants[@]})) || variants=(default modern import rtrace asc)
+  ((${#variants[@]})) || variants=(default modern import rtrace asc core)
   for v in "${variants[@]}"; do
-    [[ "$v" == all ]] && { variants=(default modern import rtrace asc); break; }
+    [[ "$v" == all ]] && { variants=(default modern import rtrace asc core); break; }
   done
 
   for v in "${variants[@]}"; do
@@ -63,8 +66,13 @@ _asrt_build_main() {
         (cd "$root" && ASRT_PROFILE=modern cargo build --release --target wasm32-unknown-unknown --features assemblyscript --target-dir "$target/asc") || return 1
         [[ -f "$ASRT_WASM_ASC" ]] || { echo "[build] missing $ASRT_WASM_ASC" >&2; return 1; }
         ;;
+      core)
+        echo "[build] core (no string helpers) -> $ASRT_WASM_CORE" >&2
+        (cd "$root" && env -u ASRT_PROFILE cargo build --release --target wasm32-unknown-unknown --no-default-features --target-dir "$target/core") || return 1
+        [[ -f "$ASRT_WASM_CORE" ]] || { echo "[build] missing $ASRT_WASM_CORE" >&2; return 1; }
+        ;;
       *)
-        echo "[build] unknown variant '$v' (expected default, modern, import, rtrace, asc or all)" >&2
+        echo "[build] unknown variant '$v' (expected default, modern, import, rtrace, asc, core or all)" >&2
         return 2
         ;;
     esac
@@ -74,7 +82,7 @@ _asrt_build_main() {
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   set -euo pipefail
   _asrt_build_main "$@"
-  printf 'ASRT_WASM=%q\nASRT_WASM_MODERN=%q\nASRT_WASM_IMPORT=%q\nASRT_WASM_RTRACE=%q\nASRT_WASM_ASC=%q\n' "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE" "$ASRT_WASM_ASC"
+  printf 'ASRT_WASM=%q\nASRT_WASM_MODERN=%q\nASRT_WASM_IMPORT=%q\nASRT_WASM_RTRACE=%q\nASRT_WASM_ASC=%q\nASRT_WASM_CORE=%q\n' "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE" "$ASRT_WASM_ASC" "$ASRT_WASM_CORE"
 else
   _asrt_build_main "$@"
 fi

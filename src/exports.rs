@@ -392,8 +392,18 @@ fn pack<T: Packed>(r: Result<T, Error>) -> u64 {
 fn unpack<T: Packed>(bits: u64, line: u32) -> T {
     match (bits >> 32) as u32 {
         0 => T::from_bits(bits as u32),
-        code => fail(Error::ALL[code as usize - 1], line),
+        code => fail_packed(code, line),
     }
+}
+
+/// [`fail`] for a packed error code (`error + 1`). Out of line, so each export's own code is a
+/// call, not a table lookup with its bounds check (whose panic path would link `core::fmt`).
+#[cold]
+#[inline(never)]
+fn fail_packed(code: u32, line: u32) -> ! {
+    // Every code comes from `pack`; a code outside the list cannot occur, and would still abort.
+    let e = Error::ALL.get(code.wrapping_sub(1) as usize).copied().unwrap_or(Error::BadArgument);
+    fail(e, line)
 }
 
 /// Reports `e` through `env.abort` (this file, the failing export's `line`) and traps. Keeps
@@ -610,41 +620,50 @@ exports! {
         Ok(rtti::is_subtype(rt.rt_id(ptr), id) as u32)
     }
 
-    // ----- strings -----
+    // ----- strings (the default feature `strings`; the core build leaves them out) -----
 
     /// `__string_from_utf16(ptr, units) -> String`: copies `units` UTF-16 code units as they
     /// are.
+    #[cfg(feature = "strings")]
     fn __string_from_utf16(ptr: u32, units: u32) -> u32 {
         held()?.string_from_utf16(ptr, units)
     }
 
     /// `__string_from_utf8(ptr, bytes, replace) -> String`: decodes as `new
     /// TextDecoder('utf-8', { ignoreBOM: true })`; `replace = 0` rejects ill-formed input.
+    #[cfg(feature = "strings")]
     fn __string_from_utf8(ptr: u32, bytes: u32, replace: u32) -> u32 {
         held()?.string_from_utf8(ptr, bytes, replace != 0)
     }
 
     /// `__string_utf8_length(ref) -> bytes`: the length of the string's `TextEncoder` encoding.
+    #[cfg(feature = "strings")]
     fn __string_utf8_length(ptr: u32) -> u32 { try_runtime()?.string_utf8_length(ptr) }
 
     /// `__string_to_utf8(ref, nullTerminated) -> ArrayBuffer`: encodes as `TextEncoder`.
+    #[cfg(feature = "strings")]
     fn __string_to_utf8(ptr: u32, null_terminated: u32) -> u32 {
         held()?.string_to_utf8(ptr, null_terminated != 0)
     }
 
     /// `__string_concat(a, b) -> String`
+    #[cfg(feature = "strings")]
     fn __string_concat(a: u32, b: u32) -> u32 { held()?.string_concat(a, b) }
 
     /// `__string_equals(a, b) -> 1 | 0`
+    #[cfg(feature = "strings")]
     fn __string_equals(a: u32, b: u32) -> u32 { Ok(try_runtime()?.string_equals(a, b)? as u32) }
 
     /// `__string_compare(a, b) -> -1 | 0 | 1`, ordered as JavaScript's `<`.
+    #[cfg(feature = "strings")]
     fn __string_compare(a: u32, b: u32) -> i32 { try_runtime()?.string_compare(a, b) }
 
     /// `__string_hash(ref) -> hash`: XXH32 (seed 0) of the UTF-16LE code units.
+    #[cfg(feature = "strings")]
     fn __string_hash(ptr: u32) -> u32 { try_runtime()?.string_hash(ptr) }
 
     /// `__string_slice(ref, start, end) -> String`, as `String.prototype.slice`.
+    #[cfg(feature = "strings")]
     fn __string_slice(ptr: u32, start: i32, end: i32) -> u32 {
         held()?.string_slice(ptr, start, end)
     }

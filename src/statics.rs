@@ -156,7 +156,17 @@ mod generated {
         for (slot, r) in list.iter_mut().zip(ALL_OBJECTS.iter()) {
             *slot = r.get();
         }
-        list.sort_unstable();
+        // Insertion sort: the list is short, and `sort_unstable` would link about 4 KB of
+        // sorting code (and its panic paths) into a module that sorts once.
+        for i in 1..list.len() {
+            let v = list[i];
+            let mut j = i;
+            while j > 0 && list[j - 1] > v {
+                list[j] = list[j - 1];
+                j -= 1;
+            }
+            list[j] = v;
+        }
         (sorted as usize as u32, list.len() as u32)
     }
 

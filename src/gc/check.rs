@@ -159,8 +159,8 @@ impl<M: Memory> Runtime<M> {
         }
         // SAFETY: `block` is a managed heap block the walk visited: an object.
         unsafe {
-            self.for_each_child(block + HEADER_SIZE, |c| {
-                if c != 0 && self.validate_object(c).is_err() {
+            self.children(block + HEADER_SIZE, &mut |c| {
+                if c != 0 && !self.live_object(c) {
                     v.report(Invariant::DanglingChild, block);
                 }
             })
@@ -178,7 +178,7 @@ impl<M: Memory> Runtime<M> {
         }
         // SAFETY: `block` is a managed heap block the walk visited: an object.
         unsafe {
-            self.for_each_child(block + HEADER_SIZE, |c| {
+            self.children(block + HEADER_SIZE, &mut |c| {
                 if self.is_white_heap_ref(c) {
                     v.report(Invariant::BlackPointsToWhite, block);
                 }
@@ -223,7 +223,7 @@ impl<M: Memory> Runtime<M> {
         while at < top {
             // SAFETY: `at` is a slot of the build's array (`shadow_slots` clamps to it).
             let r = unsafe { self.load(at) };
-            if r != 0 && !self.is_object(r) {
+            if r != 0 && !self.object_at(r) {
                 v.report(Invariant::JunkRootSlot, at);
             }
             at += 4;
@@ -232,8 +232,8 @@ impl<M: Memory> Runtime<M> {
 
     /// [`Invariant::JunkStaticSlot`]: the references static objects hold are objects or null.
     fn check_static_slots(&self, v: &mut Violations<'_>) {
-        self.for_each_static_child(|r, c| {
-            if c != 0 && !self.is_object(c) {
+        self.for_each_static_child(&mut |r, c| {
+            if c != 0 && !self.object_at(c) {
                 v.report(Invariant::JunkStaticSlot, r - HEADER_SIZE);
             }
         });
@@ -245,7 +245,7 @@ impl<M: Memory> Runtime<M> {
         if self.gc.phase != Phase::Mark {
             return;
         }
-        self.for_each_static_child(|r, c| {
+        self.for_each_static_child(&mut |r, c| {
             if self.is_white_heap_ref(c) {
                 v.report(Invariant::BlackPointsToWhite, r - HEADER_SIZE);
             }
@@ -271,8 +271,8 @@ impl<M: Memory> Runtime<M> {
             let (target, meta) = unsafe { (self.load(w.target_at(i)), self.load(w.meta_at(i))) };
             let state = WeakState::from_meta(meta);
             let live = match state {
-                Some(WeakState::Weak) => target == 0 || self.validate_object(target).is_ok(),
-                Some(WeakState::Final) => self.validate_object(target).is_ok(),
+                Some(WeakState::Weak) => target == 0 || self.live_object(target),
+                Some(WeakState::Final) => self.live_object(target),
                 Some(_) => true,
                 None => false,
             };
@@ -313,8 +313,8 @@ impl<M: Memory> Runtime<M> {
                 _ => {
                     live += 1;
                     let ok = self.lookup(map, &[WeakState::Map]).is_some()
-                        && self.validate_object(key).is_ok()
-                        && (value == 0 || self.validate_object(value).is_ok());
+                        && self.live_object(key)
+                        && (value == 0 || self.live_object(value));
                     if !ok {
                         v.report(Invariant::EphemeronDangling, e.at(i));
                     }
@@ -356,15 +356,40 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Calls `f(r, child)` for every reference `child` every static root `r` holds.
-    fn for_each_static_child(&self, mut f: impl FnMut(u32, u32)) {
+    fn for_each_static_child(&self, f: &mut dyn FnMut(u32, u32)) {
         for i in 0..self.roots.static_count {
             // SAFETY: an entry of the `statics` array, which lies in memory (`Runtime::new`).
             let r = unsafe { self.load(self.roots.statics + 4 * i) };
             if r != 0 {
                 // SAFETY: a static root is a static object (the contract of `Runtime::new`).
-                unsafe { self.for_each_child(r, |c| f(r, c)) };
+                unsafe { self.children(r, &mut |c| f(r, c)) };
             }
         }
+    }
+
+    /// [`Runtime::for_each_child`] for the checker: one copy of the type dispatch behind a
+    /// `dyn` callback instead of one per closure (the checker's speed matters less than its
+    /// size, which every build carries).
+    ///
+    /// # Safety
+    /// As for [`Runtime::for_each_child`]: `r` is an object.
+    #[inline(never)]
+    unsafe fn children(&self, r: u32, f: &mut dyn FnMut(u32)) {
+        // SAFETY: the caller's.
+        unsafe { self.for_each_child(r, f) }
+    }
+
+    /// [`Runtime::is_object`], out of line for the same reason as [`Runtime::live_object`].
+    #[inline(never)]
+    fn object_at(&self, r: u32) -> bool {
+        self.is_object(r)
+    }
+
+    /// Whether `r` is a managed object ([`Runtime::validate_object`] succeeds), out of line:
+    /// the checker asks it in several places, and each inlined copy would cost its bytes.
+    #[inline(never)]
+    fn live_object(&self, r: u32) -> bool {
+        self.validate_object(r).is_ok()
     }
 
     /// Whether `r` is a heap block of the current white (static objects never are).

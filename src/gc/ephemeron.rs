@@ -177,7 +177,7 @@ impl<M: Memory> Runtime<M> {
         }
         if old.table != 0 {
             // SAFETY: the old table is an Internal block nobody else refers to.
-            unsafe { self.heap.free_block(old.table - HEADER_SIZE) };
+            unsafe { self.heap.release_block(old.table - HEADER_SIZE) };
         }
         // Entries moved: a marking pass starts over (at most once per rehash, and rehashing
         // needs as many insertions as the table is large); the sweep's walk too (harmless).
@@ -220,7 +220,7 @@ impl<M: Memory> Runtime<M> {
                     self.collect_keeping(&[key, value])?;
                     self.eph_reserve()?;
                 }
-                self.eph_insert_slot(map, key)
+                self.eph_insert_slot(map, key)?
             }
         };
         self.set_eph(slot, map, key, value);
@@ -231,15 +231,17 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// The slot a missing `(map, key)` goes to after [`Runtime::eph_reserve`] (counted in).
-    fn eph_insert_slot(&mut self, map: u32, key: u32) -> u32 {
+    /// A reserved table has room, so the error cannot occur; it stands for a panic, whose
+    /// message would link the formatter.
+    fn eph_insert_slot(&mut self, map: u32, key: u32) -> Result<u32, Error> {
         let Probe::Missing(Some(i)) = self.eph_probe(map, key) else {
-            unreachable!("a reserved table has room")
+            return Err(Error::OutOfMemory);
         };
         if self.eph(i).1 == TOMBSTONE {
             self.eph.dead -= 1;
         }
         self.eph.len += 1;
-        i
+        Ok(i)
     }
 
     /// The entry of `key` in `map` if it holds one whose key is not dead.

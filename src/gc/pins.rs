@@ -122,7 +122,7 @@ impl<M: Memory> Runtime<M> {
         }
         if old.table != 0 {
             // SAFETY: the old table is an Internal block nobody else refers to.
-            unsafe { self.heap.free_block(old.table - HEADER_SIZE) };
+            unsafe { self.heap.release_block(old.table - HEADER_SIZE) };
         }
         if self.pins_pending() {
             // The entries moved: the ones behind the cursor may now be ahead and vice versa.

@@ -225,7 +225,7 @@ impl<M: Memory> Runtime<M> {
         self.weak.free = old + 1;
         if from != 0 {
             // SAFETY: the old table is an Internal block nobody else refers to.
-            unsafe { self.heap.free_block(from - HEADER_SIZE) };
+            unsafe { self.heap.release_block(from - HEADER_SIZE) };
         }
         Ok(())
     }

@@ -115,7 +115,7 @@ impl<M: Memory> Heap<M> {
     fn cover_new_block(&mut self, block: u32) -> Result<(), Error> {
         self.extend_map(block).inspect_err(|_| {
             // SAFETY: `block` is the used block just allocated; nobody refers to it.
-            unsafe { self.free_block(block) }
+            unsafe { self.release_block(block) }
         })
     }
 
@@ -232,6 +232,18 @@ impl<M: Memory> Heap<M> {
             self.forget_start(block);
             self.free_forgotten(block);
         }
+    }
+
+    /// [`Heap::free_block`] out of line, for the cold callers (the runtime's tables, the start
+    /// map's moves): one copy of the merging code serves them all, while the hot paths (`__free`,
+    /// the sweep, resizing) keep theirs inlined.
+    ///
+    /// # Safety
+    /// As for [`Heap::free_block`].
+    #[inline(never)]
+    pub(crate) unsafe fn release_block(&mut self, block: u32) {
+        // SAFETY: the caller's.
+        unsafe { self.free_block(block) }
     }
 
     /// [`Heap::free_block`] for a block whose start the caller has already forgotten (the
@@ -381,7 +393,9 @@ impl<M: Memory> Heap<M> {
                     crate::rtrace::moved(block, new - HEADER_SIZE);
                     crate::rtrace::free(block);
                 }
-                self.free_block(block);
+                // Out of line: a move copies the payload anyway, and one copy of the merging
+                // code is enough.
+                self.release_block(block);
             }
             Ok(new)
         }

@@ -203,7 +203,7 @@ impl<M: Memory> Heap<M> {
             }
             // Memory grew past the planned extent while the block was found: plan again.
             // SAFETY: `block` is the used block just allocated.
-            unsafe { self.free_block(block) };
+            unsafe { self.release_block(block) };
         };
         self.extending = false;
         result
@@ -232,7 +232,7 @@ impl<M: Memory> Heap<M> {
         unsafe { self.starts.set(&self.mem, block - self.start) };
         if old.words != 0 {
             // SAFETY: the old map's block is a used Internal block nobody refers to any more.
-            unsafe { self.free_block(old.words - HEADER_SIZE) };
+            unsafe { self.release_block(old.words - HEADER_SIZE) };
         }
     }
 

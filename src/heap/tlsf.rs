@@ -123,7 +123,9 @@ impl Bins {
             return None;
         }
         let fl = 31 - self.fl_bitmap.leading_zeros() as usize;
-        let sl = 31 - self.sl_bitmap[fl].leading_zeros() as usize;
+        // `get`: the bitmap has no bit at or above FL_COUNT, but the compiler cannot know it, and
+        // an index panic would link the formatter (None stands for it and cannot occur).
+        let sl = 31 - self.sl_bitmap.get(fl)?.leading_zeros() as usize;
         Some((fl, sl))
     }
 
@@ -194,9 +196,10 @@ impl Bins {
                 return None;
             }
             fl = fl_map.trailing_zeros() as usize;
-            sl_map = self.sl_bitmap[fl];
+            // `get`, as in `highest`: the same compare and branch as an index, without a panic.
+            sl_map = *self.sl_bitmap.get(fl)?;
         }
-        Some(self.heads[fl][sl_map.trailing_zeros() as usize])
+        self.heads[fl].get(sl_map.trailing_zeros() as usize).copied()
     }
 
     /// A free block of at least `size` bytes from the request's own class, which the good-fit

@@ -9,6 +9,8 @@
 //!   string hash (XXH32 of the UTF-16LE bytes).
 
 pub mod ops;
+// The exports' side: only the `strings` feature exports them.
+#[cfg(feature = "strings")]
 mod rt;
 pub mod utf8;
 

@@ -7,7 +7,7 @@ import { bars, lines } from "../svg.mjs";
 import { btChecksum } from "../workloads.mjs";
 
 const MiB = 1024 * 1024;
-function results({ asrtJs, incJs, stubJs, asrtBt, stubBt, asrtAlloc, talcAlloc, memOverLive, maxMs, oz }) {
+function results({ asrtJs, incJs, stubJs, asrtBt, stubBt, asrtAlloc, talcAlloc, memOverLive, maxMs, oz, coreOz }) {
   const q = (max) => ({ count: 10, p50: 0.001, p99: 0.05, p999: 0.08, max });
   return {
     node: {
@@ -16,20 +16,21 @@ function results({ asrtJs, incJs, stubJs, asrtBt, stubBt, asrtAlloc, talcAlloc, 
       alloc: { rows: [{ allocator: "asrt", actionsPerUs: asrtAlloc }, { allocator: "talc", actionsPerUs: talcAlloc }] },
       steady: { reps: 3, rows: [64, 256].map((liveMiB) => ({ runtime: "asrt", liveMiB, memOverLive, all: q(maxMs), gcWork: q(maxMs), floor: q(0.001) })) },
     },
-    sizes: { modules: [{ name: "asrt (default build)", raw: oz + 100, oz }] },
+    sizes: { modules: [{ name: "asrt (default build)", raw: oz + 100, oz }, { name: "asrt (core build: no string helpers)", raw: coreOz + 100, oz: coreOz }] },
   };
 }
 const verdicts = (res) => Object.fromEntries(goals(res).map((g) => [g.goal.slice(0, 24), g.met]));
 
 test("goals: each verdict follows its threshold", () => {
-  const good = verdicts(results({ asrtJs: 500, incJs: 700, stubJs: 400, asrtBt: 520, stubBt: 400, asrtAlloc: 20, talcAlloc: 19, memOverLive: 1.9, maxMs: 0.4, oz: 15000 }));
-  const bad = verdicts(results({ asrtJs: 600, incJs: 700, stubJs: 400, asrtBt: 530, stubBt: 400, asrtAlloc: 18, talcAlloc: 19, memOverLive: 2.1, maxMs: 0.6, oz: 17000 }));
+  const good = verdicts(results({ asrtJs: 500, incJs: 700, stubJs: 400, asrtBt: 520, stubBt: 400, asrtAlloc: 20, talcAlloc: 19, memOverLive: 1.9, maxMs: 0.4, oz: 15000, coreOz: 6000 }));
+  const bad = verdicts(results({ asrtJs: 600, incJs: 700, stubJs: 400, asrtBt: 530, stubBt: 400, asrtAlloc: 18, talcAlloc: 19, memOverLive: 2.1, maxMs: 0.6, oz: 17000, coreOz: 7000 }));
   for (const [k, v] of Object.entries(good)) {
     if (v === null) { assert.equal(bad[k], null, k); continue; }
     assert.equal(v, true, `met: ${k}`);
     assert.equal(bad[k], false, `not met: ${k}`);
   }
-  assert.ok(Object.values(good).filter((v) => v === true).length >= 6);
+  assert.ok(Object.values(good).filter((v) => v === true).length >= 7);
+  assert.equal(good["Core build (no string he"], true, "the core build's size has a verdict");
 });
 
 test("thin keeps the extremes and the last point", () => {
