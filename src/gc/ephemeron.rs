@@ -377,3 +377,42 @@ impl<M: Memory> Runtime<M> {
         }
     }
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use crate::gc::Phase;
+    use crate::host::HostConfig;
+    use crate::rtti;
+    use crate::runtime::Runtime;
+
+    /// The window `weakmap_set`'s barrier exists for: the ephemeron pass is done and the gray
+    /// stack is empty, so the next step ends marking without looking at the table again. A
+    /// white value stored then under a marked key must be shaded by the store itself (without
+    /// it the value is freed while its key lives).
+    #[test]
+    fn a_value_stored_under_a_marked_key_after_the_last_pass_is_kept() {
+        let mut rt = Runtime::host(HostConfig::default());
+        let m = rt.weakmap_new().unwrap();
+        let k = rt.new_object(8, rtti::ID_STRING).unwrap();
+        let v = rt.new_object(8, rtti::ID_STRING).unwrap();
+        let other = rt.new_object(8, rtti::ID_STRING).unwrap();
+        rt.weakmap_set(m, k, other).unwrap();
+        let slots = rt.static_slots();
+        // SAFETY: the first static slot of the host layout.
+        unsafe { rt.store(slots, k) };
+        rt.start_cycle();
+        loop {
+            rt.mark_step(1);
+            assert_eq!(rt.gc.phase, Phase::Mark, "marking ended before the window");
+            if rt.gc.gray == 0 && rt.eph.done && rt.is_marked(k) && rt.is_marked(other) {
+                break;
+            }
+        }
+        assert!(!rt.is_marked(v), "v is white");
+        rt.weakmap_set(m, k, v).unwrap();
+        while rt.try_gc_step().unwrap() != Phase::Idle {}
+        assert!(rt.validate_managed(v).is_ok(), "the value survived the cycle");
+        assert_eq!(rt.weakmap_get(m, k).unwrap(), v);
+        assert_eq!(rt.check(), 0);
+    }
+}
