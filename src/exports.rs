@@ -599,6 +599,11 @@ exports! {
 
     /// `__typeinfo(id) -> flags`, as the RTTI table at `__rtti_base` says.
     fn __typeinfo(id: u32) -> u32 {
+        // A hosted program's ids: its flags, as copied at attach.
+        #[cfg(feature = "assemblyscript")]
+        if let Some(flags) = try_runtime()?.asc_type_flags(id) {
+            return flags.ok_or(Error::UnknownType);
+        }
         if rtti::type_desc(id).is_none() {
             return Err(Error::UnknownType);
         }
@@ -614,6 +619,12 @@ exports! {
         }
         let rt = try_runtime()?;
         rt.validate_object(ptr)?;
+        // A hosted program's RTTI has no base ids: only the exact type is known.
+        #[cfg(feature = "assemblyscript")]
+        if let Some(flags) = rt.asc_type_flags(id) {
+            flags.ok_or(Error::UnknownType)?;
+            return Ok((rt.rt_id(ptr) == id) as u32);
+        }
         if rtti::type_desc(id).is_none() {
             return Err(Error::UnknownType);
         }

@@ -168,6 +168,13 @@ impl<M: Memory> Runtime<M> {
         Plan { kind: Kind::from_bits(word >> 28), flags: word & 0x0fff_ffff, mask }
     }
 
+    /// `Some` when a program is hosted: the RTTI flags of its type `id` as copied at attach
+    /// (`None` inside for an id it does not have). Time: O(1).
+    pub fn asc_type_flags(&self, id: u32) -> Option<Option<u32>> {
+        let p = self.asc?;
+        Some((id < p.type_count).then(|| self.asc_plan(&p, id).flags))
+    }
+
     fn asc_set_plan(&mut self, p: &AscProgram, id: u32, plan: Plan) {
         // SAFETY: `id < type_count` (the caller had its plan): an entry inside the plan table.
         unsafe {

@@ -160,3 +160,21 @@ test("__gc_threshold and __asc_attach check their arguments", async () => {
   bare.exports.__asc_attach(base + 64, base, base + 256, 0);
   void view;
 });
+
+test("__typeinfo and __instanceof answer for the program's type ids", async () => {
+  const { exports, runtime } = instantiateAssemblyScriptSync(await compile("classes", true), {}, { runtime: RUNTIME });
+  const rtti = exports.__rtti_base?.value ?? null;
+  const view = new DataView(runtime.memory.buffer);
+  const base = rtti ?? 0;
+  assert.ok(base > 0, "the loader exposes the program's __rtti_base");
+  const count = view.getUint32(base, true);
+  for (let id = 0; id < count; id++) {
+    assert.equal(runtime.__typeinfo(id) >>> 0, view.getUint32(base + 4 + 4 * id, true), `flags of id ${id}`);
+  }
+  assert.throws(() => runtime.__typeinfo(count), /unknown runtime type id/);
+  const s = exports.__pin(exports.__newString("x"));
+  assert.equal(runtime.__instanceof(s, 2), 1, "a String is a String (id 2)");
+  assert.equal(runtime.__instanceof(s, 1), 0, "not an ArrayBuffer");
+  assert.throws(() => runtime.__instanceof(s, count), /unknown runtime type id/);
+  exports.__unpin(s);
+});
