@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the release wasm modules of the runtime.
 #
-#   scripts/build.sh [default|modern|import|rtrace|asc|core|all]...     (no argument = all)
+#   scripts/build.sh [default|modern|import|rtrace|asc|asc-check|core|all]...     (no argument = all)
 #
 #   default  cargo build --release --target wasm32-unknown-unknown
 #            -> $TARGET/wasm32-unknown-unknown/release/asrt.wasm            (ASRT_WASM)
@@ -12,6 +12,9 @@
 #   asc      ASRT_PROFILE=modern, --features assemblyscript, --target-dir $TARGET/asc: the module
 #            that hosts programs compiled by js/asc.mjs (docs/ABI.md §8)
 #            -> $TARGET/asc/wasm32-unknown-unknown/release/asrt.wasm        (ASRT_WASM_ASC)
+#   asc-check  asc with --features check-steps (the full heap checker after every GC step, a trap
+#            on the first broken invariant), --target-dir $TARGET/asc-check: for the tests
+#            -> $TARGET/asc-check/wasm32-unknown-unknown/release/asrt.wasm  (ASRT_WASM_ASC_CHECK)
 #   core     --no-default-features (the ABI without the string helpers), --target-dir $TARGET/core
 #            -> $TARGET/core/wasm32-unknown-unknown/release/asrt.wasm       (ASRT_WASM_CORE)
 #
@@ -32,11 +35,12 @@ _asrt_build_main() {
   export ASRT_WASM_RTRACE="$target/rtrace/wasm32-unknown-unknown/release/asrt.wasm"
   export ASRT_WASM_ASC="$target/asc/wasm32-unknown-unknown/release/asrt.wasm"
   export ASRT_WASM_CORE="$target/core/wasm32-unknown-unknown/release/asrt.wasm"
+  export ASRT_WASM_ASC_CHECK="$target/asc-check/wasm32-unknown-unknown/release/asrt.wasm"
 
   variants=("$@")
-  ((${#variants[@]})) || variants=(default modern import rtrace asc core)
+  ((${#variants[@]})) || variants=(default modern import rtrace asc asc-check core)
   for v in "${variants[@]}"; do
-    [[ "$v" == all ]] && { variants=(default modern import rtrace asc core); break; }
+    [[ "$v" == all ]] && { variants=(default modern import rtrace asc asc-check core); break; }
   done
 
   for v in "${variants[@]}"; do
@@ -66,13 +70,18 @@ _asrt_build_main() {
         (cd "$root" && ASRT_PROFILE=modern cargo build --release --target wasm32-unknown-unknown --features assemblyscript --target-dir "$target/asc") || return 1
         [[ -f "$ASRT_WASM_ASC" ]] || { echo "[build] missing $ASRT_WASM_ASC" >&2; return 1; }
         ;;
+      asc-check)
+        echo "[build] assemblyscript host with step checks -> $ASRT_WASM_ASC_CHECK" >&2
+        (cd "$root" && ASRT_PROFILE=modern cargo build --release --target wasm32-unknown-unknown --features assemblyscript,check-steps --target-dir "$target/asc-check") || return 1
+        [[ -f "$ASRT_WASM_ASC_CHECK" ]] || { echo "[build] missing $ASRT_WASM_ASC_CHECK" >&2; return 1; }
+        ;;
       core)
         echo "[build] core (no string helpers) -> $ASRT_WASM_CORE" >&2
         (cd "$root" && env -u ASRT_PROFILE cargo build --release --target wasm32-unknown-unknown --no-default-features --target-dir "$target/core") || return 1
         [[ -f "$ASRT_WASM_CORE" ]] || { echo "[build] missing $ASRT_WASM_CORE" >&2; return 1; }
         ;;
       *)
-        echo "[build] unknown variant '$v' (expected default, modern, import, rtrace, asc, core or all)" >&2
+        echo "[build] unknown variant '$v' (expected default, modern, import, rtrace, asc, asc-check, core or all)" >&2
         return 2
         ;;
     esac

@@ -72,8 +72,8 @@ stage_build() {
   # shellcheck source=scripts/build.sh
   source scripts/build.sh all
   # record the paths for the js stage (it runs in another subshell)
-  printf 'export ASRT_WASM=%q ASRT_WASM_MODERN=%q ASRT_WASM_IMPORT=%q ASRT_WASM_RTRACE=%q ASRT_WASM_ASC=%q ASRT_WASM_CORE=%q\n' \
-    "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE" "$ASRT_WASM_ASC" "$ASRT_WASM_CORE" >"$ENV_FILE"
+  printf 'export ASRT_WASM=%q ASRT_WASM_MODERN=%q ASRT_WASM_IMPORT=%q ASRT_WASM_RTRACE=%q ASRT_WASM_ASC=%q ASRT_WASM_CORE=%q ASRT_WASM_ASC_CHECK=%q\n' \
+    "$ASRT_WASM" "$ASRT_WASM_MODERN" "$ASRT_WASM_IMPORT" "$ASRT_WASM_RTRACE" "$ASRT_WASM_ASC" "$ASRT_WASM_CORE" "$ASRT_WASM_ASC_CHECK" >"$ENV_FILE"
 }
 
 # The wasm runner reports "no tests to run!" for a binary without any
@@ -126,6 +126,10 @@ stage_js() {
   echo "ASRT_WASM_RTRACE=${ASRT_WASM_RTRACE:-}"
   echo "ASRT_WASM_CORE=${ASRT_WASM_CORE:-}"
   node --test tests/js/
+  # The AssemblyScript programs again on the build that checks the heap after every GC step.
+  if [[ -n "${ASRT_WASM_ASC_CHECK:-}" ]]; then
+    ASRT_WASM_ASC="$ASRT_WASM_ASC_CHECK" node --test tests/js/asc-run.test.mjs
+  fi
   if [[ -d js/test ]]; then
     node --test js/test/
     # The loader's checks again, in headless Chromium.

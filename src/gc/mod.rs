@@ -80,6 +80,10 @@ pub(crate) struct Partial {
     pub next: u32,
     /// Address past the last slot.
     pub end: u32,
+    /// For a hosted program's `Map` or `Set`: the run is of entries of this shape, not of u32
+    /// slots (`next` and `end` are then entry boundaries).
+    #[cfg(feature = "assemblyscript")]
+    pub entries: Option<crate::asc::plan::EntryScan>,
 }
 
 /// Collector state.
@@ -336,6 +340,13 @@ impl<M: Memory> Runtime<M> {
             && p.next < r + old
         {
             p.end = p.end.min(r + (size & !3));
+            // An entry run ends at a whole entry.
+            #[cfg(feature = "assemblyscript")]
+            if let Some(e) = p.entries
+                && p.end > p.next
+            {
+                p.end = p.next + (p.end - p.next) / e.stride * e.stride;
+            }
             if p.next >= p.end {
                 self.gc.partial = None;
             }

@@ -313,9 +313,29 @@ impl<M: Memory> Runtime<M> {
             Refs::Slots { buffer, start, end } => {
                 self.shade_in(view, buffer);
                 if start < end {
-                    self.gc.partial = Some(Partial { block: r - HEADER_SIZE, next: start, end });
+                    self.gc.partial = Some(Partial {
+                        block: r - HEADER_SIZE,
+                        next: start,
+                        end,
+                        #[cfg(feature = "assemblyscript")]
+                        entries: None,
+                    });
                 }
                 4
+            }
+            // A Map's or Set's entries are scanned in chunks too.
+            #[cfg(feature = "assemblyscript")]
+            Refs::Entries { r, scan } => {
+                // SAFETY: a Map's or Set's payload holds at least 24 bytes (`refs_by_flags`).
+                let (buckets, entries) = unsafe { (self.load(r), self.load(r + 8)) };
+                self.shade_in(view, buckets);
+                self.shade_in(view, entries);
+                if let Some(e) = scan.filter(|e| e.start < e.end) {
+                    let (next, end) = (e.start, e.end);
+                    let block = r - HEADER_SIZE;
+                    self.gc.partial = Some(Partial { block, next, end, entries: Some(e) });
+                }
+                8
             }
             other => {
                 let mut work = 0;
@@ -457,6 +477,10 @@ impl<M: Memory> Runtime<M> {
     /// Scans the slots of a chunked run, at most `budget` bytes of them. Returns the work done.
     fn scan_slots(&mut self, view: &MarkView, p: Partial, budget: u32) -> u32 {
         let budget = budget.max(64);
+        #[cfg(feature = "assemblyscript")]
+        if let Some(e) = p.entries {
+            return self.scan_entries(view, p, e, budget);
+        }
         // Never past the run's end: a chunk is at most `budget` bytes of slots.
         let stop = if p.end - p.next <= budget { p.end } else { p.next + (budget & !3) };
         let mut at = p.next;
@@ -466,6 +490,39 @@ impl<M: Memory> Runtime<M> {
             let child = unsafe { self.load(at) };
             self.shade_in(view, child);
             at += 4;
+        }
+        self.gc.partial = if stop >= p.end { None } else { Some(Partial { next: stop, ..p }) };
+        (stop - p.next).max(4)
+    }
+
+    /// [`Runtime::scan_slots`] for a run of `Map` or `Set` entries: at least one entry, about
+    /// `budget` bytes of them. Returns the work done.
+    #[cfg(feature = "assemblyscript")]
+    fn scan_entries(
+        &mut self,
+        view: &MarkView,
+        p: Partial,
+        e: crate::asc::plan::EntryScan,
+        budget: u32,
+    ) -> u32 {
+        let count = (budget / e.stride).max(1);
+        let stop =
+            if (p.end - p.next) / e.stride <= count { p.end } else { p.next + count * e.stride };
+        let mut at = p.next;
+        while at < stop {
+            // SAFETY: `[p.next, p.end)` is a run of whole entries `asc_entries` found inside the
+            // entries buffer's payload (clamped when it shrinks), kept live while scanned.
+            unsafe {
+                if self.load(at + e.next) & 1 == 0 {
+                    if let Some(k) = e.key {
+                        self.shade_in(view, self.load(at + k));
+                    }
+                    if let Some(v) = e.value {
+                        self.shade_in(view, self.load(at + v));
+                    }
+                }
+            }
+            at += e.stride;
         }
         self.gc.partial = if stop >= p.end { None } else { Some(Partial { next: stop, ..p }) };
         (stop - p.next).max(4)
