@@ -17,7 +17,7 @@ import { cpus, totalmem, loadavg, hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runAll, SHORT, FULL } from "./workloads.mjs";
-import { writeOutputs } from "./output.mjs";
+import { writeOutputs, readSizes } from "./output.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const flag = (n) => process.argv.includes(`--${n}`);
@@ -47,7 +47,7 @@ if (arg("from", null)) {
   log(`node ${process.version}: ${short ? "short" : "full"} mode`);
   const nodeResults = await runAll(getNode, cfg, { only, log: (s) => log(`node ${s}`) });
   const browser = flag("no-browser") ? null : await runInChromium();
-  const sizes = existsSync(join(modulesDir, "sizes.json")) ? JSON.parse(readFileSync(join(modulesDir, "sizes.json"), "utf8")) : null;
+  const sizes = readSizes(modulesDir);
   results = { machine: machineInfo(browser), node: nodeResults, chromium: browser?.results ?? null, sizes };
 }
 mkdirSync(outDir, { recursive: true });
@@ -70,6 +70,13 @@ for (const f of written.expected) {
     log(`MISSING or empty: ${f}`); missing++;
   }
 }
+// the AssemblyScript programs' rows are drawn where they belong (short mode runs them too)
+if (results.node.asc) {
+  const text = (f) => (existsSync(join(outDir, f)) ? readFileSync(join(outDir, f), "utf8") : "");
+  for (const [f, what] of [["time.svg", "AS program: "], ["pauses-cdf.svg", "AS program ("], ["report.md", "## AssemblyScript programs"]]) {
+    if (!text(f).includes(what)) { log(`${f} lacks the AssemblyScript programs ("${what}")`); missing++; }
+  }
+}
 log(`wrote ${written.expected.length} files to ${outDir}`);
 if (missing) process.exit(1);
 
@@ -84,7 +91,7 @@ async function runInChromium() {
     const w = url.pathname.match(/^\/wasm\/([\w.-]+)\.wasm$/);
     if (w && existsSync(wasmPath(w[1]))) { res.writeHead(200, { ...headers, "content-type": "application/wasm" }); return res.end(readFileSync(wasmPath(w[1]))); }
     if (url.pathname === "/favicon.ico") return res.writeHead(204).end();
-    const f = { "/": "page.html", "/workloads.mjs": "workloads.mjs" }[url.pathname];
+    const f = { "/": "page.html", "/workloads.mjs": "workloads.mjs", "/common.mjs": "common.mjs", "/asc.mjs": "asc.mjs", "/js/loader.mjs": "../../js/loader.mjs" }[url.pathname];
     if (f) { res.writeHead(200, { ...headers, "content-type": f.endsWith(".html") ? "text/html" : "text/javascript" }); return res.end(readFileSync(join(here, f))); }
     res.writeHead(404).end();
   });
