@@ -1,6 +1,7 @@
 // Writes the report's files from the results of bench/report/run.mjs: results.json, report.md
 // and the SVG plots. `writeOutputs(results, dir)` returns { expected: [file names] }.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem, loadavg, hostname } from "node:os";
 import { join } from "node:path";
 import { bars, lines } from "./svg.mjs";
 
@@ -213,12 +214,17 @@ export function ascMarkdown(res, { goalList = ascGoals(res), heading = "##" } = 
   return L.join("\n");
 }
 
+/** One sentence: where, when, at which commit, and the command that measures again. */
+export function machineLine(m, command) {
+  return `Measured ${m.date} on ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB (host ${m.host}); node ${m.node}; ${m.chromium ?? "Chromium not run"}. ` +
+    `Load average before ${m.loadBefore.join(" ")}, after ${m.loadAfter.join(" ")}${m.commit ? `; asrt at ${m.commit}` : ""}. Regenerate with \`${command}\`.`;
+}
+
 function markdown(res, goalList) {
   const L = [];
   const m = res.machine;
   L.push(`# asrt benchmark report (${m.mode} mode)`, "");
-  L.push(`Measured ${m.date} on ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB (host ${m.host}); node ${m.node}; ${m.chromium ?? "Chromium not run"}. ` +
-    `Load average before ${m.loadBefore.join(" ")}, after ${m.loadAfter.join(" ")}${m.commit ? `; asrt at ${m.commit}` : ""}. Regenerate with \`bench/run-all.sh${m.mode === "short" ? " --short" : ""}\`.`, "");
+  L.push(machineLine(m, `bench/run-all.sh${m.mode === "short" ? " --short" : ""}`), "");
   L.push("## Goals (issue 10)", "", "Speed goals compare each runtime's fastest run (runs are interleaved across runtimes; the fastest is the least disturbed by the shared machine); the tables also give medians.", "",
     row(["goal", "figure (node)", "met"]), row(["---", "---", "---"]));
   for (const g of goalList) L.push(row([g.goal, g.figure, g.met === null ? "not measured" : g.met ? "**met**" : "**not met**"]));
@@ -300,6 +306,16 @@ export function thin(points, buckets = 1000) {
   }
   out.push(points[points.length - 1]);
   return out;
+}
+
+/** Where and when the figures were measured (`load0`: os.loadavg() before the run). */
+export function machineInfo({ userAgent = null, load0, mode, config }) {
+  return {
+    cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    host: hostname(), node: process.version, chromium: userAgent,
+    loadBefore: load0.map((x) => +x.toFixed(2)), loadAfter: loadavg().map((x) => +x.toFixed(2)),
+    date: new Date().toISOString(), mode, config, commit: process.env.ASRT_REV ?? null,
+  };
 }
 
 // sizes.json (bench/run-all.sh) and asc-sizes.json (bench/as/build-asc.sh), when built

@@ -13,11 +13,11 @@
 // Exits non-zero when a workload fails or a plot is missing.
 import { createServer } from "node:http";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { cpus, totalmem, loadavg, hostname } from "node:os";
+import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runAll, SHORT, FULL } from "./workloads.mjs";
-import { writeOutputs, readSizes } from "./output.mjs";
+import { writeOutputs, readSizes, machineInfo } from "./output.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const flag = (n) => process.argv.includes(`--${n}`);
@@ -48,19 +48,10 @@ if (arg("from", null)) {
   const nodeResults = await runAll(getNode, cfg, { only, log: (s) => log(`node ${s}`) });
   const browser = flag("no-browser") ? null : await runInChromium();
   const sizes = readSizes(modulesDir);
-  results = { machine: machineInfo(browser), node: nodeResults, chromium: browser?.results ?? null, sizes };
+  results = { machine: machineInfo({ userAgent: browser?.userAgent, load0, mode: short ? "short" : "full", config: cfg }), node: nodeResults, chromium: browser?.results ?? null, sizes };
 }
 mkdirSync(outDir, { recursive: true });
 const written = writeOutputs(results, outDir);
-function machineInfo(browser) {
-  return {
-  cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memGiB: +(totalmem() / 2 ** 30).toFixed(1),
-  host: hostname(), node: process.version, chromium: browser?.userAgent ?? null,
-  loadBefore: load0.map((x) => +x.toFixed(2)), loadAfter: loadavg().map((x) => +x.toFixed(2)),
-  date: new Date().toISOString(), mode: short ? "short" : "full", config: cfg,
-  commit: process.env.ASRT_REV ?? null,
-  };
-}
 let missing = 0;
 for (const f of written.expected) {
   const p = join(outDir, f);
