@@ -5,6 +5,7 @@
 //
 //   node bench/report/run-asc.mjs --modules DIR [--short] [--out FILE.md] [--only binarytrees,live]
 //        [--readme README.md]     (also replace the README's block between the asc-bench markers)
+//   node bench/report/run-asc.mjs --from bench/out/asc.json [--readme README.md]   (no measuring)
 //
 // FILE.md defaults to bench/out/asc.md (bench/out/asc-short.md with --short); FILE.json beside it.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -32,18 +33,24 @@ const get = async (name) => {
   if (!existsSync(p)) throw new Error(`module ${name} not built (${p}; bench/as/build-asc.sh builds it)`);
   return readFileSync(p);
 };
-log(`node ${process.version}: ${short ? "short" : "full"} mode`);
-const asc = await ascAll(get, cfg, { only, log });
-const res = {
-  machine: machineInfo({ load0, mode: short ? "short" : "full", config: cfg }),
-  node: { asc }, chromium: null, sizes: readSizes(modulesDir),
-};
-const command = `bench/run-asc.sh${short ? " --short" : ""}`;
+let res;
+if (arg("from", null)) {
+  // --from FILE.json: write the Markdown (and the README's block) again from figures measured
+  res = JSON.parse(readFileSync(arg("from"), "utf8"));
+} else {
+  log(`node ${process.version}: ${short ? "short" : "full"} mode`);
+  const asc = await ascAll(get, cfg, { only, log });
+  res = {
+    machine: machineInfo({ load0, mode: short ? "short" : "full", config: cfg }),
+    node: { asc }, chromium: null, sizes: readSizes(modulesDir),
+  };
+}
+const command = `bench/run-asc.sh${res.machine.mode === "short" ? " --short" : ""}`;
 const md = `# AssemblyScript programs on asrt (${res.machine.mode} mode)\n\n${machineLine(res.machine, command)}\n\n` +
   ascMarkdown(res, { heading: "##" }).replace(/^## AssemblyScript programs \(issue 11\)\n\n/, "");
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, md);
-writeFileSync(out.replace(/\.md$/, "") + ".json", JSON.stringify(res, null, 1));
+if (!arg("from", null)) writeFileSync(out.replace(/\.md$/, "") + ".json", JSON.stringify(res, null, 1));
 log(`wrote ${out}`);
 process.stdout.write(md);
 
@@ -52,7 +59,7 @@ if (readme) {
   const a = text.indexOf(BEGIN), b = text.indexOf(END);
   if (a < 0 || b < a) throw new Error(`${readme}: no block between "${BEGIN}" and "${END}"`);
   const block = `${BEGIN}\n\n${machineLine(res.machine, "bench/run-asc.sh --readme")}\n\n` +
-    ascMarkdown(res, { heading: "####" }).replace(/^#### AssemblyScript programs \(issue 11\)\n\n/, "") + `\n${END}`;
+    ascMarkdown(res, { heading: "###" }).replace(/^### AssemblyScript programs \(issue 11\)\n\n/, "") + `\n${END}`;
   writeFileSync(readme, text.slice(0, a) + block + text.slice(b + END.length));
   log(`replaced the block in ${readme}`);
 }
