@@ -53,9 +53,9 @@ function pausePlot(res) {
   // the AssemblyScript program that keeps a live set and allocates in small calls (asc.mjs)
   const w = res.node.asc?.live;
   const wa = w && ascRow(w, "asrt"), wi = w && ascRow(w, "incremental");
-  if (wa?.cdf?.gcWork) series.push({ name: `asrt, AS program (${w.config.liveMiB} MiB): calls with GC work`, points: nines(wa.cdf.gcWork, wa.pauses.gcWork.count) });
-  if (wa?.cdf) series.push({ name: `asrt, AS program (${w.config.liveMiB} MiB): every call`, points: nines(wa.cdf.all, wa.pauses.all.count), dash: "5 3" });
-  if (wi?.cdf) series.push({ name: `AS incremental, AS program (${w.config.liveMiB} MiB): every call`, points: nines(wi.cdf.all, wi.pauses.all.count) });
+  if (wa?.cdf?.gcWork) series.push({ name: `asrt, AS program: GC-work calls`, points: nines(wa.cdf.gcWork, wa.pauses.gcWork.count) });
+  if (wa?.cdf) series.push({ name: `asrt, AS program: every call`, points: nines(wa.cdf.all, wa.pauses.all.count), dash: "5 3" });
+  if (wi?.cdf) series.push({ name: `AS inc., AS program: every call`, points: nines(wi.cdf.all, wi.pauses.all.count) });
   return lines({
     title: `Pause CDF (node): steady replacement from JS at ${live} MiB live${w ? `; AS program churn at ${w.config.liveMiB} MiB live` : ""}`,
     xLabel: "call time, µs (log; per-call minimum over fresh runs; calls that grew memory excluded)",

@@ -64,7 +64,7 @@ for (const f of written.expected) {
 // the AssemblyScript programs' rows are drawn where they belong (short mode runs them too)
 if (results.node.asc) {
   const text = (f) => (existsSync(join(outDir, f)) ? readFileSync(join(outDir, f), "utf8") : "");
-  for (const [f, what] of [["time.svg", "AS program: "], ["pauses-cdf.svg", "AS program ("], ["report.md", "## AssemblyScript programs"]]) {
+  for (const [f, what] of [["time.svg", "AS program: "], ["pauses-cdf.svg", "AS program: every call"], ["report.md", "## AssemblyScript programs"]]) {
     if (!text(f).includes(what)) { log(`${f} lacks the AssemblyScript programs ("${what}")`); missing++; }
   }
 }
