@@ -5,7 +5,8 @@
 //
 // Modules by name (bench/as/build.mjs and bench/run-all.sh build them):
 //   asc-runtime              asrt built with the cargo feature `assemblyscript` (ASRT_WASM_ASC)
-//   as-<program>-<runtime>   bench/as/<program>.ts for runtime asrt | incremental | stub
+//   as-<program>-<runtime>   bench/as/<program>.ts for runtime asrt | incremental | stub (the
+//                            workload liveFlat runs as-live-*)
 //
 // Every workload is a deterministic sequence of exported calls. Time: the whole sequence, untimed
 // per call, a fresh instance per run, runs interleaved across runtimes (median). Pauses: the same
@@ -26,7 +27,7 @@ export const ASC_LABELS = { asrt: "asrt (AS program)", incremental: "AS incremen
 
 /** An instance of `as-<program>-<runtime>`: raw program exports, memory, and asrt's counters. */
 export async function ascInstance(get, program, runtime, cache = {}) {
-  const bytes = await get(`as-${program}-${runtime}`);
+  const bytes = await get(`as-${DRIVERS[program]?.module ?? program}-${runtime}`);
   if (runtime !== "asrt") {
     const { ex, memory } = await instantiateBytes(bytes);
     return { name: ASC_LABELS[runtime], ex, memory, steps: null, phase: null };
@@ -79,11 +80,12 @@ export const DRIVERS = {
     },
   },
   live: {
-    label: (c) => `${c.liveMiB} MiB live, churn`,
+    label: (c) => `${c.liveMiB} MiB live, churn${c.perBucket ? "" : " (one flat array)"}`,
     run(ex, c, call, info) {
       // a Unit is about 430 bytes (bench/as/live.ts); replacing `k` per call allocates ~1.7 KB
       const units = Math.round((c.liveMiB * MiB) / 432);
-      const live = ex.fill(units, c.perBucket, 11);
+      // perBucket 0: every Unit in one Array (a single object with that many references)
+      const live = ex.fill(units, c.perBucket || units, 11);
       if (info) info.liveBytes = live;
       const calls = Math.ceil((c.factor * live) / (c.k * 432));
       let sum = 0;
@@ -93,6 +95,9 @@ export const DRIVERS = {
     },
   },
 };
+
+// the same program and calls as `live`, its Units held by one flat Array<Unit> (perBucket 0)
+DRIVERS.liveFlat = { ...DRIVERS.live, module: "live" };
 
 const plain = (f, a) => f(a);
 
@@ -184,12 +189,14 @@ export const ASC_SHORT = {
   strings: { calls: 3000, keep: 256, runs: 3, reps: 2 },
   mapset: { calls: 600, ops: 100, keys: 5000, runs: 3, reps: 2 },
   live: { liveMiB: 4, perBucket: 256, k: 4, factor: 2, runs: 0, reps: 2 },
+  liveFlat: { liveMiB: 4, perBucket: 0, k: 4, factor: 1, runs: 0, reps: 1 },
 };
 export const ASC_FULL = {
   binarytrees: { n: 16, runs: 5, reps: 3 },
   strings: { calls: 40000, keep: 1024, runs: 5, reps: 3 },
   mapset: { calls: 8000, ops: 100, keys: 50000, runs: 5, reps: 3 },
   live: { liveMiB: 64, perBucket: 256, k: 4, factor: 2, runs: 0, reps: 3 },
+  liveFlat: { liveMiB: 64, perBucket: 0, k: 4, factor: 1, runs: 0, reps: 2 },
 };
 
 /** Every AssemblyScript workload (`only`: a subset of DRIVERS' keys). */
@@ -200,7 +207,7 @@ export async function ascAll(get, cfg, { only = null, log = () => {} } = {}) {
     if (!cfg[program]) continue;
     const t0 = performance.now();
     // the live workload measures pauses on asrt and AS incremental only (the stub never frees)
-    const opts = program === "live" ? { runtimes: ["asrt", "incremental"], log } : { log };
+    const opts = DRIVERS[program].run === DRIVERS.live.run ? { runtimes: ["asrt", "incremental"], log } : { log };
     out[program] = await ascWorkload(get, program, cfg[program], opts);
     log(`asc ${program}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }

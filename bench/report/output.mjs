@@ -56,6 +56,8 @@ function pausePlot(res) {
   if (wa?.cdf?.gcWork) series.push({ name: `asrt, AS program: GC-work calls`, points: nines(wa.cdf.gcWork, wa.pauses.gcWork.count) });
   if (wa?.cdf) series.push({ name: `asrt, AS program: every call`, points: nines(wa.cdf.all, wa.pauses.all.count), dash: "5 3" });
   if (wi?.cdf) series.push({ name: `AS inc., AS program: every call`, points: nines(wi.cdf.all, wi.pauses.all.count) });
+  const wf = ascRow(res.node.asc?.liveFlat, "asrt");
+  if (wf?.cdf) series.push({ name: `asrt, AS program, flat array: every call`, points: nines(wf.cdf.all, wf.pauses.all.count), dash: "2 4" });
   return lines({
     title: `Pause CDF (node): steady replacement from JS at ${live} MiB live${w ? `; AS program churn at ${w.config.liveMiB} MiB live` : ""}`,
     xLabel: "call time, µs (log; per-call minimum over fresh runs; calls that grew memory excluded)",
@@ -145,13 +147,17 @@ export function ascGoals(res) {
     const { ratio, figure } = speed(a[k]);
     out.push({ goal: `${a[k].label}: asrt not slower than AS incremental`, figure, met: ratio >= 1 });
   }
-  if (a.live) {
-    const s = ascRow(a.live, "asrt"), i = ascRow(a.live, "incremental");
-    const live = a.live.config.liveMiB;
-    const figure = `${us(s.pauses.all.max)} (calls with GC work: p99 ${us(s.pauses.gcWork?.p99)}, max ${us(s.pauses.gcWork?.max)}); AS incremental ${us(i?.pauses.all.max)}; host floor max ${us(s.pauses.floor.max)}`;
-    out.push(live >= 64
-      ? { goal: "Max pause at most 0.5 ms at 64 MiB live (per-call minimum over fresh runs, calls that grew memory excluded)", figure, met: s.pauses.all.max <= 0.5 }
-      : { goal: "Max pause at most 0.5 ms at 64 MiB live", figure: `not run at 64 MiB in this mode; at ${live} MiB: ${figure}`, met: null });
+  // the live set in buckets of Arrays (live) and in one flat Array (liveFlat): met when both are
+  const lives = [a.live, a.liveFlat].filter(Boolean);
+  if (lives.length) {
+    const parts = lives.map((w) => {
+      const s = ascRow(w, "asrt"), i = ascRow(w, "incremental");
+      return { w, max: s.pauses.all.max, text: `${w.label}: ${us(s.pauses.all.max)} (calls with GC work: p99 ${us(s.pauses.gcWork?.p99)}, max ${us(s.pauses.gcWork?.max)}); AS incremental ${us(i?.pauses.all.max)}; host floor max ${us(s.pauses.floor.max)}` };
+    });
+    const figure = parts.map((p) => p.text).join(". ");
+    out.push(parts.every((p) => p.w.config.liveMiB >= 64)
+      ? { goal: "Max pause at most 0.5 ms at 64 MiB live (per-call minimum over fresh runs, calls that grew memory excluded)", figure, met: parts.every((p) => p.max <= 0.5) }
+      : { goal: "Max pause at most 0.5 ms at 64 MiB live", figure: `not run at 64 MiB in this mode; ${figure}`, met: null });
   }
   const mem = Object.values(a).map((w) => ({ w, s: ascRow(w, "asrt"), i: ascRow(w, "incremental") })).filter((x) => x.s?.memBytes && x.i?.memBytes);
   if (mem.length) {
@@ -179,7 +185,7 @@ export function ascMarkdown(res, { goalList = ascGoals(res), heading = "##" } = 
     "of `__gc_stats` moved or `__gc_phase` changed); the host floor is the program's empty `nop` export timed as often. Memory: " +
     "`memory.buffer.byteLength` at the end (the peak; asrt's includes its 2 MiB below the program's static data). " +
     "Binary-trees' calls include single trees of the largest depth, whose own work takes milliseconds, so its pause maxima are mostly the " +
-    "program's work; the live workload (small calls at a large live set) is the pause measure.", "",
+    "program's work; the churn workloads (small calls at a large live set, its Units held in Arrays of 256 or in one flat Array) are the pause measure.", "",
     row(["goal", "figure (node)", "met"]), row(["---", "---", "---"]));
   for (const g of goalList) L.push(row([g.goal, g.figure, verdict(g)]));
   L.push("");
@@ -199,7 +205,7 @@ export function ascMarkdown(res, { goalList = ascGoals(res), heading = "##" } = 
           p?.gcWork ? p.gcWork.count : "–", p?.gcWork ? `${us(p.gcWork.p99)} / ${us(p.gcWork.max)}` : "–", p ? us(p.floor.max) : "–"]));
       }
     }
-    L.push("", `The ${Object.values(r.asc).find((w) => w.program === "live")?.label ?? "live"} workload: its time includes building the live set and timing every call.`, "");
+    L.push("", "The churn workloads' time includes building the live set and timing every call.", "");
   }
   const sizes = (res.sizes?.modules ?? []).filter((m) => m.asc);
   if (sizes.length) {

@@ -78,6 +78,10 @@ test("AssemblyScript goals (issue 11): each verdict follows its threshold", asyn
   assert.deepEqual(met(res(149, 99, 257 * MiB, 0.51)), [false, false, false, false, false]);
   assert.equal(met(res(150, 100, 100, 0.1, 4))[3], null, "the pause goal is not measured below 64 MiB live");
   assert.deepEqual(ascGoals({ node: {} }), []);
+  // with the flat-array live set too, the pause goal needs both
+  const both = (flatMax) => { const r = res(150, 100, 256 * MiB, 0.5); r.node.asc.liveFlat = w("liveFlat", 64, 100, 100, 1, 256 * MiB, flatMax); return ascGoals(r)[3].met; };
+  assert.equal(both(0.4), true);
+  assert.equal(both(0.6), false);
   const md = ascMarkdown(res(150, 100, 256 * MiB, 0.5));
   assert.match(md, /## AssemblyScript programs/);
   assert.equal(md.match(/\*\*met\*\*/g).length, 5);
