@@ -53,6 +53,11 @@ for rt in incremental stub; do
 done
 asc bench/report/as-runtime.ts "$W/as-runtime.wasm" -Oz --runtime incremental --exportRuntime --noAssert
 
+# AssemblyScript programs on asrt (js/asc.mjs) and on AS incremental/stub, asrt's assemblyscript
+# build, and their sizes (asc-sizes.json)
+log "AssemblyScript programs (bench/as/build-asc.sh)"
+bench/as/build-asc.sh "$W" >&2
+
 # allocator modules (talc's method), as bench/run-alloc.sh builds them
 if ((short)); then allocs=(asrt talc); else allocs=(asrt talc rlsf dlmalloc lol_alloc); fi
 for name in "${allocs[@]}"; do

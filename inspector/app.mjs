@@ -2,7 +2,7 @@
 // the chosen workload one tick per animation frame, and after every frame (or control) reads the
 // heap through memory views (heap.mjs) and draws it. `window.inspector` is what the end-to-end
 // test (inspector/test/e2e.mjs) looks at.
-import { instantiate } from "/js/loader.mjs";
+import { instantiate, instantiateAssemblyScript } from "/js/loader.mjs";
 import { walkHeap, readStats, typeNames, STATES, STATE_COLORS, STAT_NAMES } from "./heap.mjs";
 import { WORKLOADS } from "./workloads.mjs";
 
@@ -13,12 +13,33 @@ const TIMELINE_LEN = 300;
 
 const state = { running: false, workload: null, name: null, ticks: 0, pauses: [], walk: null, stats: null, phase: 0, layout: null, error: null };
 
-const { exports: ex, instance } = await instantiate(fetch("/asrt.wasm"));
-const raw = instance.exports;
-const memory = raw.memory;
-const names = typeNames(raw, memory, ex.__typeIds);
+// Two instances: asrt's default build for the ABI-driven workloads, and (when the server has
+// them: scripts/inspect.sh builds them) asrt's `assemblyscript` build hosting a program compiled
+// by js/asc.mjs, for the workloads marked `asc`. `cur` is the one the chosen workload runs on:
+// `ex` its loader exports, `raw` asrt's raw exports, `program` the AS program's exports or null.
+const instances = {};
+{
+  const { exports, instance } = await instantiate(fetch("/asrt.wasm"));
+  instances.asrt = { ex: exports, raw: instance.exports, memory: instance.exports.memory, program: null };
+}
+try {
+  const [prog, rt] = await Promise.all([fetch("/asc-program.wasm"), fetch("/asc-runtime.wasm")]);
+  if (!prog.ok || !rt.ok) throw new Error(`the AssemblyScript program is not built (HTTP ${prog.status}, ${rt.status}; scripts/inspect.sh builds it)`);
+  const { exports, runtime } = await instantiateAssemblyScript(prog, {}, { runtime: rt });
+  instances.asc = { ex: exports, raw: runtime, memory: runtime.memory, program: exports };
+} catch (e) {
+  instances.ascError = String(e.message ?? e);
+}
+for (const inst of Object.values(instances)) {
+  if (inst.raw) inst.names = typeNames(inst.raw, inst.memory, inst.ex.__typeIds);
+}
+let cur = instances.asrt;
 
-for (const [key, w] of Object.entries(WORKLOADS)) $("workload").add(new Option(w.label, key));
+for (const [key, w] of Object.entries(WORKLOADS)) {
+  const o = new Option(w.label, key);
+  if (w.asc && !instances.asc) { o.disabled = true; o.title = instances.ascError; }
+  $("workload").add(o);
+}
 $("legend").innerHTML = STATES.map((s) => `<span><i style="background:${STATE_COLORS[s]}"></i>${s}</span>`).join("");
 $("stats").innerHTML = STAT_NAMES.map((n) => `<tr><td>${n}</td><td class="n" id="stat-${n}">–</td></tr>`).join("") +
   `<tr><td>phase</td><td class="n" id="stat-phase">–</td></tr><tr><td>ticks</td><td class="n" id="stat-ticks">0</td></tr>`;
@@ -28,28 +49,37 @@ $("counts").innerHTML = STATES.map((s) => `<tr><td><i style="display:inline-bloc
 function ensureWorkload() {
   const name = $("workload").value;
   if (state.name !== name) {
-    state.workload = WORKLOADS[name].create(ex, memory);
+    useInstance(name);
+    state.workload = WORKLOADS[name].create(cur.ex, cur.memory);
     state.name = name;
   }
 }
 
+// the instance the workload `name` runs on (drawn from then on)
+function useInstance(name) {
+  const next = WORKLOADS[name].asc ? instances.asc : instances.asrt;
+  if (!next) throw new Error(instances.ascError);
+  if (next !== cur) { cur = next; state.pauses = []; }
+}
+$("workload").addEventListener("change", () => { useInstance($("workload").value); render(); });
+
 // one tick of the workload, timed, with the step counter before and after
 function tick() {
   ensureWorkload();
-  const s0 = readStats(raw, memory).steps;
+  const s0 = readStats(cur.raw, cur.memory).steps;
   const t0 = performance.now();
   state.workload.tick();
   const ms = performance.now() - t0;
-  const steps = readStats(raw, memory).steps - s0;
+  const steps = readStats(cur.raw, cur.memory).steps - s0;
   state.pauses.push({ ms, steps, kind: "tick" });
   state.ticks++;
 }
 
 function explicit(kind, fn) {
-  const s0 = readStats(raw, memory).steps;
+  const s0 = readStats(cur.raw, cur.memory).steps;
   const t0 = performance.now();
   fn();
-  state.pauses.push({ ms: performance.now() - t0, steps: readStats(raw, memory).steps - s0, kind });
+  state.pauses.push({ ms: performance.now() - t0, steps: readStats(cur.raw, cur.memory).steps - s0, kind });
   render();
 }
 
@@ -58,9 +88,9 @@ function render() {
   try {
     // the stats first: asrt builds its heap at the first export call (ABI §1.1), so the walk
     // of a fresh instance must come after one
-    state.stats = readStats(raw, memory);
-    state.phase = raw.__gc_phase();
-    state.walk = walkHeap(raw, memory);
+    state.stats = readStats(cur.raw, cur.memory);
+    state.phase = cur.raw.__gc_phase();
+    state.walk = walkHeap(cur.raw, cur.memory, cur.program);
   } catch (e) {
     state.error = String(e.stack ?? e);
     $("error").textContent = state.error;
@@ -137,8 +167,8 @@ function blockAtPixel(x, y) {
 export function describe(b) {
   const hex = (n) => `0x${n.toString(16)}`;
   if (b.state === "free") return `free block at ${hex(b.addr)}\nsize ${b.size} bytes`;
-  const type = b.rtId === 0xffffffff ? "(untyped)" : names.get(b.rtId) ?? `id ${b.rtId}`;
-  return `${b.name ? `static "${b.name}"\n` : ""}block ${hex(b.addr)} (ref ${hex(b.addr + 16)})\nsize ${b.size} bytes\n` +
+  const type = b.rtId === 0xffffffff ? "(untyped)" : cur.names.get(b.rtId) ?? `id ${b.rtId}`;
+  return `${b.name ? `static "${b.name}"\n` : ""}block ${hex(b.addr)} (ref ${hex(b.ref ?? b.addr + 16)})\nsize ${b.size} bytes\n` +
     `type ${type} (rtId ${b.rtId === 0xffffffff ? "-1" : b.rtId})\nrtSize ${b.rtSize}\nstate ${b.state}${b.color ? `, color ${b.color}` : ""}\ngcInfo ${hex(b.gcInfo)}`;
 }
 
@@ -166,9 +196,14 @@ function setRunning(on) {
 }
 $("start").onclick = () => { if (!state.running) { setRunning(true); requestAnimationFrame(loop); } };
 $("pause").onclick = () => { setRunning(false); render(); };
-$("step").onclick = () => explicit("step", () => raw.__gc_step());
-$("collect").onclick = () => explicit("collect", () => raw.__collect());
+$("step").onclick = () => explicit("step", () => cur.raw.__gc_step());
+$("collect").onclick = () => explicit("collect", () => cur.raw.__collect());
 
 setRunning(false);
 render();
-window.inspector = { state, exports: ex, raw, memory, render, describe, blockAtPixel, ready: true };
+window.inspector = {
+  state, render, describe, blockAtPixel, instances, ready: true,
+  // the instance drawn now: loader exports, asrt's raw exports, memory, the AS program or null
+  get exports() { return cur.ex; }, get raw() { return cur.raw; }, get memory() { return cur.memory; },
+  get program() { return cur.program; },
+};

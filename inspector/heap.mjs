@@ -52,19 +52,51 @@ export function blockAt(u32, addr) {
   return { addr, size, state, gcInfo: gc, color, rtId, rtSize, sentinel: !(gc & MANAGED) && (gc & 3) === 2 };
 }
 
+/** Where an AssemblyScript program's static data starts (js/loader.mjs's ASRT_MEMORY_BASE). */
+export const ASC_STATIC_BASE = 0x200000;
+const ASC_HEADER = 20;
+
+/**
+ * The static objects of an AssemblyScript program hosted by asrt (docs/ABI.md §8.3): data from
+ * ASC_STATIC_BASE to its RTTI table, each object with AssemblyScript's 20-byte header (mmInfo at
+ * ref - 20: the block's size - 4; rtId at ref - 8, rtSize at ref - 4), refs 16-aligned. A word
+ * that does not read as such a header is skipped 16 bytes at a time. Each
+ * `{ addr: ref - 20, ref, size, state: "static", rtId, rtSize }`.
+ */
+export function ascStatics(u32, program) {
+  const out = [];
+  const rtti = program.__asrt_rtti_base() >>> 0;
+  const types = u32[rtti >>> 2];
+  // the first ref with room for a header above the base is base + 32
+  for (let addr = ASC_STATIC_BASE + 32 - ASC_HEADER; addr + ASC_HEADER <= rtti;) {
+    const w = addr >>> 2, mm = u32[w];
+    const size = (mm & ~3) + 4, rtId = u32[w + 3], rtSize = u32[w + 4];
+    if (size >= 2 * 16 && addr + size <= rtti && rtId < types && rtSize <= size - ASC_HEADER && size % 16 === 0) {
+      out.push({ addr, ref: addr + ASC_HEADER, size, state: "static", gcInfo: 0, color: null, rtId, rtSize });
+      addr += size;
+    } else {
+      addr += 16;
+    }
+  }
+  return out;
+}
+
 /**
  * Walks every region of the heap (ABI §1.2): blocks in address order, each
  * `{ addr, size, state, gcInfo, color, rtId, rtSize }`, plus the named static objects (the
- * exported `__static_<name>` globals) in front, with state "static". Returns
+ * exported `__static_<name>` globals) in front, with state "static". With `program` (the raw
+ * exports of an AssemblyScript program asrt hosts) the heap starts above its static data, and
+ * the statics are the program's (ascStatics). Returns
  * `{ blocks, heapStart, end, counts }`; stops (with `error`) at a block that cannot be walked.
  */
-export function walkHeap(raw, memory) {
+export function walkHeap(raw, memory, program = null) {
   const u32 = new Uint32Array(memory.buffer);
   const end = memory.buffer.byteLength;
-  const heapStart = (raw.__heap_base.value + 15) & ~15;
+  // asrt hosting an AssemblyScript program: its heap starts above the program's static data
+  const heapStart = ((program ? program.__asrt_heap_base() : raw.__heap_base.value) + 15) & ~15;
   const blocks = [];
-  const statics = [];
-  for (const [key, g] of Object.entries(raw)) {
+  const statics = program ? ascStatics(u32, program) : [];
+  for (const [key, g] of Object.entries(program ? {} : raw)) {
     if (!key.startsWith("__static_") || !(g instanceof WebAssembly.Global)) continue;
     const ref = u32[g.value >>> 2];
     if (!ref || ref >= heapStart) continue;

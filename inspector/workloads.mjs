@@ -1,5 +1,6 @@
 // The inspector's workloads. Each is `create(ex, memory)` -> `{ tick() }`, where `ex` is the
-// loader's exports; one tick does a bounded amount of mutator work through the ABI exports
+// loader's exports (for a workload marked `asc`: an AssemblyScript program's, on asrt's
+// `assemblyscript` build); one tick does a bounded amount of mutator work through the ABI exports
 // (every stored ref announced with __link, every object reachable or pinned before the next
 // allocation). They run until the page pauses them.
 
@@ -130,9 +131,24 @@ function leak(ex) {
   };
 }
 
+// an AssemblyScript program (inspector/program.ts, compiled by js/asc.mjs) on asrt's
+// `assemblyscript` build: each tick is one call of its `tick` export, which allocates trees,
+// strings and Map entries on its own; `ex` is the program's exports.
+function assemblyScript(ex) {
+  // tick returns the nodes of its trees of depth 4, 6, 8 (669) and of the long-lived tree of
+  // depth 10 (2047), plus the Map's size (50 to 300): a broken tree shows
+  return {
+    tick() {
+      const r = ex.tick();
+      if (r < 669 + 2047 + 50 || r > 669 + 2047 + 300) throw new Error(`AssemblyScript program: tick returned ${r}`);
+    },
+  };
+}
+
 export const WORKLOADS = {
   "binary-trees": { label: "binary trees", create: binaryTrees },
   "string-churn": { label: "string churn", create: stringChurn },
   "object-graph": { label: "random object graph", create: objectGraph },
   leak: { label: "a leak (pins, never unpins)", create: leak },
+  assemblyscript: { label: "AssemblyScript program (js/asc.mjs)", create: assemblyScript, asc: true },
 };

@@ -14,6 +14,7 @@
 #   report    node --test bench/report/test/ inspector/test/ (the report's goal verdicts and plots;
 #             the heap inspector end to end in headless Chromium),
 #             then bench/run-all.sh --short (every workload in node and Chromium; every plot made)
+#             and bench/run-asc.sh --short (the AssemblyScript programs on asrt and AS's runtimes)
 #   fuzz      scripts/fuzz.sh smoke            (every libFuzzer target in fuzz/ for ~20 s, nightly;
 #             last, so that a missing nightly toolchain cannot hide the other levels' results)
 #
@@ -157,8 +158,11 @@ stage_report() {
   # The report's pieces (goal verdicts, SVG writers), then the heap inspector end to end in
   # headless Chromium (playwright-core, /usr/bin/chromium).
   node --test bench/report/test/ inspector/test/
-  # The benchmark report in its short mode: fails when a workload fails or a plot is missing.
+  # The benchmark report in its short mode: fails when a workload fails or a plot is missing
+  # (the AssemblyScript programs' rows included).
   bash bench/run-all.sh --short
+  # The AssemblyScript programs' own command, short (node only, into bench/out/asc-short.md).
+  bash bench/run-asc.sh --short >/dev/null
 }
 
 # ---- runner ------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Writes the report's files from the results of bench/report/run.mjs: results.json, report.md
 // and the SVG plots. `writeOutputs(results, dir)` returns { expected: [file names] }.
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem, loadavg, hostname } from "node:os";
 import { join } from "node:path";
 import { bars, lines } from "./svg.mjs";
 
@@ -28,6 +29,10 @@ function timePlot(res) {
         groups.push({ label: `steady replacement ${live} MiB (${host})`, values: r.steady.rows.filter((x) => x.liveMiB === live).map((x) => ({ name: x.runtime, value: x.ms })) });
       }
     }
+    for (const w of Object.values(r.asc ?? {})) {
+      const values = w.rows.filter((x) => x.ms != null).map((x) => ({ name: x.runtime, value: x.ms }));
+      if (values.length) groups.push({ label: `AS program: ${w.label} (${host})`, values });
+    }
   }
   return bars({ title: "Time per runtime per workload (median ms, lower is better; scaled per workload)", unit: "ms", groups, perGroup: true, width: 900 });
 }
@@ -45,8 +50,16 @@ function pausePlot(res) {
   const asInc = p["AS incremental"];
   if (asInc) series.push({ name: "AS incremental: every __new", points: nines(asInc.all, count("AS incremental", "all")) });
   if (p.asrt) series.push({ name: "host floor (no-op call)", points: nines(p.asrt.floor, count("asrt", "floor")), dash: "2 2" });
+  // the AssemblyScript program that keeps a live set and allocates in small calls (asc.mjs)
+  const w = res.node.asc?.live;
+  const wa = w && ascRow(w, "asrt"), wi = w && ascRow(w, "incremental");
+  if (wa?.cdf?.gcWork) series.push({ name: `asrt, AS program: GC-work calls`, points: nines(wa.cdf.gcWork, wa.pauses.gcWork.count) });
+  if (wa?.cdf) series.push({ name: `asrt, AS program: every call`, points: nines(wa.cdf.all, wa.pauses.all.count), dash: "5 3" });
+  if (wi?.cdf) series.push({ name: `AS inc., AS program: every call`, points: nines(wi.cdf.all, wi.pauses.all.count) });
+  const wf = ascRow(res.node.asc?.liveFlat, "asrt");
+  if (wf?.cdf) series.push({ name: `asrt, AS program, flat array: every call`, points: nines(wf.cdf.all, wf.pauses.all.count), dash: "2 4" });
   return lines({
-    title: `Pause CDF, steady replacement at ${live} MiB live (node)`,
+    title: `Pause CDF (node): steady replacement from JS at ${live} MiB live${w ? `; AS program churn at ${w.config.liveMiB} MiB live` : ""}`,
     xLabel: "call time, µs (log; per-call minimum over fresh runs; calls that grew memory excluded)",
     yLabel: "fraction of calls ≤ x", series, logX: true,
     yFormat: (t) => (t === 0 ? "0" : String(+(1 - 10 ** -t).toFixed(Math.round(t)))), xFormat: (x) => String(+x.toPrecision(2)),
@@ -63,7 +76,8 @@ function heapPlot(title, seriesIn, hlines = []) {
 }
 
 function sizePlot(sizes) {
-  const groups = (sizes?.modules ?? []).map((m) => ({ label: m.name, values: [{ name: "raw", value: m.raw / 1024 }, ...(m.oz ? [{ name: "wasm-opt -Oz", value: m.oz / 1024 }] : [])] }));
+  // of the AssemblyScript programs' sizes only asrt's runtime for them (the rest: the report's table)
+  const groups = (sizes?.modules ?? []).filter((m) => !m.asc || m.asc.runtime === "asrt-runtime").map((m) => ({ label: m.name, values: [{ name: "raw", value: m.raw / 1024 }, ...(m.oz ? [{ name: "wasm-opt -Oz", value: m.oz / 1024 }] : [])] }));
   return bars({ title: "Module sizes (KB; lower is better)", unit: "KB", groups });
 }
 
@@ -112,12 +126,116 @@ export function goals(res) {
   return out;
 }
 
+// ---- AssemblyScript programs on asrt (issue 11) -----------------------------------------------
+
+const ascRow = (w, key) => w?.rows.find((r) => r.key === key);
+const ms = (x) => (x == null ? "–" : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const mib = (b) => (b == null ? "–" : f1(b / MiB));
+
+/** Issue 11's goals from the AssemblyScript workloads of `res.node.asc`, each { goal, figure, met }. */
+export function ascGoals(res) {
+  const a = res.node?.asc;
+  if (!a) return [];
+  const out = [];
+  const speed = (w) => {
+    const s = ascRow(w, "asrt"), i = ascRow(w, "incremental");
+    return { s, i, ratio: i.ms / s.ms, figure: `${f2(i.ms / s.ms)}x AS incremental's speed (median asrt ${ms(s.ms)} ms, AS incremental ${ms(i.ms)} ms)` };
+  };
+  if (a.binarytrees) {
+    const { ratio, figure } = speed(a.binarytrees);
+    out.push({ goal: `${a.binarytrees.label}: asrt at least 1.5x faster than AS incremental`, figure, met: ratio >= 1.5 });
+  }
+  for (const k of ["strings", "mapset"]) {
+    if (!a[k]) continue;
+    const { ratio, figure } = speed(a[k]);
+    out.push({ goal: `${a[k].label}: asrt not slower than AS incremental`, figure, met: ratio >= 1 });
+  }
+  // the live set in buckets of Arrays (live) and in one flat Array (liveFlat): met when both are
+  const lives = [a.live, a.liveFlat].filter(Boolean);
+  if (lives.length) {
+    const parts = lives.map((w) => {
+      const s = ascRow(w, "asrt"), i = ascRow(w, "incremental");
+      return { w, max: s.pauses.all.max, text: `${w.label}: ${us(s.pauses.all.max)} (calls with GC work: p99 ${us(s.pauses.gcWork?.p99)}, max ${us(s.pauses.gcWork?.max)}); AS incremental ${us(i?.pauses.all.max)}; host floor max ${us(s.pauses.floor.max)}` };
+    });
+    const figure = parts.map((p) => p.text).join(". ");
+    out.push(parts.every((p) => p.w.config.liveMiB >= 64)
+      ? { goal: "Max pause at most 0.5 ms at 64 MiB live (per-call minimum over fresh runs, calls that grew memory excluded)", figure, met: parts.every((p) => p.max <= 0.5) }
+      : { goal: "Max pause at most 0.5 ms at 64 MiB live", figure: `not run at 64 MiB in this mode; ${figure}`, met: null });
+  }
+  const mem = Object.values(a).map((w) => ({ w, s: ascRow(w, "asrt"), i: ascRow(w, "incremental") })).filter((x) => x.s?.memBytes && x.i?.memBytes);
+  if (mem.length) {
+    out.push({
+      goal: "Memory at most AS incremental's (memory.buffer.byteLength at the end, the peak)",
+      figure: mem.map(({ w, s, i }) => `${w.program} ${mib(s.memBytes)} vs ${mib(i.memBytes)} MiB`).join("; "),
+      met: mem.every(({ s, i }) => s.memBytes <= i.memBytes),
+    });
+  }
+  return out;
+}
+
+const verdict = (g) => (g.met === null ? "not measured" : g.met ? "**met**" : "**not met**");
+
+/** The AssemblyScript section of the report (also bench/run-asc.sh's whole output). */
+export function ascMarkdown(res, { goalList = ascGoals(res), heading = "##" } = {}) {
+  const L = [];
+  if (!res.node?.asc) return "";
+  L.push(`${heading} AssemblyScript programs (issue 11)`, "",
+    "The same AssemblyScript 0.28.20 sources (`bench/as/*.ts`, `-O3 --noAssert`) compiled by `js/asc.mjs` and run on asrt " +
+    "(`instantiateAssemblyScript`, the `assemblyscript` build), and by plain asc with `--runtime incremental` and `--runtime stub` " +
+    "(a bump allocator that never frees: the floor). Each workload is a fixed sequence of exported calls; time: the whole sequence, " +
+    "a fresh instance per run, runs interleaved across runtimes (median). Pauses: every call timed, each call's minimum over fresh runs " +
+    "of the same sequence, calls that grew memory excluded (and counted); asrt's calls split by whether they did GC work (the step counter " +
+    "of `__gc_stats` moved or `__gc_phase` changed); the host floor is the program's empty `nop` export timed as often. Memory: " +
+    "`memory.buffer.byteLength` at the end (the peak; asrt's includes its 2 MiB below the program's static data). " +
+    "Binary-trees' calls include single trees of the largest depth, whose own work takes milliseconds, so its pause maxima are mostly the " +
+    "program's work; the churn workloads (small calls at a large live set, its Units held in Arrays of 256 or in one flat Array) are the pause measure.", "",
+    row(["goal", "figure (node)", "met"]), row(["---", "---", "---"]));
+  for (const g of goalList) L.push(row([g.goal, g.figure, verdict(g)]));
+  L.push("");
+  for (const [host, r] of [["node", res.node], ["Chromium", res.chromium]]) {
+    if (!r?.asc) continue;
+    L.push(`${heading}# AssemblyScript programs, ${host}`, "",
+      row(["workload", "runtime", "median ms (min–max)", "vs AS incremental", "memory MiB", "calls (grew)", "p99", "max", "calls with GC work", "GC work p99 / max", "host floor max"]),
+      row(["---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]));
+    for (const w of Object.values(r.asc)) {
+      const inc = ascRow(w, "incremental");
+      for (const x of w.rows) {
+        const p = x.pauses;
+        L.push(row([w.label, x.runtime, x.ms == null ? "–" : `${ms(x.ms)} (${ms(x.minMs)}–${ms(x.maxMs)})`,
+          x.ms && inc?.ms ? `${f2(inc.ms / x.ms)}x` : "–",
+          `${mib(x.memBytes)}${x.memOverLive ? ` (${f2(x.memOverLive)}x live)` : ""}`,
+          p ? `${x.calls} (${x.grewCalls})` : "–", p ? us(p.all.p99) : "–", p ? us(p.all.max) : "–",
+          p?.gcWork ? p.gcWork.count : "–", p?.gcWork ? `${us(p.gcWork.p99)} / ${us(p.gcWork.max)}` : "–", p ? us(p.floor.max) : "–"]));
+      }
+    }
+    L.push("", "The churn workloads' time includes building the live set and timing every call.", "");
+  }
+  const sizes = (res.sizes?.modules ?? []).filter((m) => m.asc);
+  if (sizes.length) {
+    const get = (program, runtime) => sizes.find((m) => m.asc.program === program && m.asc.runtime === runtime);
+    const rt = get(null, "asrt-runtime");
+    const cell = (m, plus) => (m ? `${m.raw} / ${m.oz ?? "–"}${plus ? ` (+ runtime: ${m.raw + plus.raw} / ${m.oz != null && plus.oz != null ? m.oz + plus.oz : "–"})` : ""}` : "–");
+    L.push(`${heading}# AssemblyScript module sizes`, "", `Bytes, raw / after \`wasm-opt -Oz\`. asrt's programs need the \`assemblyscript\` build of asrt beside them: ${cell(rt)}.`, "",
+      row(["program", "on asrt (program + runtime)", "AS incremental", "AS stub"]), row(["---", "---:", "---:", "---:"]));
+    for (const program of [...new Set(sizes.map((m) => m.asc.program).filter(Boolean))]) {
+      L.push(row([program, cell(get(program, "asrt"), rt), cell(get(program, "incremental")), cell(get(program, "stub"))]));
+    }
+    L.push("");
+  }
+  return L.join("\n");
+}
+
+/** One sentence: where, when, at which commit, and the command that measures again. */
+export function machineLine(m, command) {
+  return `Measured ${m.date} on ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB (host ${m.host}); node ${m.node}; ${m.chromium ?? "Chromium not run"}. ` +
+    `Load average before ${m.loadBefore.join(" ")}, after ${m.loadAfter.join(" ")}${m.commit ? `; asrt at ${m.commit}` : ""}. Regenerate with \`${command}\`.`;
+}
+
 function markdown(res, goalList) {
   const L = [];
   const m = res.machine;
   L.push(`# asrt benchmark report (${m.mode} mode)`, "");
-  L.push(`Measured ${m.date} on ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB (host ${m.host}); node ${m.node}; ${m.chromium ?? "Chromium not run"}. ` +
-    `Load average before ${m.loadBefore.join(" ")}, after ${m.loadAfter.join(" ")}${m.commit ? `; asrt at ${m.commit}` : ""}. Regenerate with \`bench/run-all.sh${m.mode === "short" ? " --short" : ""}\`.`, "");
+  L.push(machineLine(m, `bench/run-all.sh${m.mode === "short" ? " --short" : ""}`), "");
   L.push("## Goals (issue 10)", "", "Speed goals compare each runtime's fastest run (runs are interleaved across runtimes; the fastest is the least disturbed by the shared machine); the tables also give medians.", "",
     row(["goal", "figure (node)", "met"]), row(["---", "---", "---"]));
   for (const g of goalList) L.push(row([g.goal, g.figure, g.met === null ? "not measured" : g.met ? "**met**" : "**not met**"]));
@@ -170,6 +288,8 @@ function markdown(res, goalList) {
       L.push("");
     }
   }
+  const asc = ascMarkdown(res);
+  if (asc) L.push(asc);
   if (res.sizes) {
     L.push("## Module sizes", "", row(["module", "raw bytes", "wasm-opt -Oz"]), row(["---", "---:", "---:"]));
     for (const x of res.sizes.modules) L.push(row([x.name, x.raw, x.oz ?? "–"]));
@@ -199,12 +319,29 @@ export function thin(points, buckets = 1000) {
   return out;
 }
 
+/** Where and when the figures were measured (`load0`: os.loadavg() before the run). */
+export function machineInfo({ userAgent = null, load0, mode, config }) {
+  return {
+    cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    host: hostname(), node: process.version, chromium: userAgent,
+    loadBefore: load0.map((x) => +x.toFixed(2)), loadAfter: loadavg().map((x) => +x.toFixed(2)),
+    date: new Date().toISOString(), mode, config, commit: process.env.ASRT_REV ?? null,
+  };
+}
+
+// sizes.json (bench/run-all.sh) and asc-sizes.json (bench/as/build-asc.sh), when built
+export function readSizes(dir) {
+  const parts = ["sizes.json", "asc-sizes.json"].filter((f) => existsSync(join(dir, f)))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")).modules);
+  return parts.length ? { modules: parts.flat() } : null;
+}
 export function writeOutputs(res, dir) {
   for (const host of [res.node, res.chromium]) {
     for (const s of [...(host?.btHeap?.series ?? []), ...(host?.steady?.heapSeries ?? [])]) s.points = thin(s.points);
   }
   const goalList = goals(res);
   res.goals = goalList;
+  res.ascGoals = ascGoals(res);
   const files = {
     "time.svg": timePlot(res),
     "pauses-cdf.svg": pausePlot(res),

@@ -13,11 +13,11 @@
 // Exits non-zero when a workload fails or a plot is missing.
 import { createServer } from "node:http";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { cpus, totalmem, loadavg, hostname } from "node:os";
+import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runAll, SHORT, FULL } from "./workloads.mjs";
-import { writeOutputs } from "./output.mjs";
+import { writeOutputs, readSizes, machineInfo } from "./output.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const flag = (n) => process.argv.includes(`--${n}`);
@@ -47,20 +47,11 @@ if (arg("from", null)) {
   log(`node ${process.version}: ${short ? "short" : "full"} mode`);
   const nodeResults = await runAll(getNode, cfg, { only, log: (s) => log(`node ${s}`) });
   const browser = flag("no-browser") ? null : await runInChromium();
-  const sizes = existsSync(join(modulesDir, "sizes.json")) ? JSON.parse(readFileSync(join(modulesDir, "sizes.json"), "utf8")) : null;
-  results = { machine: machineInfo(browser), node: nodeResults, chromium: browser?.results ?? null, sizes };
+  const sizes = readSizes(modulesDir);
+  results = { machine: machineInfo({ userAgent: browser?.userAgent, load0, mode: short ? "short" : "full", config: cfg }), node: nodeResults, chromium: browser?.results ?? null, sizes };
 }
 mkdirSync(outDir, { recursive: true });
 const written = writeOutputs(results, outDir);
-function machineInfo(browser) {
-  return {
-  cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memGiB: +(totalmem() / 2 ** 30).toFixed(1),
-  host: hostname(), node: process.version, chromium: browser?.userAgent ?? null,
-  loadBefore: load0.map((x) => +x.toFixed(2)), loadAfter: loadavg().map((x) => +x.toFixed(2)),
-  date: new Date().toISOString(), mode: short ? "short" : "full", config: cfg,
-  commit: process.env.ASRT_REV ?? null,
-  };
-}
 let missing = 0;
 for (const f of written.expected) {
   const p = join(outDir, f);
@@ -68,6 +59,13 @@ for (const f of written.expected) {
   const text = existsSync(p) ? readFileSync(p, "utf8") : "";
   if (text.length < 200 || (f.endsWith(".svg") && !/class="(series|bar)"/.test(text))) {
     log(`MISSING or empty: ${f}`); missing++;
+  }
+}
+// the AssemblyScript programs' rows are drawn where they belong (short mode runs them too)
+if (results.node.asc) {
+  const text = (f) => (existsSync(join(outDir, f)) ? readFileSync(join(outDir, f), "utf8") : "");
+  for (const [f, what] of [["time.svg", "AS program: "], ["pauses-cdf.svg", "AS program: every call"], ["report.md", "## AssemblyScript programs"]]) {
+    if (!text(f).includes(what)) { log(`${f} lacks the AssemblyScript programs ("${what}")`); missing++; }
   }
 }
 log(`wrote ${written.expected.length} files to ${outDir}`);
@@ -84,7 +82,7 @@ async function runInChromium() {
     const w = url.pathname.match(/^\/wasm\/([\w.-]+)\.wasm$/);
     if (w && existsSync(wasmPath(w[1]))) { res.writeHead(200, { ...headers, "content-type": "application/wasm" }); return res.end(readFileSync(wasmPath(w[1]))); }
     if (url.pathname === "/favicon.ico") return res.writeHead(204).end();
-    const f = { "/": "page.html", "/workloads.mjs": "workloads.mjs" }[url.pathname];
+    const f = { "/": "page.html", "/workloads.mjs": "workloads.mjs", "/common.mjs": "common.mjs", "/asc.mjs": "asc.mjs", "/js/loader.mjs": "../../js/loader.mjs" }[url.pathname];
     if (f) { res.writeHead(200, { ...headers, "content-type": f.endsWith(".html") ? "text/html" : "text/javascript" }); return res.end(readFileSync(join(here, f))); }
     res.writeHead(404).end();
   });

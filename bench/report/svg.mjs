@@ -20,7 +20,10 @@ function legend(x, y, names) {
 // groups: [{ label, values: [{ name, value, note? }] }]; one bar per value, colored by name.
 export function bars({ title, unit, groups, width = 760, perGroup = false }) {
   const names = [...new Set(groups.flatMap((g) => g.values.map((v) => v.name)))];
-  const barH = 14, gap = 10, left = 300, right = 200, top = 40;
+  // the label column widens for long group labels (about 7.5 px a character, bold 12 px)
+  const longest = Math.max(0, ...groups.map((g) => String(g.label).length));
+  const left = Math.max(300, Math.ceil(longest * 7.5) + 16), right = 200, barH = 14, gap = 10, top = 40;
+  width += left - 300;
   const rows = groups.reduce((n, g) => n + g.values.length, 0);
   const h = top + rows * barH + groups.length * gap + 40;
   const max = Math.max(...groups.flatMap((g) => g.values.map((v) => v.value)), 1e-9);

@@ -11,48 +11,20 @@
 //   gcwork-as-<rt>       bench/as/gcwork.ts with --runtime incremental|stub --exportRuntime
 //   gcbench-as-<rt>      bench/report/gcbench.ts (Boehm's GCBench) with --runtime incremental|stub
 //   alloc-<name>         bench/alloc/<name> (talc's method), run(seed, actions, full)
+//   asc-runtime, as-*    the AssemblyScript programs on asrt and on AS's runtimes (asc.mjs)
+
+import { instantiateBytes, median, btChecksum, perCallMin, quantiles, cdf, splitCalls, floorTimes } from "./common.mjs";
+
+import { ascAll, ASC_SHORT, ASC_FULL } from "./asc.mjs";
+
+export { instantiateBytes, median, btChecksum };
 
 const MiB = 1024 * 1024;
-
-export async function instantiateBytes(bytes) {
-  const module = await WebAssembly.compile(bytes);
-  let memory = null;
-  const imports = {};
-  for (const imp of WebAssembly.Module.imports(module)) {
-    const ns = (imports[imp.module] ??= {});
-    if (imp.kind === "memory") ns[imp.name] = memory = new WebAssembly.Memory({ initial: 32 });
-    else if (imp.kind === "function") {
-      ns[imp.name] = imp.name === "abort"
-        ? (m, f, l, c) => { throw new Error(`abort at ${l}:${c}`); }
-        : imp.name === "seed" ? () => 0x12345678 : () => 0;
-    } else throw new Error(`cannot satisfy import ${imp.module}.${imp.name}`);
-  }
-  const instance = await WebAssembly.instantiate(module, imports);
-  const ex = instance.exports;
-  if (ex.memory instanceof WebAssembly.Memory) memory = ex.memory;
-  if (typeof ex._start === "function") ex._start();
-  return { ex, memory };
-}
-
-export function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 // xorshift32: the same sequence in every host, so every runtime gets the same requests.
 function prng(seed) {
   let x = seed >>> 0 || 1;
   return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
-}
-
-// Sum of node counts binary-trees returns (a full tree of depth d has 2^(d+1) - 1 nodes).
-export function btChecksum(n) {
-  const maxDepth = Math.max(6, n);
-  const nodes = (d) => 2 ** (d + 1) - 1;
-  let sum = nodes(maxDepth + 1) + nodes(maxDepth);
-  for (let d = 4; d <= maxDepth; d += 2) sum += 2 ** (maxDepth - d + 4) * nodes(d);
-  return sum | 0;
 }
 
 // ---- one small interface over asrt's raw exports and AssemblyScript's ---------------------------
@@ -255,40 +227,6 @@ function steadyRun(b, { liveMiB, factor, seed, record }) {
 const PHASE = ["idle", "mark", "sweep"];
 const KINDS = ["no GC work", ...[0, 1, 2].flatMap((a) => [0, 1, 2].map((z) => (a === z ? `a ${PHASE[a]} step` : a === 0 ? `cycle start (idle -> ${PHASE[z]})` : `${PHASE[a]} -> ${PHASE[z]}`)))];
 
-// Per-call minimum over `reps` fresh runs of the same deterministic call sequence (host noise
-// hits different calls in different runs; the runtime's own work is in every run).
-function perCallMin(runs) {
-  const min = Float64Array.from(runs[0].times, Math.abs);
-  const grew = Uint8Array.from(runs[0].times, (t) => (t < 0 ? 1 : 0));
-  for (const r of runs.slice(1)) {
-    if (r.times.length !== min.length) throw new Error("call sequences differ between runs");
-    for (let i = 0; i < min.length; i++) { min[i] = Math.min(min[i], Math.abs(r.times[i])); if (r.times[i] < 0) grew[i] = 1; }
-  }
-  return { min, grew };
-}
-
-function quantiles(xs) {
-  const s = Float64Array.from(xs).sort();
-  const q = (p) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN);
-  return { count: s.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: s.length ? s[s.length - 1] : NaN };
-}
-
-// A CDF reduced to about `points` points, in ms: [x, p] with p spaced evenly in log10(1 - p) from
-// 0.05 up to 1 - 1/n (the tail is where the runtimes differ), ending at the maximum with p = 1.
-function cdf(xs, points = 300) {
-  const s = Float64Array.from(xs).sort();
-  const out = [];
-  if (!s.length) return out;
-  const deepest = Math.log10(s.length);
-  for (let k = 0; k <= points; k++) {
-    const p = 1 - 10 ** (-(0.02 + (deepest - 0.02) * k / points));
-    const i = Math.min(s.length - 1, Math.floor(p * s.length));
-    if (!out.length || out[out.length - 1][0] !== s[i] || k === points) out.push([s[i], p]);
-  }
-  out.push([s[s.length - 1], 1]);
-  return out;
-}
-
 export async function steady(get, { liveMiB = [4], factor = 2, reps = 3, seed = 7 } = {}) {
   const rows = [];
   const pauses = {};
@@ -302,25 +240,14 @@ export async function steady(get, { liveMiB = [4], factor = 2, reps = 3, seed = 
         runs.push(steadyRun(b, { liveMiB: live, factor, seed, record: true }));
         peak = Math.max(peak, b.memory.buffer.byteLength);
       }
-      const { min, grew } = perCallMin(runs);
+      const { min, grew } = perCallMin(runs.map((r) => r.times));
       const gcWork = runs[0].gcWork;
       // the 10 slowest calls (without growth) and what they did
       const order = [...min.keys()].filter((i) => !grew[i]).sort((x, y) => min[y] - min[x]).slice(0, 10);
       const slowest = order.map((i) => ({ ms: min[i], did: gcWork ? KINDS[gcWork[i]] : "unknown" }));
-      const noGrow = [], work = [], idle = [];
-      for (let i = 0; i < min.length; i++) {
-        if (grew[i]) continue;
-        noGrow.push(min[i]);
-        if (gcWork) (gcWork[i] ? work : idle).push(min[i]);
-      }
+      const { all: noGrow, gc: work, idle } = splitCalls(min, grew, gcWork);
       // the host's floor: a call that does nothing, timed the same way as often
-      const floorRuns = [];
-      for (let r = 0; r < Math.min(reps, 3); r++) {
-        const t = new Float64Array(min.length);
-        for (let i = 0; i < t.length; i++) { const a = performance.now(); b.noop(); t[i] = performance.now() - a; }
-        floorRuns.push({ times: t });
-      }
-      const floor = perCallMin(floorRuns).min;
+      const floor = floorTimes(b.noop, min.length, Math.min(reps, 3));
       rows.push({
         runtime: b.name, liveMiB: live, calls: min.length, grewCalls: runs[0].grewCalls,
         ms: median(runs.map((r) => r.ms)), memBytes: peak, memOverLive: peak / runs[0].liveBytes,
@@ -434,11 +361,13 @@ export const SHORT = {
   btCompiled: { n: 12, runs: 3 }, btJs: { n: 10, runs: 3 }, btHeap: { n: 10 },
   steady: { liveMiB: [2], factor: 2, reps: 2 }, gcbench: { depth: 12, runs: 1 },
   alloc: { names: ["asrt", "talc"], runs: 5, actions: 20000 }, strings: { ms: 100 },
+  asc: ASC_SHORT,
 };
 export const FULL = {
   btCompiled: { n: 16, runs: 5 }, btJs: { n: 14, runs: 5 }, btHeap: { n: 14 },
   steady: { liveMiB: [16, 64, 256], factor: 4, reps: 3 }, gcbench: { depth: 16, runs: 3 },
   alloc: { names: ["asrt", "talc", "rlsf", "dlmalloc", "lol_alloc"], runs: 50, actions: 100000 }, strings: { ms: 500 },
+  asc: ASC_FULL,
 };
 
 export async function runAll(get, cfg, { only = null, log = () => {} } = {}) {
@@ -451,6 +380,7 @@ export async function runAll(get, cfg, { only = null, log = () => {} } = {}) {
     ["steady", () => steady(get, cfg.steady)],
     ["alloc", () => alloc(get, cfg.alloc)],
     ["strings", () => strings(get, cfg.strings)],
+    ["asc", () => ascAll(get, cfg.asc, { log: (s) => log(s) })],
   ];
   for (const [key, fn] of steps) {
     if (only && !only.includes(key)) continue;

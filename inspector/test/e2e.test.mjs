@@ -8,7 +8,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
-import { serve, defaultWasm } from "../serve.mjs";
+import { serve, defaultWasm, buildAscProgram } from "../serve.mjs";
+import { defaultRuntime } from "../../js/asc-run.mjs";
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const RUN_MS = Number(process.env.INSPECTOR_RUN_MS || 2500);
@@ -18,6 +19,9 @@ const pageErrors = [];
 before(async () => {
   assert.ok(existsSync(defaultWasm()), `asrt not built: ${defaultWasm()}`);
   assert.ok(existsSync(CHROMIUM), `Chromium not found: ${CHROMIUM}`);
+  // the AssemblyScript workload: asrt's assemblyscript build and the program (compiled when stale)
+  assert.ok(existsSync(defaultRuntime()), `asrt's assemblyscript build not built: ${defaultRuntime()} (scripts/build.sh asc)`);
+  await buildAscProgram(() => {});
   const s = await serve({ port: 0 });
   server = s.server;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"] });
@@ -43,7 +47,10 @@ function readTruth() {
   const names = ["heapBytes", "usedBytes", "freeBytes", "largestFree", "liveObjects", "collections", "steps", "totalAllocated"];
   const stats = Object.fromEntries(names.map((n, i) => [n, Number(dv.getBigUint64(8 * i, true))]));
   const u32 = new Uint32Array(memory.buffer);
-  let addr = (raw.__heap_base.value + 15) & ~15, blocks = 0, managed = 0, pinned = 0, gray = 0, black = 0;
+  // asrt hosting an AssemblyScript program: its heap starts above the program's static data
+  const program = window.inspector.program;
+  const base = program ? program.__asrt_heap_base() : raw.__heap_base.value;
+  let addr = (base + 15) & ~15, blocks = 0, managed = 0, pinned = 0, gray = 0, black = 0;
   while (addr) {
     const mm = u32[addr >>> 2], gc = u32[(addr >>> 2) + 1];
     blocks++;
@@ -82,7 +89,20 @@ async function agree(label) {
 
 const click = (id) => page.click(`#${id}`);
 
-for (const workload of ["binary-trees", "string-churn", "object-graph", "leak"]) {
+// The AssemblyScript program's static objects (at ASRT_MEMORY_BASE and above, outside asrt's
+// heap), as the page drew them: each must be a static with the header the program's data gives
+// it, and none may be inside the heap.
+function checkAscStatics() {
+  const { state, memory, program } = window.inspector;
+  const u32 = new Uint32Array(memory.buffer);
+  const rtti = program.__asrt_rtti_base(), heapStart = (program.__asrt_heap_base() + 15) & ~15;
+  const bad = state.walk.statics.filter((b) => b.state !== "static" || b.ref % 16 !== 0 || b.ref < 0x200000 + 32 ||
+    b.ref >= rtti || u32[(b.ref - 8) >>> 2] !== b.rtId || u32[(b.ref - 4) >>> 2] !== b.rtSize || b.addr + b.size > rtti);
+  const strings = state.walk.statics.filter((b) => b.rtId === 2).length;
+  return { count: state.walk.statics.length, strings, bad: bad.length, below: state.walk.blocks.filter((b) => b.addr < heapStart).length };
+}
+
+for (const workload of ["binary-trees", "string-churn", "object-graph", "leak", "assemblyscript"]) {
   test(`workload ${workload}: run, pause, step, collect`, async () => {
     await page.selectOption("#workload", workload);
     const before = await page.evaluate(readTruth);
@@ -93,6 +113,15 @@ for (const workload of ["binary-trees", "string-churn", "object-graph", "leak"])
     assert.ok(s.ticks > 0, "the workload ran");
     assert.ok(t.stats.totalAllocated > before.stats.totalAllocated, "the workload allocated");
     if (workload === "leak") assert.ok(t.pinned > before.pinned + 100, `the leak pins (${before.pinned} -> ${t.pinned})`);
+    if (workload === "assemblyscript") {
+      assert.ok(await page.evaluate(() => window.inspector.program !== null), "the page draws the AssemblyScript program's instance");
+      const st = await page.evaluate(checkAscStatics);
+      // the program's string literals (its names, the template literals' pieces) at least
+      assert.ok(st.strings >= 5, `static Strings drawn (${st.strings} of ${st.count})`);
+      assert.equal(st.bad, 0, "every static drawn has the program's header, below its RTTI");
+      assert.equal(st.below, 0, "no heap block below the program's heap base");
+      assert.equal(s.counts.static, st.count, "the static count shown");
+    }
 
     // reading the heap does not change it
     await page.evaluate(() => window.inspector.render());

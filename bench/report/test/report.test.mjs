@@ -57,3 +57,33 @@ test("SVG writers draw one bar per value and one path per series", () => {
 test("binary-trees checksum matches the closed form the drivers check (n = 16: 14985902)", () => {
   assert.equal(btChecksum(16), 14985902);
 });
+
+test("AssemblyScript goals (issue 11): each verdict follows its threshold", async () => {
+  const { ascGoals, ascMarkdown } = await import("../output.mjs");
+  const q = (max) => ({ count: 10, p50: 0.001, p99: max / 2, p999: max, max });
+  const w = (program, liveMiB, asrtMs, incMs, asrtMem, incMem, maxMs) => ({
+    program, label: program, config: { liveMiB },
+    rows: [
+      { key: "asrt", runtime: "asrt (AS program)", ms: asrtMs, minMs: asrtMs, maxMs: asrtMs, memBytes: asrtMem, calls: 10, grewCalls: 0, pauses: { all: q(maxMs), gcWork: q(maxMs), noWork: q(0.01), floor: q(0.001) } },
+      { key: "incremental", runtime: "AS incremental", ms: incMs, minMs: incMs, maxMs: incMs, memBytes: incMem, calls: 10, grewCalls: 0, pauses: { all: q(20), gcWork: null, noWork: null, floor: q(0.001) } },
+    ],
+  });
+  const res = (bt, other, mem, pause, live = 64) => ({ node: { asc: {
+    binarytrees: w("binarytrees", 0, 100, bt, 8 * MiB, 8 * MiB, 1),
+    strings: w("strings", 0, 100, other, 4 * MiB, 4 * MiB, 1),
+    mapset: w("mapset", 0, 100, other, 4 * MiB, 4 * MiB, 1),
+    live: w("live", live, 100, 100, mem, 256 * MiB, pause),
+  } } });
+  const met = (r) => ascGoals(r).map((g) => g.met);
+  assert.deepEqual(met(res(150, 100, 256 * MiB, 0.5)), [true, true, true, true, true]);
+  assert.deepEqual(met(res(149, 99, 257 * MiB, 0.51)), [false, false, false, false, false]);
+  assert.equal(met(res(150, 100, 100, 0.1, 4))[3], null, "the pause goal is not measured below 64 MiB live");
+  assert.deepEqual(ascGoals({ node: {} }), []);
+  // with the flat-array live set too, the pause goal needs both
+  const both = (flatMax) => { const r = res(150, 100, 256 * MiB, 0.5); r.node.asc.liveFlat = w("liveFlat", 64, 100, 100, 1, 256 * MiB, flatMax); return ascGoals(r)[3].met; };
+  assert.equal(both(0.4), true);
+  assert.equal(both(0.6), false);
+  const md = ascMarkdown(res(150, 100, 256 * MiB, 0.5));
+  assert.match(md, /## AssemblyScript programs/);
+  assert.equal(md.match(/\*\*met\*\*/g).length, 5);
+});
