@@ -71,6 +71,14 @@ fn main() {
         for arg in codegen::link_args(&layout, import) {
             println!("cargo:rustc-link-arg-cdylib={arg}");
         }
+        // The `assemblyscript` build puts the hosted program's data at ASRT_MEMORY_BASE (256 KiB,
+        // js/loader.mjs), above asrt's stack and statics: its stack is 128 KiB, not 1 MiB (the
+        // runtime's deepest path, a checker walk or a static object's trace, needs a few KiB).
+        if env::var_os("CARGO_FEATURE_ASSEMBLYSCRIPT").is_some() {
+            println!("cargo:rustc-link-arg-cdylib=-zstack-size=131072");
+            // Memory starts small (6 pages): the program's data and asrt's heap grow it.
+            println!("cargo:rustc-link-arg-cdylib=--initial-memory=393216");
+        }
     }
 }
 

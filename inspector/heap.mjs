@@ -53,7 +53,7 @@ export function blockAt(u32, addr) {
 }
 
 /** Where an AssemblyScript program's static data starts (js/loader.mjs's ASRT_MEMORY_BASE). */
-export const ASC_STATIC_BASE = 0x200000;
+export const ASC_STATIC_BASE = 0x40000;
 const ASC_HEADER = 20;
 
 /**

@@ -355,7 +355,7 @@ export async function instantiateStreaming(source, imports = {}, options = {}) {
 // ---- AssemblyScript programs on asrt (docs/ABI.md §8) ----
 
 /** Where `js/asc.mjs` puts a program's static data (`--memoryBase`). */
-export const ASRT_MEMORY_BASE = 0x200000;
+export const ASRT_MEMORY_BASE = 0x40000;
 
 function toModule(src, what) {
   if (isModule(src)) return src;

@@ -26,7 +26,8 @@ function inputs(src, runtime) {
   const list = [src, join(root, "node_modules", "assemblyscript", "package.json")];
   // the files it imports by relative path (one level: enough for these programs)
   for (const m of readFileSync(src, "utf8").matchAll(/from\s+"(\.{1,2}\/[^"]+)"/g)) list.push(resolve(dirname(src), `${m[1]}.ts`));
-  if (runtime === "asrt") list.push(join(root, "js", "asc.mjs"), join(root, "js", "as", "asrt-runtime.ts"));
+  // (js/loader.mjs holds ASRT_MEMORY_BASE, which js/asc.mjs compiles in)
+  if (runtime === "asrt") list.push(join(root, "js", "asc.mjs"), join(root, "js", "loader.mjs"), join(root, "js", "as", "asrt-runtime.ts"));
   return list;
 }
 

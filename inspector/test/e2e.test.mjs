@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { serve, defaultWasm, buildAscProgram } from "../serve.mjs";
 import { defaultRuntime } from "../../js/asc-run.mjs";
+import { ASRT_MEMORY_BASE } from "../../js/loader.mjs";
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const RUN_MS = Number(process.env.INSPECTOR_RUN_MS || 2500);
@@ -92,11 +93,11 @@ const click = (id) => page.click(`#${id}`);
 // The AssemblyScript program's static objects (at ASRT_MEMORY_BASE and above, outside asrt's
 // heap), as the page drew them: each must be a static with the header the program's data gives
 // it, and none may be inside the heap.
-function checkAscStatics() {
+function checkAscStatics(base) {
   const { state, memory, program } = window.inspector;
   const u32 = new Uint32Array(memory.buffer);
   const rtti = program.__asrt_rtti_base(), heapStart = (program.__asrt_heap_base() + 15) & ~15;
-  const bad = state.walk.statics.filter((b) => b.state !== "static" || b.ref % 16 !== 0 || b.ref < 0x200000 + 32 ||
+  const bad = state.walk.statics.filter((b) => b.state !== "static" || b.ref % 16 !== 0 || b.ref < base + 32 ||
     b.ref >= rtti || u32[(b.ref - 8) >>> 2] !== b.rtId || u32[(b.ref - 4) >>> 2] !== b.rtSize || b.addr + b.size > rtti);
   const strings = state.walk.statics.filter((b) => b.rtId === 2).length;
   return { count: state.walk.statics.length, strings, bad: bad.length, below: state.walk.blocks.filter((b) => b.addr < heapStart).length };
@@ -115,7 +116,7 @@ for (const workload of ["binary-trees", "string-churn", "object-graph", "leak", 
     if (workload === "leak") assert.ok(t.pinned > before.pinned + 100, `the leak pins (${before.pinned} -> ${t.pinned})`);
     if (workload === "assemblyscript") {
       assert.ok(await page.evaluate(() => window.inspector.program !== null), "the page draws the AssemblyScript program's instance");
-      const st = await page.evaluate(checkAscStatics);
+      const st = await page.evaluate(checkAscStatics, ASRT_MEMORY_BASE);
       // the program's string literals (its names, the template literals' pieces) at least
       assert.ok(st.strings >= 5, `static Strings drawn (${st.strings} of ${st.count})`);
       assert.equal(st.bad, 0, "every static drawn has the program's header, below its RTTI");
