@@ -323,6 +323,43 @@ impl<M: Memory> Runtime<M> {
         self.validate_managed(ptr)
     }
 
+    /// [`Runtime::validate_object`] for the exports called once per object from JavaScript
+    /// (`__link`, `__pin`, `__unpin`): a managed heap object passes the same checks inline,
+    /// with no error value to build or return through memory; a static object and every error
+    /// go to the out-of-line call, which says which check failed. Accepts exactly what
+    /// `validate_object` accepts. Time: O(1).
+    #[inline(always)]
+    pub(crate) fn validate_object_hot(&self, ptr: u32) -> Result<u32, Error> {
+        match self.heap_object(ptr) {
+            Some(block) => Ok(block),
+            None => {
+                self.validate_object_cold(ptr)?;
+                // Every object's block, static or on the heap, is its ref less the header.
+                Ok(ptr - HEADER_SIZE)
+            }
+        }
+    }
+
+    /// The block of `ptr` if it is a managed heap object of a known type: `validate_managed`'s
+    /// checks, with the errors folded into one `None`.
+    #[inline(always)]
+    fn heap_object(&self, ptr: u32) -> Option<u32> {
+        // `Heap::live_block` refuses everything below the heap, static objects included.
+        let block = self.heap.live_block(ptr)?;
+        // SAFETY: `block` was validated: a used heap block, whose header is in memory.
+        let (gc, id) = unsafe { (self.gc_info(block), self.load(block + RT_ID)) };
+        (gc.is_managed() && self.known_type(id)).then_some(block)
+    }
+
+    /// [`Runtime::validate_object`] out of line, for the cold cases of `validate_object_hot`.
+    /// Returns no block, so that the result fits a register: a caller that reserved a frame on
+    /// the native stack for it would pay for that on every call, hot or not.
+    #[inline(never)]
+    #[cold]
+    fn validate_object_cold(&self, ptr: u32) -> Result<(), Error> {
+        self.validate_object(ptr).map(|_| ())
+    }
+
     /// Whether `r` is exactly a managed object: a static object or a managed heap block.
     /// Time: O(1).
     #[inline]
@@ -432,5 +469,57 @@ impl<M: Memory> Runtime<M> {
             steps: self.gc.steps,
             total_allocated: self.total_allocated,
         }
+    }
+}
+
+#[cfg(all(test, any(not(target_arch = "wasm32"), feature = "std")))]
+mod tests {
+    use super::*;
+    use crate::host::HostConfig;
+    use crate::object::{GC_INFO, MM_INFO};
+    use crate::rtti::ID_STRING;
+
+    /// `validate_object_hot` (the inline checks of `__link`, `__pin` and `__unpin`) must answer
+    /// as `validate_object` does, ref or error, at every address: live and freed objects, an
+    /// `__alloc` block, a header forged inside a payload, and headers whose size, rtId or
+    /// MANAGED bit compiled code overwrote. A fast path that skipped one of the checks would
+    /// accept a ref that `validate_object` refuses.
+    #[test]
+    fn the_hot_validation_answers_as_validate_object_at_every_address() {
+        let mut rt = Runtime::host(HostConfig::default());
+        let mut keep = std::vec::Vec::new();
+        for size in [8, 40, 8, 24, 64, 8, 8, 8, 8] {
+            let r = rt.new_object(size, ID_STRING).unwrap();
+            keep.push(rt.pin(r).unwrap());
+        }
+        let freed = rt.new_object(24, ID_STRING).unwrap();
+        let raw = rt.alloc(32).unwrap();
+        rt.collect();
+        assert_eq!(rt.validate_object(freed), Err(Error::AlreadyFree));
+        // SAFETY: every address written is a header word or payload of a live block above.
+        unsafe {
+            // A header imitation inside the 64-byte payload: no start bit there.
+            let forged = keep[4] + 16;
+            rt.store(forged - 16 + MM_INFO, rt.load(keep[0] - 16 + MM_INFO));
+            rt.store(forged - 16 + GC_INFO, rt.load(keep[0] - 16 + GC_INFO));
+            rt.store(forged - 16 + RT_ID, ID_STRING);
+            rt.store(forged - 16 + RT_SIZE, 8);
+            rt.store(keep[1] - 16 + RT_SIZE, 24); // a size that disagrees with the block's
+            rt.store(keep[2] - 16 + RT_SIZE, MAX_PAYLOAD + 16); // above the largest payload
+            rt.store(keep[8] - 16 + RT_SIZE, u32::MAX - 15); // its block size would overflow
+            rt.store(keep[3] - 16 + RT_ID, 0xFFFF); // unknown type
+            rt.store(keep[5] - 16 + GC_INFO, 0); // MANAGED cleared
+            // A size that agrees with rtSize but runs past the heap's end.
+            rt.store(keep[6] - 16 + RT_SIZE, 1 << 24);
+            rt.store(keep[6] - 16 + MM_INFO, block_size(1 << 24) - 4);
+        }
+        let end = rt.heap.mem.size();
+        let odd = [u32::MAX, u32::MAX - 15, end, end - 16, end + 16, raw, raw - 16];
+        for ptr in (0..end + 64).step_by(4).chain(odd) {
+            assert_eq!(rt.validate_object_hot(ptr), rt.validate_object(ptr), "ref {ptr:#x}");
+        }
+        // The checks above were not all refusals.
+        assert!(rt.validate_object_hot(keep[7]).is_ok());
+        assert!(rt.validate_object_hot(keep[0]).is_ok());
     }
 }

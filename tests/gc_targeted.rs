@@ -251,6 +251,39 @@ fn unpinning_an_unpinned_object_fails_and_changes_nothing() {
 }
 
 #[test]
+fn an_object_pinned_after_the_pin_scan_is_shaded_by_the_pin() {
+    // `pin`'s common path (first pin, room in the table) must shade a white object while
+    // marking: once the marking steps have passed every pin-table entry, nothing else would, and
+    // the cycle would free a pinned object.
+    let mut rt = host();
+    let t = ids().tree;
+    // A long list reachable only from a pinned head: the pin scan (when the gray stack first
+    // runs dry) is over long before marking has traced the list.
+    let head = new(&mut rt, 8, t);
+    rt.pin(head).unwrap();
+    let mut tail = head;
+    for _ in 0..30_000 {
+        let x = new(&mut rt, 8, t);
+        store(&mut rt, tail, 0, x, false);
+        tail = x;
+    }
+    let target = string(&mut rt, 20, 9);
+    finish_cycle(&mut rt, 100_000);
+    rt.configure(100, 1024).unwrap();
+    rt.gc_step();
+    for _ in 0..10 {
+        rt.gc_step();
+    }
+    assert_eq!(rt.phase(), Phase::Mark, "the list is still being traced");
+    assert_eq!(color(&rt, head), 3, "the pinned head was shaded and scanned");
+    assert!(color(&rt, target) < 2, "the target is white");
+    rt.pin(target).unwrap();
+    finish_cycle(&mut rt, 100_000);
+    assert!(string_ok(&rt, target, 20, 9), "the pinned object was freed");
+    assert_eq!(rt.check(), 0);
+}
+
+#[test]
 fn pinning_a_black_object_while_marking_terminates() {
     // AssemblyScript 0.28.20's incremental GC hangs when the host pins an object that marking
     // has already blackened. Here the cycle must finish in a bounded number of steps.

@@ -29,8 +29,16 @@ function prng(seed) {
 
 // ---- one small interface over asrt's raw exports and AssemblyScript's ---------------------------
 
-function asrtBackend(ex, memory) {
-  const u32 = () => new Uint32Array(memory.buffer);
+// A Uint32Array over the memory, made again only after memory.grow detached the old buffer (a
+// detached view has length 0), as the loader's view cache does: making one costs more than a
+// runtime call, so a view per store would time the harness, not the runtime.
+function u32View(memory) {
+  let view = new Uint32Array(memory.buffer);
+  return () => (view.length !== 0 ? view : (view = new Uint32Array(memory.buffer)));
+}
+
+export function asrtBackend(ex, memory) {
+  const u32 = u32View(memory);
   const TREE = u32()[ex.__id_TreeNode.value >>> 2];
   const statsOut = ex.__alloc(64);
   const stats = () => {
@@ -50,7 +58,7 @@ function asrtBackend(ex, memory) {
   };
 }
 
-function asBackend(ex, memory, name) {
+export function asBackend(ex, memory, name) {
   const u32 = () => new Uint32Array(memory.buffer);
   return {
     name, memory, TREE: ex.treeNodeId(), BUFFER: ex.arrayBufferId(),
@@ -107,8 +115,8 @@ async function roundRobin(labels, runs, once, extra) {
 // Per node: __new(8, TreeNode), then for an inner node two stores with their barrier and one
 // __unpin of each child; every node is pinned once (__pin) until its parent holds it.
 
-function btDriven(b, n, sample) {
-  const mem = () => new Uint32Array(b.memory.buffer);
+export function btDriven(b, n, sample) {
+  const mem = u32View(b.memory);
   const build = (d) => {
     if (d === 0) return b.pin(b.newObj(8, b.TREE));
     const l = build(d - 1), r = build(d - 1);

@@ -16,8 +16,8 @@ impl<M: Memory> Runtime<M> {
             // Storing null needs no barrier (docs/ABI.md §1: `__link(parent, 0, m)` does nothing).
             return Ok(());
         }
-        let pblock = self.validate_object(parent)?;
-        self.validate_object(child)?;
+        let pblock = self.validate_object_hot(parent)?;
+        self.validate_object_hot(child)?;
         // SAFETY: both refs were validated just above.
         unsafe { self.link_unchecked(pblock + HEADER_SIZE, child, expect_multiple) };
         Ok(())

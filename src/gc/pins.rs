@@ -57,6 +57,12 @@ impl PinTable {
         self.table + ENTRY * i + 4
     }
 
+    /// Whether one more entry keeps the table at most half full.
+    #[inline(always)]
+    fn has_room(&self) -> bool {
+        2 * (self.len + 1) <= self.capacity
+    }
+
     /// Number of entries, for scans over every one ([`PinTable::key`]).
     pub(super) fn capacity(&self) -> u32 {
         self.capacity
@@ -85,6 +91,7 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// Inserts `r` with count 1 (not present; room guaranteed).
+    #[inline(always)]
     fn pin_insert(&mut self, r: u32) {
         let t = &self.pins;
         let mut i = t.home(r);
@@ -104,7 +111,7 @@ impl<M: Memory> Runtime<M> {
     /// Makes room for one more pin, moving to a table twice as large. On error (out of
     /// memory) nothing has changed.
     fn pin_reserve(&mut self) -> Result<(), Error> {
-        if 2 * (self.pins.len + 1) <= self.pins.capacity {
+        if self.pins.has_room() {
             return Ok(());
         }
         let cap = (self.pins.capacity * 2).max(16);
@@ -133,18 +140,42 @@ impl<M: Memory> Runtime<M> {
 
     /// `__pin`: adds a pin to a managed object (heap or static); returns it. `pin(0)` is 0.
     /// Time: O(1) expected.
+    #[inline(always)]
     pub fn pin(&mut self, r: u32) -> Result<u32, Error> {
         if r == 0 {
             return Ok(0);
         }
-        let block = self.validate_object(r)?;
+        let block = self.validate_object_hot(r)?;
+        if r >= self.heap.start() {
+            // SAFETY: `block` was validated: a live managed heap block.
+            let info = unsafe { self.gc_info(block) };
+            // A heap object without PINNED has no entry (the checker's invariant), so its first
+            // pin needs no lookup, only an empty slot.
+            if !info.is_pinned() && self.pins.has_room() {
+                self.pin_insert(r);
+                // SAFETY: as above.
+                unsafe { self.set_gc_info(block, info.with_pinned(true)) };
+                if self.gc.phase == Phase::Mark {
+                    self.shade_pinned(r);
+                }
+                return Ok(r);
+            }
+        }
+        self.pin_counted(r, block)?;
+        Ok(r)
+    }
+
+    /// `pin` of a static object, of an object already pinned, or when the table must grow.
+    /// Returns no value, so that the result fits a register (no frame for `pin` to reserve).
+    #[inline(never)]
+    fn pin_counted(&mut self, r: u32, block: u32) -> Result<(), Error> {
         if let Some(i) = self.pin_slot(r) {
             let at = self.pins.count(i);
             // SAFETY: `pin_slot` returns an entry inside the table.
             let n = unsafe { self.load(at) }.checked_add(1).ok_or(Error::PinOverflow)?;
             // SAFETY: as above.
             unsafe { self.store(at, n) };
-            return Ok(r);
+            return Ok(());
         }
         if let Err(e) = self.pin_reserve() {
             if e != Error::OutOfMemory {
@@ -161,15 +192,28 @@ impl<M: Memory> Runtime<M> {
                 self.shade(r);
             }
         }
-        Ok(r)
+        Ok(())
+    }
+
+    /// Shades an object pinned while marking; out of line, so `pin`'s common path stays small.
+    #[inline(never)]
+    fn shade_pinned(&mut self, r: u32) {
+        self.shade(r);
     }
 
     /// `__unpin`: removes one pin; an object that is not pinned is an error. Time: O(1) expected.
+    #[inline(always)]
     pub fn unpin(&mut self, r: u32) -> Result<(), Error> {
         if r == 0 {
             return Ok(());
         }
-        let block = self.validate_object(r)?;
+        let block = self.validate_object_hot(r)?;
+        let heap = r >= self.heap.start();
+        // SAFETY: `block` was validated: a live managed heap block when `heap`.
+        if heap && !unsafe { self.gc_info(block) }.is_pinned() {
+            // No PINNED bit, no entry: the answer a lookup would give, without one.
+            return Err(Error::NotPinned);
+        }
         let i = self.pin_slot(r).ok_or(Error::NotPinned)?;
         let at = self.pins.count(i);
         // SAFETY: `pin_slot` returns an entry inside the table.
@@ -180,7 +224,7 @@ impl<M: Memory> Runtime<M> {
             return Ok(());
         }
         self.pin_remove(i);
-        if r >= self.heap.start() {
+        if heap {
             // SAFETY: `block` was validated: a live managed heap block.
             unsafe { self.set_gc_info(block, self.gc_info(block).with_pinned(false)) };
         }
