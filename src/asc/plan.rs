@@ -208,11 +208,12 @@ impl<M: Memory> Runtime<M> {
     pub(crate) unsafe fn asc_refs(&mut self, p: &AscProgram, r: u32) -> Option<Refs> {
         // SAFETY: the caller's.
         let (id, size) = unsafe { (self.load(r - HEADER_SIZE + RT_ID), self.asc_payload(p, r)) };
-        if self.asc_plan(p, id).kind == Kind::Unlearned {
-            self.asc_learn(p, id, size);
+        let mut plan = self.asc_plan(p, id);
+        if plan.kind == Kind::Unlearned {
+            plan = self.asc_learn(p, id, size);
         }
         // SAFETY: the caller's.
-        unsafe { self.asc_known_refs(p, r) }
+        unsafe { self.refs_by_plan(plan, r, size) }
     }
 
     /// [`Runtime::asc_refs`] without learning: `None` also for a class not learned yet.
@@ -222,7 +223,16 @@ impl<M: Memory> Runtime<M> {
     pub(crate) unsafe fn asc_known_refs(&self, p: &AscProgram, r: u32) -> Option<Refs> {
         // SAFETY: the caller's.
         let (id, size) = unsafe { (self.load(r - HEADER_SIZE + RT_ID), self.asc_payload(p, r)) };
-        let plan = self.asc_plan(p, id);
+        // SAFETY: the caller's.
+        unsafe { self.refs_by_plan(self.asc_plan(p, id), r, size) }
+    }
+
+    /// Where `plan` says the references of the object `r` with `size` readable payload bytes
+    /// are; `None`: only the program's visitor knows.
+    ///
+    /// # Safety
+    /// As for [`Runtime::asc_refs`], `size` from [`Runtime::asc_payload`].
+    unsafe fn refs_by_plan(&self, plan: Plan, r: u32, size: u32) -> Option<Refs> {
         match plan.kind {
             Kind::None => Some(Refs::None),
             Kind::Visitor | Kind::Unlearned => None,

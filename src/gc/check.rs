@@ -103,9 +103,7 @@ impl<M: Memory> Runtime<M> {
     #[cfg(feature = "assemblyscript")]
     fn check_asc_plan(&self, block: u32, gc: GcInfo, v: &mut Violations<'_>) {
         let Some(p) = self.asc else { return };
-        let color = gc.color();
-        let white = color == Color::White0 as u32 || color == Color::White1 as u32;
-        if white && matches!(self.gc.phase, Phase::Mark | Phase::Sweep) {
+        if self.may_be_garbage(gc) {
             return;
         }
         let r = block + HEADER_SIZE;
@@ -159,9 +157,7 @@ impl<M: Memory> Runtime<M> {
     /// object holds is a live object (or null). A white object is not known to be live while
     /// marking or sweeping, and is skipped then.
     fn check_children_live(&self, block: u32, gc: GcInfo, v: &mut Violations<'_>) {
-        let color = gc.color();
-        let white = color == Color::White0 as u32 || color == Color::White1 as u32;
-        if white && matches!(self.gc.phase, Phase::Mark | Phase::Sweep) {
+        if self.may_be_garbage(gc) {
             return;
         }
         // SAFETY: `block` is a managed heap block the walk visited: an object.
@@ -397,6 +393,14 @@ impl<M: Memory> Runtime<M> {
     #[inline(never)]
     fn live_object(&self, r: u32) -> bool {
         self.validate_object(r).is_ok()
+    }
+
+    /// Whether an object with gcInfo `gc` may be garbage of the running cycle, whose children
+    /// the sweep may already have freed: a white object while marking or sweeping.
+    fn may_be_garbage(&self, gc: GcInfo) -> bool {
+        let color = gc.color();
+        let white = color == Color::White0 as u32 || color == Color::White1 as u32;
+        white && matches!(self.gc.phase, Phase::Mark | Phase::Sweep)
     }
 
     /// Whether `r` is a heap block of the current white (static objects never are).
