@@ -54,10 +54,17 @@ fn main() {
         Err(e) => fail(&format!("{shown}: cannot read the layout file: {e}")),
     };
     let profile = env::var("ASRT_PROFILE").ok().filter(|s| !s.is_empty());
-    let layout = match layout::load(&shown, &text, profile.as_deref()) {
+    let mut layout = match layout::load(&shown, &text, profile.as_deref()) {
         Ok(l) => l,
         Err(msg) => fail(&msg),
     };
+    let hosts_asc = env::var_os("CARGO_FEATURE_ASSEMBLYSCRIPT").is_some();
+    if hosts_asc {
+        // A hosted AssemblyScript program keeps its roots on its own shadow stack; asrt's serves
+        // only Rust or C code linked into the same build, so it stays small (4 KiB) and the
+        // program's data can start low (ASRT_MEMORY_BASE).
+        layout.shadow_stack_slots = layout.shadow_stack_slots.min(ASC_SHADOW_STACK_SLOTS);
+    }
     fs::write(out.join("layout.rs"), codegen::layout_rs(&layout)).unwrap();
     fs::write(out.join("statics.rs"), codegen::statics_rs(&layout, &list)).unwrap();
     fs::write(out.join("exports_static.rs"), codegen::exports_static_rs(&layout)).unwrap();
@@ -71,16 +78,21 @@ fn main() {
         for arg in codegen::link_args(&layout, import) {
             println!("cargo:rustc-link-arg-cdylib={arg}");
         }
-        // The `assemblyscript` build puts the hosted program's data at ASRT_MEMORY_BASE (256 KiB,
-        // js/loader.mjs), above asrt's stack and statics: its stack is 128 KiB, not 1 MiB (the
-        // runtime's deepest path, a checker walk or a static object's trace, needs a few KiB).
-        if env::var_os("CARGO_FEATURE_ASSEMBLYSCRIPT").is_some() {
-            println!("cargo:rustc-link-arg-cdylib=-zstack-size=131072");
-            // Memory starts small (6 pages): the program's data and asrt's heap grow it.
-            println!("cargo:rustc-link-arg-cdylib=--initial-memory=393216");
+        // The `assemblyscript` build puts the hosted program's data at ASRT_MEMORY_BASE (64 KiB,
+        // js/loader.mjs), above asrt's stack and statics: its stack is 32 KiB, not 1 MiB (the
+        // runtime's deepest path, a checker walk or a static object's trace, needs a few KiB;
+        // the program's own frames are on the engine's stack and its shadow stack).
+        if hosts_asc {
+            println!("cargo:rustc-link-arg-cdylib=-zstack-size=32768");
+            // Memory starts at 2 pages: the loader grows it for the program's data, asrt's
+            // heap for the rest.
+            println!("cargo:rustc-link-arg-cdylib=--initial-memory=131072");
         }
     }
 }
+
+/// Shadow-stack slots of the `assemblyscript` build (at most; 4 KiB).
+const ASC_SHADOW_STACK_SLOTS: u32 = 1024;
 
 /// A malformed layout fails the build with one clear line (cargo prints the script's stderr).
 fn fail(msg: &str) -> ! {

@@ -2,6 +2,8 @@
 // gcInfo). Nothing here calls an export that changes the heap: `readStats` calls the read-only
 // `__gc_stats` with its output in the native stack region (ABI §5.6 rule 3), so no block is
 // allocated for it, and `__gc_phase` does no work.
+// "../js/loader.mjs" is /js/loader.mjs in the page (inspector/serve.mjs) and the repository's in node.
+import { ASRT_MEMORY_BASE } from "../js/loader.mjs";
 
 export const STATES = ["free", "white", "gray", "black", "pinned", "static", "unmanaged", "internal"];
 export const STATE_COLORS = {
@@ -52,8 +54,8 @@ export function blockAt(u32, addr) {
   return { addr, size, state, gcInfo: gc, color, rtId, rtSize, sentinel: !(gc & MANAGED) && (gc & 3) === 2 };
 }
 
-/** Where an AssemblyScript program's static data starts (js/loader.mjs's ASRT_MEMORY_BASE). */
-export const ASC_STATIC_BASE = 0x40000;
+/** Where an AssemblyScript program's static data starts (the loader's value). */
+export const ASC_STATIC_BASE = ASRT_MEMORY_BASE;
 const ASC_HEADER = 20;
 
 /**

@@ -355,7 +355,7 @@ export async function instantiateStreaming(source, imports = {}, options = {}) {
 // ---- AssemblyScript programs on asrt (docs/ABI.md §8) ----
 
 /** Where `js/asc.mjs` puts a program's static data (`--memoryBase`). */
-export const ASRT_MEMORY_BASE = 0x40000;
+export const ASRT_MEMORY_BASE = 0x10000;
 
 function toModule(src, what) {
   if (isModule(src)) return src;
@@ -406,7 +406,8 @@ function instantiateOnMemory(module, imports, memory, make) {
       return make(module, imports);
     } catch (e) {
       if (!(e instanceof WebAssembly.LinkError) || memory.buffer.byteLength >= 0x80000000) throw e;
-      memory.grow(Math.max(1, memory.buffer.byteLength >>> 16));
+      // an eighth at a time, like the heap: the memory ends near the program's minimum
+      memory.grow(Math.max(1, memory.buffer.byteLength >>> 19));
     }
   }
 }

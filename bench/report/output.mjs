@@ -186,7 +186,7 @@ export function ascMarkdown(res, { goalList = ascGoals(res), heading = "##" } = 
     "a fresh instance per run, runs interleaved across runtimes (median). Pauses: every call timed, each call's minimum over fresh runs " +
     "of the same sequence, calls that grew memory excluded (and counted); asrt's calls split by whether they did GC work (the step counter " +
     "of `__gc_stats` moved or `__gc_phase` changed); the host floor is the program's empty `nop` export timed as often. Memory: " +
-    "`memory.buffer.byteLength` at the end (the peak; asrt's includes its 256 KiB below the program's static data). " +
+    "`memory.buffer.byteLength` at the end (the peak; asrt's includes its 64 KiB below the program's static data). " +
     "Binary-trees' calls include single trees of the largest depth, whose own work takes milliseconds, so its pause maxima are mostly the " +
     "program's work; the churn workloads (small calls at a large live set, its Units held in Arrays of 256 or in one flat Array) are the pause measure.", "",
     row(["goal", "figure (node)", "met"]), row(["---", "---", "---"]));

@@ -7,13 +7,13 @@
 //! ╘═════════════════════════════╧════════════╛                 ╘════════════════╧════════════╛
 //! ```
 //!
-//! Growth asks for the larger of what is needed and the current size (in steps of at most
-//! [`super::GROW_STEP_CAP`] pages), then for exactly what is needed, plus the start map's new
-//! block when the grown memory passes what the map covers; near the maximum, for the request
+//! Growth asks for what is needed plus an eighth of the current size (at most
+//! [`super::GROW_STEP_CAP`] pages in all), then for exactly what is needed, plus the start map's
+//! new block when the grown memory passes what the map covers; near the maximum, for the request
 //! itself rather than its class's rounding.
 
 use super::starts::StartMap;
-use super::{GROW_STEP_CAP, Heap, tlsf};
+use super::{GROW_FRACTION_SHIFT, GROW_STEP_CAP, Heap, tlsf};
 use crate::error::Error;
 use crate::memory::{Memory, PAGE_SIZE};
 use crate::object::{
@@ -56,7 +56,7 @@ impl<M: Memory> Heap<M> {
     }
 
     /// Grows the memory until the lists hold a block of `size` bytes; returns it.
-    /// Asks for the larger of what is needed and the current size (capped at
+    /// Asks for what is needed plus 1/2^[`GROW_FRACTION_SHIFT`] of the current size (capped at
     /// [`GROW_STEP_CAP`] pages), then for exactly what is needed, then fails with
     /// [`Error::OutOfMemory`] leaving the heap as it was.
     #[cold]
@@ -95,11 +95,11 @@ impl<M: Memory> Heap<M> {
             let pages = pages as u32;
             let current = self.mem.pages();
             let room = self.max_pages - current;
-            // Doubling, but in steps of at most GROW_STEP_CAP pages once the memory is large,
-            // so a heap sized by the collector's pacing is not overshot by a whole doubling.
-            let double = current.min(GROW_STEP_CAP).min(room);
-            let old = if double > pages {
-                self.mem.grow(double).or_else(|| self.mem.grow(pages))
+            // What is needed plus a fraction of the memory, so memory follows the heap's peak
+            // (not a doubling above it) while growth stays rare: O(log) grows to any size.
+            let ahead = (pages + (current >> GROW_FRACTION_SHIFT)).min(GROW_STEP_CAP).min(room);
+            let old = if ahead > pages {
+                self.mem.grow(ahead).or_else(|| self.mem.grow(pages))
             } else {
                 self.mem.grow(pages)
             };

@@ -50,9 +50,12 @@ use crate::object::{
 use starts::StartMap;
 use tlsf::Bins;
 
-/// The largest growth step beyond what an allocation needs: 8 MiB (keeps a heap paced at the
-/// default 100% near 2x its live size; larger steps overshoot by up to a step).
+/// The largest growth step: 8 MiB, unless one allocation needs more.
 pub const GROW_STEP_CAP: u32 = 128;
+/// Growth adds what an allocation needs plus `pages >> GROW_FRACTION_SHIFT` (an eighth of the
+/// memory): memory ends within about 1/8 of the heap's peak, where doubling left up to 2x, and a
+/// heap of `n` pages is reached in O(log n) growths.
+pub const GROW_FRACTION_SHIFT: u32 = 3;
 
 /// The TLSF heap over a [`Memory`].
 #[derive(Debug)]

@@ -145,63 +145,78 @@ pub fn heap_largest_free_fits() {
 }
 
 /// Growth asks for the current size (doubling), capped by the room left under the maximum and
-/// by `heap::GROW_STEP_CAP` pages per step; a growth that would pass the maximum fails cleanly.
-pub fn heap_growth_doubles_then_falls_back() {
-    let mut rt = small_rt(4, 40);
-    assert_eq!(rt.memory().pages(), 4);
-    // Needs one more page; the heap asks for the current size: 4 -> 8.
-    let a = rt.alloc(300_000).unwrap();
-    assert_eq!(rt.memory().pages(), 8, "doubling from 4 pages");
-    let b = rt.alloc(300_000).unwrap();
-    assert_eq!(rt.memory().pages(), 16, "doubling from 8 pages");
-    let c = rt.alloc(700_000).unwrap();
-    assert_eq!(rt.memory().pages(), 32, "doubling from 16 pages");
-    // Doubling again would pass the cap of 40: it takes only the room that is left, which is
-    // more than the 4 pages needed.
-    let free_tail = rt.stats().free_bytes;
-    let want = tlsf::round_up(block_size(1_000_000)).unwrap() as u64;
-    let need = (want - free_tail.min(want)).div_ceil(65536) as u32;
-    assert!(need < 8);
-    let d = rt.alloc(1_000_000).unwrap();
-    assert_eq!(rt.memory().pages(), 40, "growth capped at the maximum");
-    assert_sound(&rt, "");
-    // Beyond the cap: out of memory, nothing changed.
-    expect_oom(&mut rt, |rt| rt.alloc(1_000_000));
-    for r in [a, b, c, d] {
-        rt.free(r).unwrap();
+/// Pages an allocation of `payload` bytes needs beyond the free block at the end of memory.
+fn pages_needed(rt: &Rt, payload: u32) -> u32 {
+    let tail = rt.stats().free_bytes as u32;
+    let want = tlsf::round_up(block_size(payload)).unwrap();
+    (want - tail.min(want)).div_ceil(65536)
+}
+
+/// Growth takes what an allocation needs plus an eighth of the memory, at most
+/// `GROW_STEP_CAP` pages unless the need alone is more, never past the maximum; at the maximum,
+/// out of memory with nothing changed.
+pub fn heap_growth_adds_an_eighth_then_falls_back() {
+    let shift = asrt::heap::GROW_FRACTION_SHIFT;
+    let cap = asrt::heap::GROW_STEP_CAP;
+    // A memory of 200 pages grows by what is needed plus 200/8.
+    let mut rt = small_rt(200, 1000);
+    let free = rt.stats().free_bytes as u32;
+    let need = pages_needed(&rt, free + 1000);
+    assert!(need >= 1);
+    let a = rt.alloc(free + 1000).unwrap();
+    assert_eq!(rt.memory().pages(), 200 + need + (200 >> shift), "need plus an eighth");
+    // A small memory: the eighth rounds down to 0 pages below 8, so exactly what is needed.
+    let mut small = small_rt(4, 40);
+    let free = small.stats().free_bytes as u32;
+    let need = pages_needed(&small, free + 300_000);
+    let s1 = small.alloc(free + 300_000).unwrap();
+    assert_eq!(small.memory().pages(), 4 + need, "an eighth of 4 pages is none");
+    // Near the maximum: only the room that is left, which is more than what is needed.
+    let mut near = small_rt(36, 40);
+    let free = near.stats().free_bytes as u32;
+    let need = pages_needed(&near, free + 1000);
+    assert!(need >= 1 && 36 + need + (36 >> shift) > 40 && 36 + need <= 40);
+    let n1 = near.alloc(free + 1000).unwrap();
+    assert_eq!(near.memory().pages(), 40, "need plus an eighth, capped at the maximum");
+    assert_sound(&near, "");
+    // Beyond the maximum: out of memory, nothing changed.
+    expect_oom(&mut near, |rt| rt.alloc(1_000_000));
+    near.free(n1).unwrap();
+    small.free(s1).unwrap();
+    for r in [&near, &small] {
+        let s = r.stats();
+        assert_eq!(s.used_bytes, 0);
+        assert_eq!(s.largest_free, largest_free_for_block(largest_free_block(r)));
+        assert_sound(r, "");
     }
-    let s = rt.stats();
-    assert_eq!(s.used_bytes, 0);
-    assert_eq!(s.largest_free, largest_free_for_block(largest_free_block(&rt)));
-    assert_sound(&rt, "");
 
     // A large memory grows by at most GROW_STEP_CAP pages at a time, and by exactly what is
     // needed when that is more.
-    let cap = asrt::heap::GROW_STEP_CAP;
-    let start = cap + 44;
-    let mut rt = small_rt(start, start + 3 * cap + 200);
-    let free = rt.stats().free_bytes as u32;
-    let r = rt.alloc(free).unwrap();
+    let start = (cap << shift) + 64;
+    let mut big_rt = small_rt(start, start + 3 * cap + 200);
+    let free = big_rt.stats().free_bytes as u32;
+    let r = big_rt.alloc(free).unwrap();
     let p1 = start + cap;
-    assert_eq!(rt.memory().pages(), p1, "one capped doubling step");
-    let tail = rt.stats().free_bytes as u32;
+    assert_eq!(big_rt.memory().pages(), p1, "one capped step");
+    let tail = big_rt.stats().free_bytes as u32;
     let big = tail + (cap + 32) * 65536;
-    let want = tlsf::round_up(block_size(big)).unwrap();
-    let need = (want - tail).div_ceil(65536);
+    let need = pages_needed(&big_rt, big);
     assert!(need > cap);
-    let r2 = rt.alloc(big).unwrap();
+    let r2 = big_rt.alloc(big).unwrap();
     // Exactly what was needed, plus the block the start map moves to (it covers twice the
     // grown memory, 1 bit per 16 bytes).
     let map_pages = ((p1 + need) * 65536 * 2 / 128).div_ceil(65536);
-    let pages = rt.memory().pages();
+    let pages = big_rt.memory().pages();
     assert!(
         pages >= p1 + need && pages <= p1 + need + map_pages,
         "grew {pages} pages, need {} and at most {map_pages} for the map",
         p1 + need
     );
-    rt.free(r).unwrap();
-    rt.free(r2).unwrap();
-    assert_eq!(rt.stats().used_bytes, 0);
+    big_rt.free(r).unwrap();
+    big_rt.free(r2).unwrap();
+    rt.free(a).unwrap();
+    assert_eq!(big_rt.stats().used_bytes, 0);
+    assert_sound(&big_rt, "");
     assert_sound(&rt, "");
 }
 
@@ -287,8 +302,8 @@ macro_rules! wasm_heap_tests {
             model::heap_largest_free_fits();
         }
         #[wasm_bindgen_test]
-        fn heap_growth_doubles_then_falls_back() {
-            model::heap_growth_doubles_then_falls_back();
+        fn heap_growth_adds_an_eighth_then_falls_back() {
+            model::heap_growth_adds_an_eighth_then_falls_back();
         }
         #[wasm_bindgen_test]
         fn heap_realloc_grows_and_shrinks_in_place() {
