@@ -61,8 +61,8 @@ fn heap_largest_free_is_allocatable_without_growth() {
 }
 
 #[test]
-fn heap_growth_adds_an_eighth_then_falls_back() {
-    model::heap_growth_adds_an_eighth_then_falls_back();
+fn heap_growth_adds_a_fraction_then_falls_back() {
+    model::heap_growth_adds_a_fraction_then_falls_back();
 }
 
 #[test]

@@ -152,32 +152,35 @@ fn pages_needed(rt: &Rt, payload: u32) -> u32 {
     (want - tail.min(want)).div_ceil(65536)
 }
 
-/// Growth takes what an allocation needs plus an eighth of the memory, at most
+/// Growth takes what an allocation needs plus `pages >> GROW_FRACTION_SHIFT`, at most
 /// `GROW_STEP_CAP` pages unless the need alone is more, never past the maximum; at the maximum,
 /// out of memory with nothing changed.
-pub fn heap_growth_adds_an_eighth_then_falls_back() {
+pub fn heap_growth_adds_a_fraction_then_falls_back() {
     let shift = asrt::heap::GROW_FRACTION_SHIFT;
     let cap = asrt::heap::GROW_STEP_CAP;
-    // A memory of 200 pages grows by what is needed plus 200/8.
+    // A memory of 200 pages grows by what is needed plus 200 >> shift.
     let mut rt = small_rt(200, 1000);
     let free = rt.stats().free_bytes as u32;
     let need = pages_needed(&rt, free + 1000);
     assert!(need >= 1);
     let a = rt.alloc(free + 1000).unwrap();
-    assert_eq!(rt.memory().pages(), 200 + need + (200 >> shift), "need plus an eighth");
-    // A small memory: the eighth rounds down to 0 pages below 8, so exactly what is needed.
+    assert_eq!(rt.memory().pages(), 200 + need + (200 >> shift), "need plus a fraction");
+    // A small memory: the fraction of 4 pages rounds down to none, so exactly what is needed.
     let mut small = small_rt(4, 40);
     let free = small.stats().free_bytes as u32;
     let need = pages_needed(&small, free + 300_000);
     let s1 = small.alloc(free + 300_000).unwrap();
-    assert_eq!(small.memory().pages(), 4 + need, "an eighth of 4 pages is none");
+    assert_eq!(small.memory().pages(), 4 + need, "a fraction of 4 pages is none");
     // Near the maximum: only the room that is left, which is more than what is needed.
-    let mut near = small_rt(36, 40);
-    let free = near.stats().free_bytes as u32;
-    let need = pages_needed(&near, free + 1000);
-    assert!(need >= 1 && 36 + need + (36 >> shift) > 40 && 36 + need <= 40);
-    let n1 = near.alloc(free + 1000).unwrap();
-    assert_eq!(near.memory().pages(), 40, "need plus an eighth, capped at the maximum");
+    let start = 2 << shift;
+    let probe = small_rt(start, 1000);
+    let request = probe.stats().free_bytes as u32 + 1000;
+    let need = pages_needed(&probe, request);
+    let max = start + need + 1;
+    assert!(start >> shift > 1, "the fraction alone passes the maximum");
+    let mut near = small_rt(start, max);
+    let n1 = near.alloc(request).unwrap();
+    assert_eq!(near.memory().pages(), max, "need plus a fraction, capped at the maximum");
     assert_sound(&near, "");
     // Beyond the maximum: out of memory, nothing changed.
     expect_oom(&mut near, |rt| rt.alloc(1_000_000));
@@ -302,8 +305,8 @@ macro_rules! wasm_heap_tests {
             model::heap_largest_free_fits();
         }
         #[wasm_bindgen_test]
-        fn heap_growth_adds_an_eighth_then_falls_back() {
-            model::heap_growth_adds_an_eighth_then_falls_back();
+        fn heap_growth_adds_a_fraction_then_falls_back() {
+            model::heap_growth_adds_a_fraction_then_falls_back();
         }
         #[wasm_bindgen_test]
         fn heap_realloc_grows_and_shrinks_in_place() {
