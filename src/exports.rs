@@ -443,6 +443,43 @@ macro_rules! exports {
     )*};
 }
 
+/// `__new(size, id) -> ref`. A small object that owes no GC work is made here, in the
+/// export itself ([`Runtime::new_small`]: no call, no stack frame); anything else, and every
+/// error, takes the checked work function as the other exports do.
+#[unsafe(no_mangle)]
+pub extern "C" fn __new(size: u32, id: u32) -> u32 {
+    if let Some(ptr) = new_small(size, id) {
+        return ptr;
+    }
+    #[inline(always)]
+    fn run(size: u32, id: u32) -> Result<u32, Error> {
+        held()?.new_object(size, id)
+    }
+    #[inline(never)]
+    fn work(size: u32, id: u32) -> u64 {
+        pack(run(size, id))
+    }
+    unpack(work(size, id), line!())
+}
+
+/// [`Runtime::new_small`] once the runtime exists and no export is in progress; `None`
+/// otherwise (the full path creates the runtime or reports the re-entry).
+#[inline(always)]
+fn new_small(size: u32, id: u32) -> Option<u32> {
+    // SAFETY: single-threaded; reading the flag.
+    if !unsafe { *GLOBAL.ready.get() } {
+        return None;
+    }
+    #[cfg(any(feature = "rtrace", feature = "assemblyscript"))]
+    if busy::get() {
+        return None;
+    }
+    // SAFETY: the runtime is created (`ready`); no export is in progress, so no other reference
+    // to it is live, and `new_small` calls nothing that could re-enter.
+    let rt = unsafe { (*GLOBAL.runtime.get()).assume_init_mut() };
+    rt.new_small(size, id)
+}
+
 // The generated exported globals: `__id_<Name>` and `__static_<name>` (docs/ABI.md §3, §4).
 include!(concat!(env!("OUT_DIR"), "/exports_static.rs"));
 
@@ -459,9 +496,6 @@ exports! {
     fn __free(ptr: u32) -> () { held()?.free(ptr) }
 
     // ----- managed objects -----
-
-    /// `__new(size, id) -> ref`
-    fn __new(size: u32, id: u32) -> u32 { held()?.new_object(size, id) }
 
     /// `__renew(ref, size) -> ref`
     fn __renew(ptr: u32, size: u32) -> u32 { held()?.renew(ptr, size) }

@@ -797,3 +797,63 @@ fn a_pin_table_that_grows_during_the_scan_is_rescanned() {
         assert!(string_ok(&rt, r, 4, i as u32), "pinned object {i} was lost");
     }
 }
+
+/// `__new`'s fast path (`new_small`, taken first, with `new_object` when it declines) leaves
+/// exactly the heap, counters and results that `new_object` alone does, through cycles: the
+/// same refs, the same errors, the same bytes of memory. Sizes on both sides of the small
+/// limit, unknown ids, pins that come and go, and explicit steps in every phase.
+#[test]
+fn new_small_matches_new_object() {
+    let ids = ids();
+    let known = [ids.abuf, ids.string, ids.tree, ids.arr_i32];
+    let mut fast = host();
+    let mut full = host();
+    let (mut hits, mut declined_in) = (0u32, [0u32; 3]);
+    let mut pinned: Vec<u32> = Vec::new();
+    let mut x: u32 = 0x9E37_79B9;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    for i in 0..60_000u32 {
+        let r = next();
+        let size = r % 49;
+        let id =
+            if r >> 8 & 63 == 0 { 10_000 + (r >> 16 & 7) } else { known[(r >> 14 & 3) as usize] };
+        let phase = fast.phase() as usize;
+        let a = match fast.new_small(size, id) {
+            Some(p) => {
+                hits += 1;
+                Ok(p)
+            }
+            None => {
+                declined_in[phase] += 1;
+                fast.new_object(size, id)
+            }
+        };
+        let b = full.new_object(size, id);
+        assert_eq!(a, b, "call {i}: new({size}, {id})");
+        if let Ok(p) = a
+            && r >> 20 & 7 == 0
+        {
+            assert_eq!(fast.pin(p), full.pin(p));
+            pinned.push(p);
+        }
+        if r >> 24 & 15 == 0 && !pinned.is_empty() {
+            let p = pinned.swap_remove((r >> 4) as usize % pinned.len());
+            assert_eq!(fast.unpin(p), full.unpin(p));
+        }
+        if r >> 28 == 0 {
+            assert_eq!(fast.gc_step(), full.gc_step());
+        }
+    }
+    assert_eq!(fast.stats(), full.stats());
+    assert_eq!(fast.phase(), full.phase());
+    assert!(fast.memory().bytes() == full.memory().bytes(), "memory differs");
+    assert_eq!(fast.check(), 0);
+    assert!(fast.stats().collections >= 3, "the run spans cycles");
+    assert!(hits > 5_000, "the fast path served many calls ({hits})");
+    assert!(declined_in.iter().all(|&n| n > 0), "declined in every phase: {declined_in:?}");
+}

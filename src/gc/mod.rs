@@ -43,6 +43,7 @@ pub use pins::PinTable;
 pub use weak::{MAX_WEAK_ENTRIES, WeakState, WeakTable};
 
 use crate::error::Error;
+use crate::heap::SMALL_PAYLOAD;
 use crate::memory::Memory;
 use crate::object::{Color, GcInfo, HEADER_SIZE, MAX_PAYLOAD, RT_SIZE, block_size};
 use crate::runtime::Runtime;
@@ -206,6 +207,36 @@ impl<M: Memory> Runtime<M> {
         Ok(ptr)
     }
 
+    /// `__new`'s fast path: a small object ([`SMALL_PAYLOAD`] bytes at most) of a known type
+    /// split off the bump block while the allocation owes no GC work (no cycle to start, no
+    /// step due). `None` when anything more is needed, with nothing changed: the caller takes
+    /// [`Runtime::new_object`], which checks everything again. Time: O(1).
+    #[inline(always)]
+    pub fn new_small(&mut self, size: u32, id: u32) -> Option<u32> {
+        if size > SMALL_PAYLOAD || !self.known_type(id) {
+            return None;
+        }
+        let allocated = self.gc.allocated + block_size(size) as u64;
+        let debt = match self.gc.phase {
+            Phase::Idle if allocated < self.gc.threshold => self.gc.debt,
+            Phase::Idle => return None,
+            _ => {
+                let debt = self.gc.debt + (size as u64 + HEADER_SIZE as u64) * WORK_PER_BYTE;
+                if debt >= self.gc.step_work as u64 {
+                    return None;
+                }
+                debt
+            }
+        };
+        let ptr = self.heap.alloc_small_bumped(size, GcInfo::managed(self.new_color()).0, id)?;
+        self.gc.allocated = allocated;
+        self.gc.debt = debt;
+        // SAFETY: `alloc_small_bumped` returned a block with `size` payload bytes.
+        unsafe { self.zero_payload(ptr, size) };
+        self.account_new(ptr, size);
+        Some(ptr)
+    }
+
     /// Zeroes a new object's payload. Small payloads (the common objects of compiled code, whose
     /// size reaches the export only at run time) are cleared 16 bytes at a time without a loop or
     /// a `memset` call: the stores may run past `size` up to the next multiple of 16, which is
@@ -215,7 +246,7 @@ impl<M: Memory> Runtime<M> {
     /// `ptr` is the ref of a block just allocated with a payload of `size` bytes.
     #[inline(always)]
     unsafe fn zero_payload(&self, ptr: u32, size: u32) {
-        if size <= 32 {
+        if size <= SMALL_PAYLOAD {
             if size != 0 {
                 // SAFETY: the payload room is at least 16 bytes once `size` is not 0.
                 unsafe { self.zero_16(ptr) };

@@ -13,7 +13,7 @@
 //! Every operation here is O(1) (the exact-fit search, on the way to out of memory only, is
 //! O(blocks in one class)); the start map (starts.rs) records each used block's start.
 
-use super::Heap;
+use super::{Heap, SMALL_PAYLOAD};
 
 use crate::error::Error;
 use crate::memory::Memory;
@@ -92,10 +92,7 @@ impl<M: Memory> Heap<M> {
     /// `memory.grow` (and, once the heap outgrows the start map, moving the map).
     #[inline(always)]
     pub(super) fn allocate_block(&mut self, size: u32) -> Result<u32, Error> {
-        if let Some(block) = self.allocate_from_bump(size) {
-            // SAFETY: the map is installed and covers the whole bump block (an invariant:
-            // `allocate_raw` makes only a covered remainder the bump block).
-            unsafe { self.starts.set_covered(&self.mem, block - self.start) };
+        if let Some(block) = self.allocate_bumped(size) {
             return Ok(block);
         }
         let block = self.allocate_raw(size)?;
@@ -106,6 +103,17 @@ impl<M: Memory> Heap<M> {
         // SAFETY: the map is installed and covers `block` (checked just above).
         unsafe { self.starts.set_covered(&self.mem, offset) };
         Ok(block)
+    }
+
+    /// A used block of `size` bytes (a multiple of 16) split off the bump block, its start
+    /// recorded; `None` when the bump block is too small. Time: O(1), no list touched.
+    #[inline(always)]
+    fn allocate_bumped(&mut self, size: u32) -> Option<u32> {
+        let block = self.allocate_from_bump(size)?;
+        // SAFETY: the map is installed and covers the whole bump block (an invariant:
+        // `allocate_raw` makes only a covered remainder the bump block).
+        unsafe { self.starts.set_covered(&self.mem, block - self.start) };
+        Some(block)
     }
 
     /// Moves the start map so that it covers the fresh used block `block`; on failure frees
@@ -333,13 +341,45 @@ impl<M: Memory> Heap<M> {
             return Err(Error::SizeTooLarge);
         }
         let block = self.allocate_block(block_size(payload))?;
-        // SAFETY: `block` is a fresh used block of at least 16 bytes.
+        // SAFETY: `block` is a fresh used block for `payload` bytes.
+        Ok(unsafe { self.write_object_header(block, gc_info, rt_id, payload) })
+    }
+
+    /// Writes a fresh block's gcInfo, rtId and rtSize; returns its ref.
+    ///
+    /// # Safety
+    /// `block` is a used block just allocated for `payload` bytes.
+    #[inline(always)]
+    unsafe fn write_object_header(
+        &mut self,
+        block: u32,
+        gc_info: u32,
+        rt_id: u32,
+        payload: u32,
+    ) -> u32 {
+        // SAFETY: the header's words lie in the caller's block.
         unsafe {
             self.mem.store(block + GC_INFO, gc_info);
             self.mem.store(block + RT_ID, rt_id);
             self.mem.store(block + RT_SIZE, payload);
         }
-        Ok(block + HEADER_SIZE)
+        block + HEADER_SIZE
+    }
+
+    /// [`Heap::alloc_object`] from the bump block only, for a payload of at most
+    /// [`SMALL_PAYLOAD`] bytes: `None` when the bump block cannot hold it (the caller takes the
+    /// full path; nothing changed). Time: O(1), no list touched, no growth.
+    #[inline(always)]
+    pub(crate) fn alloc_small_bumped(
+        &mut self,
+        payload: u32,
+        gc_info: u32,
+        rt_id: u32,
+    ) -> Option<u32> {
+        debug_assert!(payload <= SMALL_PAYLOAD);
+        let block = self.allocate_bumped(block_size(payload))?;
+        // SAFETY: `block` is a fresh used block for `payload` bytes.
+        Some(unsafe { self.write_object_header(block, gc_info, rt_id, payload) })
     }
 
     /// A zeroed Internal block of `bytes` payload bytes (the runtime's own tables: pins,

@@ -50,6 +50,9 @@ use crate::object::{
 use starts::StartMap;
 use tlsf::Bins;
 
+/// The largest payload of a small object: `__new`'s fast path (no call, no frame) serves
+/// payloads up to this size, and they are zeroed with straight-line stores.
+pub const SMALL_PAYLOAD: u32 = 32;
 /// The largest growth step: 8 MiB, unless one allocation needs more.
 pub const GROW_STEP_CAP: u32 = 128;
 /// Growth adds what an allocation needs plus `pages >> GROW_FRACTION_SHIFT` (an eighth of the
