@@ -55,9 +55,15 @@ pub const DEFAULT_STEP_WORK: u32 = 16 * 1024;
 /// so 16 finishes it within about an eighth of the live size of further allocation: the heap
 /// peaks near `(2 + 1/8) x live` with the default pause.
 pub const WORK_PER_BYTE: u64 = 16;
-/// The smallest allocation between cycles, so tiny heaps do not collect constantly (256 KiB:
-/// small programs stay near AssemblyScript's footprint; 1 MiB saved ~5% of the instructions of
-/// a string-building program whose live set is 0.3 MiB).
+/// The smallest allocation between cycles, so tiny heaps do not collect constantly: 1 MiB
+/// (JavaScript-driven binary-trees, n = 12: 256 KiB costs 20% more instructions, the fixed work
+/// of four times as many cycles).
+#[cfg(not(feature = "assemblyscript"))]
+pub const MIN_THRESHOLD: u64 = 1 << 20;
+/// The smallest allocation between cycles in the `assemblyscript` build: 256 KiB, so a small
+/// program stays within AssemblyScript's own footprint (its string benchmark: 0.75 MiB of
+/// memory against AssemblyScript's 1 MiB; 1 MiB would take 3 MiB, for ~5% fewer instructions).
+#[cfg(feature = "assemblyscript")]
 pub const MIN_THRESHOLD: u64 = 256 << 10;
 /// Default `pause_percent`.
 pub const DEFAULT_PAUSE_PERCENT: u32 = 100;
