@@ -68,7 +68,8 @@ fn run(seed: u64, ops: u32, config: HostConfig) -> u32 {
                         if off + 4 <= size {
                             // Only pointer-free payloads: a garbage word in a ref field
                             // would be a dangling child.
-                            let v = if id == ids.abuf || id == ids.string { g.next() | 1 } else { 0 };
+                            let v =
+                                if id == ids.abuf || id == ids.string { g.next() | 1 } else { 0 };
                             st(&fast, p + off, v);
                             st(&full, p + off, v);
                         }
