@@ -475,9 +475,17 @@ fn new_small(size: u32, id: u32) -> Option<u32> {
         return None;
     }
     // SAFETY: the runtime is created (`ready`); no export is in progress, so no other reference
-    // to it is live, and `new_small` calls nothing that could re-enter.
+    // to it is live.
     let rt = unsafe { (*GLOBAL.runtime.get()).assume_init_mut() };
-    rt.new_small(size, id)
+    // The rtrace build reports the object to `rtrace.onalloc`, host code that may call back: the
+    // fast path holds the runtime as `Held` does (§6.7), or a `__collect` from the hook would free
+    // the object before `__new` returns it. (Without rtrace, `new_small` calls no host code.)
+    #[cfg(feature = "rtrace")]
+    busy::set(true);
+    let made = rt.new_small(size, id);
+    #[cfg(feature = "rtrace")]
+    busy::set(false);
+    made
 }
 
 // The generated exported globals: `__id_<Name>` and `__static_<name>` (docs/ABI.md §3, §4).

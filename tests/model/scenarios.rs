@@ -144,7 +144,6 @@ pub fn heap_largest_free_fits() {
     }
 }
 
-/// Growth asks for the current size (doubling), capped by the room left under the maximum and
 /// Pages an allocation of `payload` bytes needs beyond the free block at the end of memory.
 fn pages_needed(rt: &Rt, payload: u32) -> u32 {
     let tail = rt.stats().free_bytes as u32;
