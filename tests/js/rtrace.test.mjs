@@ -258,6 +258,19 @@ test("a hook that calls back into a mutating export mid-operation gets a clean a
   assert.equal(errors.length, 0, fmt(errors));
 });
 
+/** Runs each `[name, call]` from inside a hook: `[name, refused]`, refused meaning it aborted with
+ * the re-entry message. */
+function refusals(calls) {
+  return calls.map(([name, call]) => {
+    try {
+      call();
+      return [name, false];
+    } catch (err) {
+      return [name, /called back|hook/i.test(String(err.abortMessage || err.message))];
+    }
+  });
+}
+
 test("a call back from the oninit hook is refused: the runtime is created once", { skip: missing }, async () => {
   let rt = null;
   const inner = [];
@@ -265,14 +278,7 @@ test("a call back from the oninit hook is refused: the runtime is created once",
     const oninit = imports.rtrace.oninit;
     imports.rtrace.oninit = (base) => {
       oninit(base);
-      for (const [name, call] of [["__alloc", () => rt.exports.__alloc(16)], ["__gc_phase", () => rt.exports.__gc_phase()]]) {
-        try {
-          call();
-          inner.push([name, false]);
-        } catch (err) {
-          inner.push([name, /called back|hook/i.test(String(err.abortMessage || err.message))]);
-        }
-      }
+      inner.push(...refusals([["__alloc", () => rt.exports.__alloc(16)], ["__gc_phase", () => rt.exports.__gc_phase()]]));
     };
     return imports;
   });
@@ -299,18 +305,11 @@ test("an onalloc hook of a small __new that calls back is refused too (the __new
       armed = false;
       // The object is not returned yet, so nothing references it: a collection here would
       // free it and __new would hand out a freed block.
-      for (const [name, call] of [
+      inner.push(...refusals([
         ["__collect", () => rt.exports.__collect()],
         ["__new", () => rt.exports.__new(8, rt.typeId("TreeNode"))],
         ["__gc_step", () => rt.exports.__gc_step()],
-      ]) {
-        try {
-          call();
-          inner.push([name, false]);
-        } catch (err) {
-          inner.push([name, /called back|hook/i.test(String(err.abortMessage || err.message))]);
-        }
-      }
+      ]));
     };
     return imports;
   });
