@@ -227,7 +227,7 @@ impl<M: Memory> Runtime<M> {
             Phase::Idle if allocated < self.gc.threshold => self.gc.debt,
             Phase::Idle => return None,
             _ => {
-                let debt = self.gc.debt + (size as u64 + HEADER_SIZE as u64) * WORK_PER_BYTE;
+                let debt = self.debt_after(size);
                 if debt >= self.gc.step_work as u64 {
                     return None;
                 }
@@ -446,7 +446,7 @@ impl<M: Memory> Runtime<M> {
                 }
             }
             _ => {
-                let debt = self.gc.debt + (bytes as u64 + HEADER_SIZE as u64) * WORK_PER_BYTE;
+                let debt = self.debt_after(bytes);
                 if debt >= self.gc.step_work as u64 {
                     self.check_roots()?;
                     self.gc.allocated = allocated;
@@ -460,6 +460,13 @@ impl<M: Memory> Runtime<M> {
             }
         }
         Ok(())
+    }
+
+    /// The debt once an allocation of `bytes` payload bytes during a cycle has added its share
+    /// (its block's bytes, header included, times [`WORK_PER_BYTE`]).
+    #[inline(always)]
+    fn debt_after(&self, bytes: u32) -> u64 {
+        self.gc.debt + (bytes as u64 + HEADER_SIZE as u64) * WORK_PER_BYTE
     }
 
     /// Makes the call arguments in `keep` survive the current cycle's next step. An entry that
