@@ -82,6 +82,12 @@ fn main() {
         // js/loader.mjs), above asrt's stack and statics: its stack is 32 KiB, not 1 MiB (the
         // runtime's deepest path, a checker walk or a static object's trace, needs a few KiB;
         // the program's own frames are on the engine's stack and its shadow stack).
+        // The other builds' cdylib serves JavaScript (or a host like it): only the runtime runs on
+        // its stack, so 64 KiB (rustc's default is 1 MiB, a sixteenth of a 16 MiB heap's
+        // memory). C programs linked with libasrt.a keep the 1 MiB stack of `asrt.ldflags`.
+        if !hosts_asc {
+            println!("cargo:rustc-link-arg-cdylib=-zstack-size={RUNTIME_STACK_BYTES}");
+        }
         if hosts_asc {
             println!("cargo:rustc-link-arg-cdylib=-zstack-size=32768");
             // Memory starts at 2 pages: the loader grows it for the program's data, asrt's
@@ -90,6 +96,10 @@ fn main() {
         }
     }
 }
+
+/// The native stack of the runtime's own module (not the `assemblyscript` build's, nor a C
+/// program's).
+const RUNTIME_STACK_BYTES: u32 = 64 << 10;
 
 /// Shadow-stack slots of the `assemblyscript` build (at most; 4 KiB).
 const ASC_SHADOW_STACK_SLOTS: u32 = 1024;

@@ -66,6 +66,11 @@ fn heap_growth_adds_a_fraction_then_falls_back() {
 }
 
 #[test]
+fn heap_growth_stops_at_the_peak_goal() {
+    model::heap_growth_stops_at_the_peak_goal();
+}
+
+#[test]
 fn heap_realloc_grows_and_shrinks_in_place() {
     heap_realloc_in_place();
 }

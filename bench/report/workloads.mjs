@@ -177,7 +177,7 @@ export async function btHeapSeries(get, { n = 12 } = {}) {
 // buffer). The unit's root is pinned while it is live; each new object is linked into the
 // pinned unit before the next allocation.
 
-function steadyRun(b, { liveMiB, factor, seed, record }) {
+export function steadyRun(b, { liveMiB, factor, seed, record }) {
   const rnd = prng(seed);
   // Live bytes are counted as blocks with a 16-byte header, rounded to 16 (the same for every runtime).
   const blockBytes = (payload) => (payload + 16 + 15) & ~15;

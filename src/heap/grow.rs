@@ -13,11 +13,14 @@
 //! itself rather than its class's rounding.
 
 use super::starts::StartMap;
-use super::{GROW_FRACTION_SHIFT, GROW_STEP_CAP, Heap, tlsf};
+use super::{
+    FRAGMENTATION_SHIFT, GOAL_SLACK_SHIFT, GROW_FRACTION_SHIFT, GROW_STEP_CAP, Heap, tlsf,
+};
 use crate::error::Error;
 use crate::memory::{Memory, PAGE_SIZE};
 use crate::object::{
-    GC_INFO, HEADER_SIZE, Kind, MAX_PAYLOAD, MIN_BLOCK, MmInfo, NO_TYPE, RT_ID, RT_SIZE, block_size,
+    ALIGN, GC_INFO, HEADER_SIZE, Kind, MAX_PAYLOAD, MIN_BLOCK, MmInfo, NO_TYPE, RT_ID, RT_SIZE,
+    block_size,
 };
 
 impl<M: Memory> Heap<M> {
@@ -97,7 +100,7 @@ impl<M: Memory> Heap<M> {
             let room = self.max_pages - current;
             // What is needed plus a fraction of the memory, so memory follows the heap's peak
             // (not a doubling above it) while growth stays rare: O(log) grows to any size.
-            let ahead = (pages + (current >> GROW_FRACTION_SHIFT)).min(GROW_STEP_CAP).min(room);
+            let ahead = self.growth_pages(pages, current).min(GROW_STEP_CAP).min(room);
             let old = if ahead > pages {
                 self.mem.grow(ahead).or_else(|| self.mem.grow(pages))
             } else {
@@ -144,6 +147,34 @@ impl<M: Memory> Heap<M> {
             }
         }
         Err(Error::OutOfMemory)
+    }
+
+    /// Pages to grow by when `pages` are needed and the memory has `current`: the need plus an
+    /// eighth of the memory, but no further than the collector's peak goal (when known) or a 32nd
+    /// past the need, whichever is larger. The eighth keeps a growing heap's growths O(log);
+    /// the goal keeps a heap in a steady state from ending up to an eighth above its peak.
+    fn growth_pages(&self, pages: u32, current: u32) -> u32 {
+        let eighth = pages + (current >> GROW_FRACTION_SHIFT);
+        if self.peak_goal == 0 {
+            return eighth;
+        }
+        let to_goal = self.peak_goal.div_ceil(PAGE_SIZE).saturating_sub(current);
+        eighth.min(to_goal.max(pages + (current >> GOAL_SLACK_SHIFT)))
+    }
+
+    /// Records the used bytes the collector expects at the heap's next peak; growth's slack
+    /// stops at the memory that holds them (with room for fragmentation). Time: O(1).
+    pub fn set_peak_goal(&mut self, used: u64) {
+        // The start map: one bit per 16 bytes of what it covers.
+        let map = (self.starts.covered / (8 * ALIGN)) as u64;
+        let bytes = self.start as u64 + used + (used >> FRAGMENTATION_SHIFT) + map;
+        self.peak_goal = bytes.min(u32::MAX as u64) as u32;
+    }
+
+    /// The memory size in bytes growth's slack stops at ([`Heap::set_peak_goal`]); 0 before
+    /// the first cycle ends.
+    pub fn peak_goal(&self) -> u32 {
+        self.peak_goal
     }
 
     /// Pages to grow so that a free block of `want` bytes exists: less what the free block before

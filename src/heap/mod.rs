@@ -59,6 +59,12 @@ pub const GROW_STEP_CAP: u32 = 128;
 /// memory): memory ends within about 1/8 of the heap's peak, where doubling left up to 2x, and a
 /// heap of `n` pages is reached in O(log n) growths.
 pub const GROW_FRACTION_SHIFT: u32 = 3;
+/// Growth past the collector's peak goal adds `pages >> GOAL_SLACK_SHIFT` (a 32nd) to what is
+/// needed, instead of an eighth.
+pub const GOAL_SLACK_SHIFT: u32 = 5;
+/// Free space expected at the heap's peak, as `used >> FRAGMENTATION_SHIFT`: blocks too small for
+/// the next request, and the free-list classes' rounding.
+pub const FRAGMENTATION_SHIFT: u32 = 5;
 
 /// The TLSF heap over a [`Memory`].
 #[derive(Debug)]
@@ -91,6 +97,9 @@ pub struct Heap<M: Memory> {
     starts: StartMap,
     /// Set while the map is being moved (its own allocation may grow memory).
     extending: bool,
+    /// The memory size (bytes) the collector expects the heap's next peak to need, 0 when
+    /// unknown: growth's slack stops there ([`Heap::set_peak_goal`]).
+    peak_goal: u32,
 }
 
 impl<M: Memory> Heap<M> {
@@ -119,6 +128,7 @@ impl<M: Memory> Heap<M> {
             bump: 0,
             starts: StartMap::default(),
             extending: false,
+            peak_goal: 0,
         };
         let end = heap.mem.size();
         // SAFETY: [start, end) is memory nobody else uses (above __heap_base), at least 32 bytes.

@@ -222,6 +222,66 @@ pub fn heap_growth_adds_a_fraction_then_falls_back() {
     assert_sound(&rt, "");
 }
 
+/// Once a cycle has ended, growth stops at the collector's peak goal: the memory that holds the
+/// used bytes expected when the next marking ends. Each growth is what is needed plus an eighth
+/// of the memory, but no further than the goal or a 32nd past the need, whichever is larger.
+pub fn heap_growth_stops_at_the_peak_goal() {
+    let (eighth, past) = (asrt::heap::GROW_FRACTION_SHIFT, asrt::heap::GOAL_SLACK_SHIFT);
+    let mut rt = small_rt(16, 4000);
+    assert_eq!(rt.heap().peak_goal(), 0, "no goal before a cycle");
+    // About 6 MiB live, pinned, then a full cycle: the goal is set when its sweep ends.
+    let live: Vec<u32> = (0..100)
+        .map(|_| {
+            let r = rt.new_object(60_000, ids().abuf).unwrap();
+            rt.pin(r).unwrap()
+        })
+        .collect();
+    rt.collect();
+    let used = rt.stats().used_bytes;
+    let goal = rt.heap().peak_goal();
+    assert!(
+        goal as u64 > used + used / 2,
+        "the goal holds the live bytes and the next cycle's allocation"
+    );
+    let goal_pages = goal.div_ceil(65536);
+    let mut at_goal = 0;
+    let mut blocks = Vec::new();
+    let payload = 100_000;
+    // At most what the block takes, plus a page for a moved start map; free space elsewhere
+    // may make the need smaller.
+    let most = block_size(payload).div_ceil(65536) + 1;
+    while rt.memory().pages() < goal_pages + 40 {
+        let before = rt.memory().pages();
+        blocks.push(rt.alloc(payload).unwrap());
+        let after = rt.memory().pages();
+        if after == before {
+            continue;
+        }
+        let what = format!("growth from {before} to {after} pages (goal {goal_pages})");
+        assert!(after <= before + most + (before >> eighth), "at most an eighth: {what}");
+        assert!(
+            after <= goal_pages.max(before + most + (before >> past)),
+            "the goal or a 32nd: {what}"
+        );
+        if before < goal_pages {
+            assert!(
+                after >= goal_pages.min(before + (before >> eighth)),
+                "an eighth below the goal: {what}"
+            );
+        }
+        at_goal += (after == goal_pages) as u32;
+        assert_eq!(rt.heap().peak_goal(), goal, "no cycle ran: the goal is unchanged");
+    }
+    assert_eq!(at_goal, 1, "one growth stopped at the goal");
+    for b in blocks {
+        rt.free(b).unwrap();
+    }
+    for r in live {
+        rt.unpin(r).unwrap();
+    }
+    assert_sound(&rt, "");
+}
+
 /// realloc grows in place into a free right neighbour, and shrinks in place.
 pub fn heap_realloc_in_place() {
     let mut rt = small_rt(4, 64);
@@ -306,6 +366,10 @@ macro_rules! wasm_heap_tests {
         #[wasm_bindgen_test]
         fn heap_growth_adds_a_fraction_then_falls_back() {
             model::heap_growth_adds_a_fraction_then_falls_back();
+        }
+        #[wasm_bindgen_test]
+        fn heap_growth_stops_at_the_peak_goal() {
+            model::heap_growth_stops_at_the_peak_goal();
         }
         #[wasm_bindgen_test]
         fn heap_realloc_grows_and_shrinks_in_place() {
