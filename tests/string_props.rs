@@ -335,6 +335,23 @@ proptest! {
         prop_assert_eq!(decode(&bytes), lossy(&bytes));
     }
 
+    /// An output shorter than the length pass says gets a prefix of the result (the words and
+    /// sequences that fit whole: at most 7 code units or 3 bytes short), the rest untouched; the
+    /// count stays the full length, and nothing panics (the transcoders have no panicking index).
+    #[test]
+    fn a_short_output_gets_a_prefix_of_the_result(bytes in utf8ish(), units in units_strategy(), cut in 0usize..64) {
+        let full = lossy(&bytes);
+        let mut out = vec![0xAAAAu16; full.len().saturating_sub(cut)];
+        prop_assert_eq!(decode_utf8_into(&bytes, &mut out), full.len());
+        let kept = out.iter().zip(&full).take_while(|(a, b)| a == b).count();
+        prop_assert!(kept + 7 >= out.len() && out[kept..].iter().all(|&u| u == 0xAAAA));
+        let full = encode_oracle(&units);
+        let mut out = vec![0xAAu8; full.len().saturating_sub(cut)];
+        prop_assert_eq!(encode_utf8_into(&units, &mut out), full.len());
+        let kept = out.iter().zip(&full).take_while(|(a, b)| a == b).count();
+        prop_assert!(kept + 3 >= out.len() && out[kept..].iter().all(|&b| b == 0xAA));
+    }
+
     #[test]
     fn encode_like_std(units in units_strategy()) {
         prop_assert_eq!(encode(&units), encode_oracle(&units));

@@ -121,16 +121,15 @@ pub fn xxh32(bytes: &[u8], seed: u32) -> u32 {
 ///
 /// Time: O(n), 8 code units per step.
 pub fn hash_utf16(units: &[u16]) -> u32 {
-    let w = |i: usize| units[i] as u32 | (units[i + 1] as u32) << 16;
+    let w = |p: &[u16; 2]| p[0] as u32 | (p[1] as u32) << 16;
     let n = units.len();
-    let mut i = 0;
+    let (stripes, rest) = units.as_chunks::<8>();
     let mut h = if n >= 8 {
         let mut v = [P1.wrapping_add(P2), P2, 0, 0u32.wrapping_sub(P1)];
-        while i + 8 <= n {
-            for (k, lane) in v.iter_mut().enumerate() {
-                *lane = round(*lane, w(i + 2 * k));
+        for stripe in stripes {
+            for (lane, p) in v.iter_mut().zip(stripe.as_chunks::<2>().0) {
+                *lane = round(*lane, w(p));
             }
-            i += 8;
         }
         v[0].rotate_left(1)
             .wrapping_add(v[1].rotate_left(7))
@@ -141,12 +140,12 @@ pub fn hash_utf16(units: &[u16]) -> u32 {
     };
     // The byte length; XXH32 adds it modulo 2^32.
     h = h.wrapping_add((n as u32).wrapping_mul(2));
-    while i + 2 <= n {
-        h = h.wrapping_add(w(i).wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
-        i += 2;
+    let (pairs, last) = rest.as_chunks::<2>();
+    for p in pairs {
+        h = h.wrapping_add(w(p).wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
     }
-    if i < n {
-        for byte in [units[i] & 0xFF, units[i] >> 8] {
+    if let Some(&u) = last.first() {
+        for byte in [u & 0xFF, u >> 8] {
             h = h.wrapping_add((byte as u32).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
         }
     }

@@ -10,6 +10,10 @@
 //! `TextEncoder`: a lone surrogate becomes U+FFFD (`EF BF BD`).
 //!
 //! ASCII runs are processed 8 bytes (or 4 code units) at a time.
+//!
+//! No index here can panic: reads past the input see a byte that ends any sequence (0) or a word
+//! that is not ASCII, writes past the output are dropped. So no bounds-check panic links
+//! `core::fmt` into the module (about 2.5 KB), and the hot loops carry no panic branches.
 
 /// U+FFFD REPLACEMENT CHARACTER as a UTF-16 code unit.
 pub const REPLACEMENT: u16 = 0xFFFD;
@@ -20,12 +24,29 @@ const INVALID: u32 = u32::MAX;
 /// Mask of the high bits of 8 bytes packed into a u64.
 const HI8: u64 = 0x8080_8080_8080_8080;
 
-/// Reads 8 bytes at `i` as a little-endian u64. `i + 8 <= b.len()` is the caller's to ensure.
+/// Reads 8 bytes at `i` as a little-endian u64; [`HI8`] (not ASCII) when fewer are left.
 #[inline(always)]
 fn load8(b: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[i..i + 8]);
-    u64::from_le_bytes(w)
+    match b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(w) => u64::from_le_bytes(*w),
+        None => HI8,
+    }
+}
+
+/// The byte at `i`, or 0 past the end: 0 is neither a continuation byte nor a lead byte, so a
+/// sequence cut off by the end of the input is ill-formed exactly where it is cut.
+#[inline(always)]
+fn byte_at(b: &[u8], i: usize) -> u8 {
+    b.get(i).copied().unwrap_or(0)
+}
+
+/// Stores `v` at `out[at]` when that is inside `out` (callers size `out` exactly, so nothing is
+/// ever dropped; the check replaces a bounds check that would panic).
+#[inline(always)]
+fn put<T>(out: &mut [T], at: usize, v: T) {
+    if let Some(slot) = out.get_mut(at) {
+        *slot = v;
+    }
 }
 
 #[inline(always)]
@@ -54,12 +75,12 @@ fn is_cont(b: u8) -> bool {
 /// Any other lead byte (80..C1, F5..FF) is a maximal subpart of length 1.
 #[inline(always)]
 fn decode_seq(b: &[u8], i: usize) -> (u32, usize) {
-    let n = b.len();
-    let b0 = b[i];
+    let at = |k: usize| byte_at(b, i + k);
+    let b0 = at(0);
     match b0 {
         0xC2..=0xDF => {
-            if i + 1 < n && is_cont(b[i + 1]) {
-                (((b0 as u32 & 0x1F) << 6) | (b[i + 1] as u32 & 0x3F), 2)
+            if is_cont(at(1)) {
+                (((b0 as u32 & 0x1F) << 6) | (at(1) as u32 & 0x3F), 2)
             } else {
                 (INVALID, 1)
             }
@@ -70,15 +91,14 @@ fn decode_seq(b: &[u8], i: usize) -> (u32, usize) {
                 0xED => (0x80, 0x9F),
                 _ => (0x80, 0xBF),
             };
-            if i + 1 >= n || b[i + 1] < lo || b[i + 1] > hi {
+            if !(lo..=hi).contains(&at(1)) {
                 return (INVALID, 1);
             }
-            if i + 2 >= n || !is_cont(b[i + 2]) {
+            if !is_cont(at(2)) {
                 return (INVALID, 2);
             }
-            let cp = ((b0 as u32 & 0x0F) << 12)
-                | ((b[i + 1] as u32 & 0x3F) << 6)
-                | (b[i + 2] as u32 & 0x3F);
+            let cp =
+                ((b0 as u32 & 0x0F) << 12) | ((at(1) as u32 & 0x3F) << 6) | (at(2) as u32 & 0x3F);
             (cp, 3)
         }
         0xF0..=0xF4 => {
@@ -87,19 +107,19 @@ fn decode_seq(b: &[u8], i: usize) -> (u32, usize) {
                 0xF4 => (0x80, 0x8F),
                 _ => (0x80, 0xBF),
             };
-            if i + 1 >= n || b[i + 1] < lo || b[i + 1] > hi {
+            if !(lo..=hi).contains(&at(1)) {
                 return (INVALID, 1);
             }
-            if i + 2 >= n || !is_cont(b[i + 2]) {
+            if !is_cont(at(2)) {
                 return (INVALID, 2);
             }
-            if i + 3 >= n || !is_cont(b[i + 3]) {
+            if !is_cont(at(3)) {
                 return (INVALID, 3);
             }
             let cp = ((b0 as u32 & 0x07) << 18)
-                | ((b[i + 1] as u32 & 0x3F) << 12)
-                | ((b[i + 2] as u32 & 0x3F) << 6)
-                | (b[i + 3] as u32 & 0x3F);
+                | ((at(1) as u32 & 0x3F) << 12)
+                | ((at(2) as u32 & 0x3F) << 6)
+                | (at(3) as u32 & 0x3F);
             (cp, 4)
         }
         _ => (INVALID, 1),
@@ -125,13 +145,13 @@ pub fn utf16_len_of_utf8(bytes: &[u8], replace: bool) -> Result<usize, usize> {
     let mut i = 0;
     let mut units = 0;
     while i < n {
-        if bytes[i] < 0x80 {
+        if byte_at(bytes, i) < 0x80 {
             // ASCII: skip whole 8-byte words while they are all ASCII.
-            while i + 8 <= n && load8(bytes, i) & HI8 == 0 {
+            while load8(bytes, i) & HI8 == 0 {
                 i += 8;
                 units += 8;
             }
-            while i < n && bytes[i] < 0x80 {
+            while i < n && byte_at(bytes, i) < 0x80 {
                 i += 1;
                 units += 1;
             }
@@ -166,8 +186,7 @@ pub fn utf16_len_of_utf8(bytes: &[u8], replace: bool) -> Result<usize, usize> {
 /// To size `out` exactly, call [`utf16_len_of_utf8`]`(bytes, true)` first; for input already
 /// validated with `replace = false` the result is the same.
 ///
-/// # Panics
-/// If `out` is shorter than [`utf16_len_of_utf8`]`(bytes, true)`.
+/// If `out` is shorter than that, what does not fit is not written (the count is the same).
 ///
 /// Time: O(n) in `bytes.len()`, 8 bytes per step over ASCII runs. No allocation.
 pub fn decode_utf8_into(bytes: &[u8], out: &mut [u16]) -> usize {
@@ -175,23 +194,20 @@ pub fn decode_utf8_into(bytes: &[u8], out: &mut [u16]) -> usize {
     let mut i = 0;
     let mut o = 0;
     while i < n {
-        let b0 = bytes[i];
-        if b0 < 0x80 {
-            while i + 8 <= n {
+        if byte_at(bytes, i) < 0x80 {
+            loop {
                 let w = load8(bytes, i);
                 if w & HI8 != 0 {
                     break;
                 }
-                let dst = &mut out[o..o + 8];
-                let src = w.to_le_bytes();
-                for k in 0..8 {
-                    dst[k] = src[k] as u16;
+                if let Some(dst) = out.get_mut(o..).and_then(<[u16]>::first_chunk_mut::<8>) {
+                    *dst = w.to_le_bytes().map(u16::from);
                 }
                 i += 8;
                 o += 8;
             }
-            while i < n && bytes[i] < 0x80 {
-                out[o] = bytes[i] as u16;
+            while i < n && byte_at(bytes, i) < 0x80 {
+                put(out, o, byte_at(bytes, i) as u16);
                 i += 1;
                 o += 1;
             }
@@ -200,15 +216,15 @@ pub fn decode_utf8_into(bytes: &[u8], out: &mut [u16]) -> usize {
         let (cp, len) = decode_seq(bytes, i);
         i += len;
         if cp == INVALID {
-            out[o] = REPLACEMENT;
+            put(out, o, REPLACEMENT);
             o += 1;
         } else if cp < 0x10000 {
-            out[o] = cp as u16;
+            put(out, o, cp as u16);
             o += 1;
         } else {
             let c = cp - 0x10000;
-            out[o] = 0xD800 | (c >> 10) as u16;
-            out[o + 1] = 0xDC00 | (c & 0x3FF) as u16;
+            put(out, o, 0xD800 | (c >> 10) as u16);
+            put(out, o + 1, 0xDC00 | (c & 0x3FF) as u16);
             o += 2;
         }
     }
@@ -225,10 +241,17 @@ fn is_low(u: u16) -> bool {
     u & 0xFC00 == 0xDC00
 }
 
-/// Whether the 4 code units at `i` are all ASCII. `i + 4 <= u.len()` is the caller's to ensure.
+/// The 4 code units at `i` when there are 4 and all are ASCII.
 #[inline(always)]
-fn ascii4(u: &[u16], i: usize) -> bool {
-    (u[i] | u[i + 1] | u[i + 2] | u[i + 3]) < 0x80
+fn ascii4(u: &[u16], i: usize) -> Option<[u16; 4]> {
+    let w = *u.get(i..)?.first_chunk::<4>()?;
+    ((w[0] | w[1] | w[2] | w[3]) < 0x80).then_some(w)
+}
+
+/// The code unit at `i`, or 0 past the end (0 is no surrogate).
+#[inline(always)]
+fn unit_at(u: &[u16], i: usize) -> u16 {
+    u.get(i).copied().unwrap_or(0)
 }
 
 /// The number of bytes that encoding the UTF-16 code units `units` as UTF-8 produces.
@@ -245,18 +268,18 @@ pub fn utf8_len_of_utf16(units: &[u16]) -> usize {
     let mut i = 0;
     let mut bytes = 0;
     while i < n {
-        let u = units[i];
+        let u = unit_at(units, i);
         if u < 0x80 {
             i += 1;
             bytes += 1;
-            while i + 4 <= n && ascii4(units, i) {
+            while ascii4(units, i).is_some() {
                 i += 4;
                 bytes += 4;
             }
         } else if u < 0x800 {
             i += 1;
             bytes += 2;
-        } else if is_high(u) && i + 1 < n && is_low(units[i + 1]) {
+        } else if is_high(u) && is_low(unit_at(units, i + 1)) {
             i += 2;
             bytes += 4;
         } else {
@@ -279,53 +302,52 @@ pub fn utf8_len_of_utf16(units: &[u16]) -> usize {
 ///
 /// Size `out` with [`utf8_len_of_utf16`].
 ///
-/// # Panics
-/// If `out` is shorter than [`utf8_len_of_utf16`]`(units)`.
+/// If `out` is shorter than that, what does not fit is not written (the count is the same).
 ///
 /// Time: O(n) in `units.len()`, 4 code units per step over ASCII runs. No allocation.
 pub fn encode_utf8_into(units: &[u16], out: &mut [u8]) -> usize {
     let n = units.len();
     let mut i = 0;
     let mut o = 0;
+    let mut emit = |o: &mut usize, seq: &[u8]| {
+        if let Some(dst) = out.get_mut(*o..*o + seq.len()) {
+            dst.copy_from_slice(seq);
+        }
+        *o += seq.len();
+    };
     while i < n {
-        let u = units[i];
+        let u = unit_at(units, i);
         if u < 0x80 {
-            out[o] = u as u8;
+            emit(&mut o, &[u as u8]);
             i += 1;
-            o += 1;
-            while i + 4 <= n && ascii4(units, i) {
-                let dst = &mut out[o..o + 4];
-                dst[0] = units[i] as u8;
-                dst[1] = units[i + 1] as u8;
-                dst[2] = units[i + 2] as u8;
-                dst[3] = units[i + 3] as u8;
+            while let Some(w) = ascii4(units, i) {
+                emit(&mut o, &w.map(|u| u as u8));
                 i += 4;
-                o += 4;
             }
         } else if u < 0x800 {
-            let dst = &mut out[o..o + 2];
-            dst[0] = 0xC0 | (u >> 6) as u8;
-            dst[1] = 0x80 | (u & 0x3F) as u8;
+            emit(&mut o, &[0xC0 | (u >> 6) as u8, 0x80 | (u & 0x3F) as u8]);
             i += 1;
-            o += 2;
-        } else if is_high(u) && i + 1 < n && is_low(units[i + 1]) {
-            let cp = 0x10000 + (((u as u32) & 0x3FF) << 10) + ((units[i + 1] as u32) & 0x3FF);
-            let dst = &mut out[o..o + 4];
-            dst[0] = 0xF0 | (cp >> 18) as u8;
-            dst[1] = 0x80 | ((cp >> 12) & 0x3F) as u8;
-            dst[2] = 0x80 | ((cp >> 6) & 0x3F) as u8;
-            dst[3] = 0x80 | (cp & 0x3F) as u8;
+        } else if is_high(u) && is_low(unit_at(units, i + 1)) {
+            let low = unit_at(units, i + 1) as u32;
+            let cp = 0x10000 + (((u as u32) & 0x3FF) << 10) + (low & 0x3FF);
+            emit(
+                &mut o,
+                &[
+                    0xF0 | (cp >> 18) as u8,
+                    0x80 | ((cp >> 12) & 0x3F) as u8,
+                    0x80 | ((cp >> 6) & 0x3F) as u8,
+                    0x80 | (cp & 0x3F) as u8,
+                ],
+            );
             i += 2;
-            o += 4;
         } else {
             // A lone surrogate is encoded as U+FFFD.
             let c = if is_high(u) || is_low(u) { REPLACEMENT } else { u };
-            let dst = &mut out[o..o + 3];
-            dst[0] = 0xE0 | (c >> 12) as u8;
-            dst[1] = 0x80 | ((c >> 6) & 0x3F) as u8;
-            dst[2] = 0x80 | (c & 0x3F) as u8;
+            emit(
+                &mut o,
+                &[0xE0 | (c >> 12) as u8, 0x80 | ((c >> 6) & 0x3F) as u8, 0x80 | (c & 0x3F) as u8],
+            );
             i += 1;
-            o += 3;
         }
     }
     o
