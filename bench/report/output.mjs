@@ -117,7 +117,10 @@ export function goals(res) {
     out.push({ goal: "Allocator at or above talc in the same run", figure: `${f2(a / t)}x talc (${f1(a)} vs ${f1(t)} actions/µs)`, met: a >= t });
   }
   for (const r of n.steady?.rows.filter((x) => x.runtime === "asrt") ?? []) {
-    out.push({ goal: `Heap at most 2.0x live under steady replacement (${r.liveMiB} MiB live)`, figure: `${f2(r.memOverLive)}x`, met: r.memOverLive <= 2.0 });
+    // The verdict is the default pacing's (pause 100, the contract's); the figure adds pause 90's.
+    const p90 = n.steady.rows.find((x) => x.runtime === "asrt, __gc_configure(90, 0)" && x.liveMiB === r.liveMiB);
+    const also = p90 ? ` at the default pause 100 (${f2(p90.memOverLive)}x with __gc_configure(90, 0))` : "";
+    out.push({ goal: `Heap at most 2.0x live under steady replacement (${r.liveMiB} MiB live)`, figure: `${f2(r.memOverLive)}x${also}`, met: r.memOverLive <= 2.0 });
     if (r.liveMiB >= 64) {
       out.push({ goal: `Max __new without growth at most 0.5 ms (${r.liveMiB} MiB live)`, figure: `${us(r.all.max)}; of the ${r.gcWork.count} calls that did GC work: max ${us(r.gcWork.max)}, p99 ${us(r.gcWork.p99)} (per-call minimum over ${n.steady.reps} runs; host floor max ${us(r.floor.max)})`, met: r.all.max <= 0.5 });
     }

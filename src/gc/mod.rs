@@ -65,25 +65,16 @@ pub const MIN_THRESHOLD: u64 = 1 << 20;
 /// memory against AssemblyScript's 1 MiB; 1 MiB would take 3 MiB, for ~5% fewer instructions).
 #[cfg(feature = "assemblyscript")]
 pub const MIN_THRESHOLD: u64 = 256 << 10;
-/// Default `pause_percent`: 90, so that under steady replacement memory peaks below twice the
-/// live bytes (floating garbage, the next marking's allocation and free-list fragmentation come
-/// on top of `(1 + pause) x live`; at 100 it peaked at 2.06-2.14x). It costs about 4% more
-/// instructions in binary-trees (a tenth more cycles).
-#[cfg(not(feature = "assemblyscript"))]
-pub const DEFAULT_PAUSE_PERCENT: u32 = 90;
-/// Default `pause_percent` in the `assemblyscript` build: 100. Its goal is AssemblyScript's own
-/// runtime (memory at most AssemblyScript's, which it beats by a third or more at 100), and
-/// binary-trees keeps its margin over AssemblyScript (1.57x; 1.51x at 90).
-#[cfg(feature = "assemblyscript")]
+/// Default `pause_percent`: 100, the contract's default (docs/ABI.md §5). Under steady
+/// replacement memory then peaks a little above twice the live bytes (2.12x at 16 MiB live):
+/// floating garbage and the next marking's black allocation come on top of `2 x live`;
+/// `__gc_configure(90, 0)` keeps it under 2x (§12.2).
 pub const DEFAULT_PAUSE_PERCENT: u32 = 100;
 
-/// Allocation until the next cycle starts, so that the heap peaks near `(1 + pause) x live`
-/// when that cycle's marking ends: `pause x live`, less what the marking just finished saw
-/// allocated (the next one will allocate about as much; those objects are black and add to the
-/// peak), but never less than half of `pause x live` nor [`MIN_THRESHOLD`].
-fn paced_threshold(live: u64, pause_percent: u32, during_mark: u64) -> u64 {
-    let goal = live * pause_percent as u64 / 100;
-    goal.saturating_sub(during_mark).max(goal / 2).max(MIN_THRESHOLD)
+/// Allocation until the next cycle starts: `pause x live` (what survived the marking that just
+/// ended), at least [`MIN_THRESHOLD`].
+fn paced_threshold(live: u64, pause_percent: u32) -> u64 {
+    (live * pause_percent as u64 / 100).max(MIN_THRESHOLD)
 }
 
 /// The collector's phase, as `__gc_step` reports it.
@@ -131,12 +122,11 @@ pub struct Collector {
     pub(crate) pin_cursor: u32,
     /// Block bytes marked in this cycle (objects shaded plus objects allocated black).
     pub(crate) marked_bytes: u64,
-    /// Block bytes allocated since marking last ended.
+    /// Block bytes allocated since the last cycle started (its marking's allocation included:
+    /// the next marking will allocate about as much on top of the heap's peak).
     pub(crate) allocated: u64,
     /// Start a cycle once `allocated` reaches this.
     pub(crate) threshold: u64,
-    /// `allocated` when the current cycle's marking started.
-    pub(crate) mark_started_at: u64,
     /// Block bytes allocated while the last marking ran (the next one's estimate).
     pub(crate) mark_allocated: u64,
     /// Work owed by allocation during a cycle.
@@ -150,7 +140,7 @@ pub struct Collector {
     /// Steps done.
     pub(crate) steps: u64,
     /// `__gc_threshold`: when not 0, a cycle starts once this many block bytes were allocated
-    /// since the last marking ended, whatever survived it (a stress setting; 0: paced by
+    /// since the last cycle started, whatever survived it (a stress setting; 0: paced by
     /// `pause_percent`).
     pub(crate) fixed_threshold: u64,
     /// The sweep is in its first pass over the heap, calling a hosted program's `__finalize`
@@ -171,7 +161,6 @@ impl Collector {
             marked_bytes: 0,
             allocated: 0,
             threshold: MIN_THRESHOLD,
-            mark_started_at: 0,
             mark_allocated: 0,
             debt: 0,
             pause_percent: DEFAULT_PAUSE_PERCENT,
@@ -534,7 +523,7 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// `__gc_threshold(bytes)`: from now on a cycle starts once `bytes` block bytes were
-    /// allocated since the last marking ended, whatever survived it; 0 returns to pacing by
+    /// allocated since the last cycle started, whatever survived it; 0 returns to pacing by
     /// `pause_percent`. `bytes` is 0 or 16 to 2^30. A stress setting: with a few hundred bytes
     /// the collector is almost always in a cycle. Time: O(1).
     pub fn set_threshold(&mut self, bytes: u32) -> Result<(), Error> {
@@ -634,7 +623,7 @@ impl<M: Memory> Runtime<M> {
         self.gc.phase = Phase::Mark;
         self.set_marking_word(1);
         self.gc.marked_bytes = 0;
-        self.gc.mark_started_at = self.gc.allocated;
+        self.gc.allocated = 0;
         self.gc.debt = 0;
         self.eph.restart();
         self.gc.pin_cursor = 0;
@@ -647,12 +636,11 @@ impl<M: Memory> Runtime<M> {
         self.gc.phase = Phase::Sweep;
         self.set_marking_word(0);
         let live = self.gc.marked_bytes;
-        self.gc.mark_allocated = self.gc.allocated - self.gc.mark_started_at;
+        self.gc.mark_allocated = self.gc.allocated;
         self.gc.threshold = match self.gc.fixed_threshold {
-            0 => paced_threshold(live, self.gc.pause_percent, self.gc.mark_allocated),
+            0 => paced_threshold(live, self.gc.pause_percent),
             fixed => fixed,
         };
-        self.gc.allocated = 0;
         #[cfg(feature = "assemblyscript")]
         {
             self.gc.finalize_pass = self.asc.is_some_and(|p| p.finalize.is_some());
@@ -697,16 +685,61 @@ impl<M: Memory> Runtime<M> {
 mod tests {
     use super::*;
 
-    /// The allocation before the next cycle is `pause x live` less what the last marking saw
-    /// allocated, never below half of `pause x live` nor [`MIN_THRESHOLD`].
+    /// After `__collect` a cycle starts once `pause x survived` was allocated (the contract's
+    /// rule, exactly: that cycle allocated nothing). After an incremental cycle the allocation
+    /// counts from that cycle's start, its marking's and sweep's included.
     #[test]
-    fn paced_threshold_leaves_room_for_the_next_marking() {
+    fn the_next_cycle_counts_allocation_from_this_ones_start() {
+        use crate::host::HostConfig;
+        use crate::rtti::ID_ARRAYBUFFER;
+        let mut rt = Runtime::host(HostConfig::default());
+        for _ in 0..64 {
+            let r = rt.new_object(32 << 10, ID_ARRAYBUFFER).unwrap();
+            rt.pin(r).unwrap();
+        }
+        rt.collect();
+        assert_eq!(rt.gc.threshold, rt.gc.marked_bytes, "pause 100 of what survived");
+        assert!(rt.gc.threshold > MIN_THRESHOLD);
+        let block = block_size(1000) as u64;
+        // Until a cycle starts: the allocation that starts it is the one reaching the threshold.
+        let threshold = rt.gc.threshold;
+        let mut since = rt.gc.allocated;
+        assert_eq!(since, 0, "`__collect`'s cycle allocated nothing");
+        while rt.gc.phase == Phase::Idle {
+            rt.new_object(1000, ID_ARRAYBUFFER).unwrap();
+            since += block;
+        }
+        assert!(since >= threshold && since - block < threshold, "{since} against {threshold}");
+        // The incremental cycle: every allocation while it runs stays counted.
+        let mut during = 0;
+        while rt.gc.phase != Phase::Idle {
+            rt.new_object(1000, ID_ARRAYBUFFER).unwrap();
+            during += block;
+        }
+        assert_eq!(
+            rt.gc.allocated, during,
+            "counted from the cycle's start, not its marking's end"
+        );
+        assert!(rt.gc.mark_allocated > 0 && rt.gc.mark_allocated < during);
+        // The next cycle starts once the allocation since the last start reaches the threshold.
+        let threshold = rt.gc.threshold;
+        let mut total = during;
+        while rt.gc.phase == Phase::Idle {
+            rt.new_object(1000, ID_ARRAYBUFFER).unwrap();
+            total += block;
+        }
+        assert!(total >= threshold && total - block < threshold, "{total} against {threshold}");
+        assert_eq!(rt.check(), 0);
+    }
+
+    /// The allocation before the next cycle is `pause x live`, never below [`MIN_THRESHOLD`].
+    #[test]
+    fn paced_threshold_is_pause_times_live() {
         let live = 100 << 20;
-        assert_eq!(paced_threshold(live, 100, 0), live);
-        assert_eq!(paced_threshold(live, 90, 0), live * 9 / 10);
-        assert_eq!(paced_threshold(live, 100, 5 << 20), live - (5 << 20));
-        assert_eq!(paced_threshold(live, 100, 80 << 20), live / 2, "at least half");
-        assert_eq!(paced_threshold(1 << 20, 100, 1 << 19), MIN_THRESHOLD, "at least the minimum");
-        assert_eq!(paced_threshold(0, 1000, 0), MIN_THRESHOLD);
+        assert_eq!(paced_threshold(live, 100), live);
+        assert_eq!(paced_threshold(live, 90), live * 9 / 10);
+        assert_eq!(paced_threshold(live, 1000), live * 10);
+        assert_eq!(paced_threshold(1 << 20, 50), MIN_THRESHOLD, "at least the minimum");
+        assert_eq!(paced_threshold(0, 1000), MIN_THRESHOLD);
     }
 }

@@ -244,7 +244,7 @@ pub fn heap_growth_stops_at_the_peak_goal() {
         "the goal holds the live bytes and the next cycle's allocation"
     );
     let goal_pages = goal.div_ceil(65536);
-    let mut at_goal = 0;
+    let mut crossings = 0;
     let mut blocks = Vec::new();
     let payload = 100_000;
     // At most what the block takes, plus a page for a moved start map; free space elsewhere
@@ -269,10 +269,13 @@ pub fn heap_growth_stops_at_the_peak_goal() {
                 "an eighth below the goal: {what}"
             );
         }
-        at_goal += (after == goal_pages) as u32;
+        crossings += (before < goal_pages && after >= goal_pages) as u32;
         assert_eq!(rt.heap().peak_goal(), goal, "no cycle ran: the goal is unchanged");
     }
-    assert_eq!(at_goal, 1, "one growth stopped at the goal");
+    assert_eq!(
+        crossings, 1,
+        "one growth reached the goal, and went no further than the goal or a 32nd"
+    );
     for b in blocks {
         rt.free(b).unwrap();
     }
