@@ -17,6 +17,7 @@
 
 use crate::error::Error;
 use crate::memory::{Memory, WasmMemory};
+use crate::out_buffer;
 use crate::rtti;
 use crate::runtime::{Roots, Runtime};
 use crate::statics;
@@ -41,6 +42,18 @@ unsafe extern "C" {
     /// Defined by wasm-ld: one past the native stack's highest address, where static data
     /// starts with `--stack-first` (the stack pointer's initial value).
     static __stack_high: u8;
+}
+
+/// Native stack the runtime's deepest path may take below an export's frame (a checker walk takes
+/// about 100 bytes, the first call's initialisation under 4 KiB).
+const FRAME_RESERVE: u32 = 8 << 10;
+
+/// The lowest native-stack address the runtime's frames may reach while the current export runs:
+/// [`FRAME_RESERVE`] below a local of a frame under the export's own.
+#[inline(never)]
+fn frames_low() -> u32 {
+    let mark = 0u8;
+    (core::hint::black_box(&mark) as *const u8 as usize as u32).saturating_sub(FRAME_RESERVE)
 }
 
 /// The one runtime of this instance. wasm32 is single-threaded, so a plain cell suffices.
@@ -562,7 +575,17 @@ exports! {
     /// `(invariant u32, address u32)` pairs at `out` (8-aligned, in the native stack region or
     /// in a live `__alloc` block); the total count, as `__heap_check`.
     fn __heap_check_list(out: u32, capacity: u32) -> u32 {
-        try_runtime()?.write_check_list(out, capacity)
+        let rt = try_runtime()?;
+        rt.check_list_out(out, capacity)?;
+        // The checker writes while it walks, and its own frames (the callback's closure, which
+        // holds `out` and `capacity`) are on the native stack: a list over them made the walk
+        // trap or write outside the buffer. In the stack region, the list must end below what
+        // the runtime's frames can reach.
+        let end = out as u64 + capacity as u64 * out_buffer::CHECK_PAIR_BYTES as u64;
+        if capacity != 0 && out < rt.roots.stack_high && end > frames_low() as u64 {
+            return Err(Error::BadCheckBuffer);
+        }
+        rt.write_check_list(out, capacity)
     }
 
     // ----- weak references and finalizers (docs/ABI.md §10) -----

@@ -262,3 +262,38 @@ test("__heap_check_list writes (invariant, address) pairs only into the stack re
   rt.store32(obj - 12, gc);
   assert.equal(e.__heap_check(), 0);
 });
+
+// The checker runs on the native stack while it writes the list: its own frames (the closure
+// that holds `out` and `capacity`, the callback it calls) are at the stack's top. A list there
+// once overwrote them: the call trapped ("null function or function signature mismatch") or went
+// on writing past the buffer. A buffer that reaches into the runtime's frames is refused before
+// anything is written; the stack's bottom (where hosts put scratch buffers) stays allowed.
+test("__heap_check_list refuses a buffer over the runtime's own stack frames", async () => {
+  const rt = await load();
+  const e = rt.exports;
+  const objs = [];
+  for (let i = 0; i < 40; i++) {
+    const r = e.__new(8, rt.typeId("TreeNode")) >>> 0;
+    e.__pin(r);
+    objs.push(r);
+  }
+  // Eight broken invariants (BlackWhenIdle), so the walk writes eight pairs.
+  for (let i = 0; i < 40; i += 5) rt.store32(objs[i] - 12, rt.load32(objs[i] - 12) | 3);
+  const buf = e.__alloc(64) >>> 0;
+  assert.equal(e.__heap_check_list(buf, 8), 8);
+  const want = [...new Uint32Array(rt.memory.buffer, buf, 16)];
+  const low = [...new Uint32Array(rt.memory.buffer.slice(256, 256 + 64))];
+  assert.equal(e.__heap_check_list(256, 8), 8, "the stack's bottom is allowed");
+  assert.deepEqual([...new Uint32Array(rt.memory.buffer.slice(256, 256 + 64))], want);
+  new Uint8Array(rt.memory.buffer, 256, 64).set(new Uint8Array(Uint32Array.from(low).buffer));
+  assert.equal(e.__heap_check_list(STACK_HIGH / 2, 8), 8, "half way up the stack is allowed");
+  for (const capacity of [1, 2, 8]) {
+    for (let out = STACK_HIGH - 8 * capacity; out >= STACK_HIGH - 8 * capacity - 512; out -= 8) {
+      const stack = new Uint8Array(rt.memory.buffer.slice(0, out));
+      rejects(rt, `__heap_check_list(${out}, ${capacity})`, () => e.__heap_check_list(out, capacity), /__heap_check_list needs/);
+      assert.deepEqual(new Uint8Array(rt.memory.buffer.slice(0, out)), stack, `__heap_check_list(${out}, ${capacity}) wrote below its buffer`);
+    }
+  }
+  for (let i = 0; i < 40; i += 5) rt.store32(objs[i] - 12, rt.load32(objs[i] - 12) & ~3);
+  assert.equal(e.__heap_check(), 0);
+});
