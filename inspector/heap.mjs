@@ -13,7 +13,7 @@ export const STATE_COLORS = {
 export const COLOR_NAMES = ["White0", "White1", "Gray", "Black"];
 const MANAGED = 8, PINNED = 4;
 
-// 64 bytes at the bottom of the native stack ([0, 1 MiB) with --stack-first): the stack grows
+// 64 bytes at the bottom of the native stack ([0, 64 KiB) with --stack-first): the stack grows
 // down from its top, so at rest (no wasm frame live) these bytes belong to nobody.
 export const STATS_OUT = 256;
 export const STAT_NAMES = ["heapBytes", "usedBytes", "freeBytes", "largestFree", "liveObjects", "collections", "steps", "totalAllocated"];
