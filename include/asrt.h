@@ -72,7 +72,7 @@ void __collect(void);
 /* Shades `ref` while marking (for code that traces its own roots); `cookie` is ignored. */
 void __visit(void *ref, uint32_t cookie);
 /* Pacing: a cycle starts once allocation reaches pause_percent of what survived the last one
- * (10..1000, default 90); step_work is the work of one step (0 keeps it, else >= 1024). */
+ * (10..1000, default 100); step_work is the work of one step (0 keeps it, else >= 1024). */
 void __gc_configure(uint32_t pause_percent, uint32_t step_work);
 /* One bounded step (starting a cycle when idle); returns the phase after it. */
 uint32_t __gc_step(void);
