@@ -636,7 +636,11 @@ impl<M: Memory> Runtime<M> {
         self.gc.phase = Phase::Sweep;
         self.set_marking_word(0);
         let live = self.gc.marked_bytes;
-        self.gc.mark_allocated = self.gc.allocated;
+        // A marking that allocated nothing (`__collect`'s, or one driven by idle-time steps)
+        // says nothing about the mutator's next one: keep the last estimate.
+        if self.gc.allocated != 0 {
+            self.gc.mark_allocated = self.gc.allocated;
+        }
         self.gc.threshold = match self.gc.fixed_threshold {
             0 => paced_threshold(live, self.gc.pause_percent),
             fixed => fixed,
@@ -729,6 +733,10 @@ mod tests {
             total += block;
         }
         assert!(total >= threshold && total - block < threshold, "{total} against {threshold}");
+        // `__collect` allocates nothing while it marks: the mutator's estimate stays.
+        let estimate = rt.gc.mark_allocated;
+        rt.collect();
+        assert_eq!(rt.gc.mark_allocated, estimate);
         assert_eq!(rt.check(), 0);
     }
 
