@@ -85,7 +85,9 @@ fn main() {
         // The other builds' cdylib serves JavaScript (or a host like it): only the runtime runs on
         // its stack, so 64 KiB (rustc's default is 1 MiB, a sixteenth of a 16 MiB heap's
         // memory). C programs linked with libasrt.a keep the 1 MiB stack of `asrt.ldflags`.
-        if !hosts_asc {
+        // Behind the `small-stack` feature: Cargo applies these arguments to a dependent's cdylib
+        // as well, and a Rust program may need rustc's 1 MiB.
+        if !hosts_asc && env::var_os("CARGO_FEATURE_SMALL_STACK").is_some() {
             println!("cargo:rustc-link-arg-cdylib=-zstack-size={RUNTIME_STACK_BYTES}");
         }
         if hosts_asc {

@@ -15,7 +15,8 @@
 #   asc-check  asc with --features check-steps (the full heap checker after every GC step, a trap
 #            on the first broken invariant), --target-dir $TARGET/asc-check: for the tests
 #            -> $TARGET/asc-check/wasm32-unknown-unknown/release/asrt.wasm  (ASRT_WASM_ASC_CHECK)
-#   core     --no-default-features (the ABI without the string helpers), --target-dir $TARGET/core
+#   core     --no-default-features --features small-stack (the ABI without the string helpers),
+#            --target-dir $TARGET/core
 #            -> $TARGET/core/wasm32-unknown-unknown/release/asrt.wasm       (ASRT_WASM_CORE)
 #
 # $TARGET is $CARGO_TARGET_DIR when set, else ./target. Executed, the script
@@ -77,7 +78,7 @@ _asrt_build_main() {
         ;;
       core)
         echo "[build] core (no string helpers) -> $ASRT_WASM_CORE" >&2
-        (cd "$root" && env -u ASRT_PROFILE cargo build --release --target wasm32-unknown-unknown --no-default-features --target-dir "$target/core") || return 1
+        (cd "$root" && env -u ASRT_PROFILE cargo build --release --target wasm32-unknown-unknown --no-default-features --features small-stack --target-dir "$target/core") || return 1
         [[ -f "$ASRT_WASM_CORE" ]] || { echo "[build] missing $ASRT_WASM_CORE" >&2; return 1; }
         ;;
       *)
