@@ -71,10 +71,12 @@ pub const MIN_THRESHOLD: u64 = 256 << 10;
 /// `__gc_configure(90, 0)` keeps it under 2x (§12.2).
 pub const DEFAULT_PAUSE_PERCENT: u32 = 100;
 
-/// Allocation until the next cycle starts: `pause x live` (what survived the marking that just
-/// ended), at least [`MIN_THRESHOLD`].
-fn paced_threshold(live: u64, pause_percent: u32) -> u64 {
-    (live * pause_percent as u64 / 100).max(MIN_THRESHOLD)
+/// Allocation from the start of the cycle whose marking just ended until the next cycle starts:
+/// `pause x live` (what survived that marking), but at least [`MIN_THRESHOLD`] after the
+/// marking's end (`during_mark`: what the marking allocated), so that a small heap that allocates
+/// fast does not collect back to back.
+fn paced_threshold(live: u64, pause_percent: u32, during_mark: u64) -> u64 {
+    (live * pause_percent as u64 / 100).max(during_mark + MIN_THRESHOLD)
 }
 
 /// The collector's phase, as `__gc_step` reports it.
@@ -636,13 +638,22 @@ impl<M: Memory> Runtime<M> {
         self.gc.phase = Phase::Sweep;
         self.set_marking_word(0);
         let live = self.gc.marked_bytes;
+        let during = self.gc.allocated;
         // A marking that allocated nothing (`__collect`'s, or one driven by idle-time steps)
         // says nothing about the mutator's next one: keep the last estimate.
-        if self.gc.allocated != 0 {
-            self.gc.mark_allocated = self.gc.allocated;
+        if during != 0 {
+            self.gc.mark_allocated = during;
         }
+        // The `assemblyscript` build counts the next cycle's allocation from this marking's end,
+        // as asrt did before: its goal is AssemblyScript's own runtime, whose memory it beats by
+        // a third at pause 100 either way, and binary-trees runs 3% fewer instructions.
+        #[cfg(feature = "assemblyscript")]
+        let during = {
+            self.gc.allocated = 0;
+            0
+        };
         self.gc.threshold = match self.gc.fixed_threshold {
-            0 => paced_threshold(live, self.gc.pause_percent),
+            0 => paced_threshold(live, self.gc.pause_percent, during),
             fixed => fixed,
         };
         #[cfg(feature = "assemblyscript")]
@@ -693,6 +704,7 @@ mod tests {
     /// rule, exactly: that cycle allocated nothing). After an incremental cycle the allocation
     /// counts from that cycle's start, its marking's and sweep's included.
     #[test]
+    #[cfg(not(feature = "assemblyscript"))]
     fn the_next_cycle_counts_allocation_from_this_ones_start() {
         use crate::host::HostConfig;
         use crate::rtti::ID_ARRAYBUFFER;
@@ -740,14 +752,17 @@ mod tests {
         assert_eq!(rt.check(), 0);
     }
 
-    /// The allocation before the next cycle is `pause x live`, never below [`MIN_THRESHOLD`].
+    /// The allocation before the next cycle is `pause x live` from the last cycle's start, and
+    /// at least [`MIN_THRESHOLD`] after its marking's end.
     #[test]
     fn paced_threshold_is_pause_times_live() {
         let live = 100 << 20;
-        assert_eq!(paced_threshold(live, 100), live);
-        assert_eq!(paced_threshold(live, 90), live * 9 / 10);
-        assert_eq!(paced_threshold(live, 1000), live * 10);
-        assert_eq!(paced_threshold(1 << 20, 50), MIN_THRESHOLD, "at least the minimum");
-        assert_eq!(paced_threshold(0, 1000), MIN_THRESHOLD);
+        assert_eq!(paced_threshold(live, 100, 0), live);
+        assert_eq!(paced_threshold(live, 90, 5 << 20), live * 9 / 10);
+        assert_eq!(paced_threshold(live, 1000, 0), live * 10);
+        assert_eq!(paced_threshold(1 << 20, 50, 0), MIN_THRESHOLD, "at least the minimum");
+        assert_eq!(paced_threshold(1 << 20, 100, 300), MIN_THRESHOLD + 300, "after the marking");
+        assert_eq!(paced_threshold(live, 10, 20 << 20), (20 << 20) + MIN_THRESHOLD);
+        assert_eq!(paced_threshold(0, 1000, 0), MIN_THRESHOLD);
     }
 }
