@@ -78,10 +78,6 @@ fn main() {
         for arg in codegen::link_args(&layout, import) {
             println!("cargo:rustc-link-arg-cdylib={arg}");
         }
-        // The `assemblyscript` build puts the hosted program's data at ASRT_MEMORY_BASE (64 KiB,
-        // js/loader.mjs), above asrt's stack and statics: its stack is 32 KiB, not 1 MiB (the
-        // runtime's deepest path, a checker walk or a static object's trace, needs a few KiB;
-        // the program's own frames are on the engine's stack and its shadow stack).
         // The other builds' cdylib serves JavaScript (or a host like it): only the runtime runs on
         // its stack, so 64 KiB (rustc's default is 1 MiB, a sixteenth of a 16 MiB heap's
         // memory). C programs linked with libasrt.a keep the 1 MiB stack of `asrt.ldflags`.
@@ -90,6 +86,10 @@ fn main() {
         if !hosts_asc && env::var_os("CARGO_FEATURE_SMALL_STACK").is_some() {
             println!("cargo:rustc-link-arg-cdylib=-zstack-size={RUNTIME_STACK_BYTES}");
         }
+        // The `assemblyscript` build puts the hosted program's data at ASRT_MEMORY_BASE (64 KiB,
+        // js/loader.mjs), above asrt's stack and statics: its stack is 32 KiB, not 1 MiB (the
+        // runtime's deepest path, a checker walk or a static object's trace, needs a few KiB;
+        // the program's own frames are on the engine's stack and its shadow stack).
         if hosts_asc {
             println!("cargo:rustc-link-arg-cdylib=-zstack-size=32768");
             // Memory starts at 2 pages: the loader grows it for the program's data, asrt's
