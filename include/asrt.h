@@ -85,7 +85,9 @@ void __gc_pop(uint32_t count);
 void __gc_stats(uint64_t *out);
 /* The number of broken heap invariants; 0 when the heap is sound. */
 uint32_t __heap_check(void);
-/* The first `capacity` (invariant, address) pairs at `out`; returns the total count. */
+/* The first `capacity` (invariant, address) pairs at `out`; returns the total count. From C,
+ * `out` is an __alloc block: a buffer on the caller's own stack is refused, since the checker's
+ * frames lie just below it (docs/ABI.md §5.8). */
 uint32_t __heap_check_list(uint32_t *out, uint32_t capacity);
 /* RTTI: the flags of `id`; whether `ref`'s type is `id` or derives from it. */
 uint32_t __typeinfo(uint32_t id);
