@@ -35,6 +35,18 @@ async function traced(wrap = (imports) => imports) {
   return { rt, e: rt.exports, rtrace, errors, infos };
 }
 
+/** A `traced` wrap that calls `after(...args)` once rtrace's own hook `name` has run. */
+function afterHook(name, after) {
+  return (imports) => {
+    const hook = imports.rtrace[name];
+    imports.rtrace[name] = (...args) => {
+      hook(...args);
+      after(...args);
+    };
+    return imports;
+  };
+}
+
 const fmt = (errors) => errors.map(({ err }) => String(err && err.message)).slice(0, 10).join("\n");
 
 /** The used heap blocks rtrace should know of: everything but region sentinels and internal blocks. */
@@ -145,11 +157,7 @@ test("a mixed workload passes @assemblyscript/rtrace with no errors", { skip: mi
 
 test("onvisit is only called for live blocks during marking", { skip: missing }, async () => {
   let visits = 0;
-  const { rt, e, errors } = await traced((imports) => {
-    const inner = imports.rtrace.onvisit;
-    imports.rtrace.onvisit = (p) => (visits++, inner(p));
-    return imports;
-  });
+  const { rt, e, errors } = await traced(afterHook("onvisit", () => visits++));
   const objs = [];
   for (let i = 0; i < 100; i++) objs.push(e.__pin(e.__new(8, rt.typeId("TreeNode"))));
   e.__collect();
@@ -202,31 +210,26 @@ test("a hook that calls back into a mutating export mid-operation gets a clean a
   let rt = null;
   let armed = false;
   const inner = [];
-  const traced_ = await traced((imports) => {
-    const onmove = imports.rtrace.onmove;
-    imports.rtrace.onmove = (from, to) => {
-      onmove(from, to);
-      if (!armed) return;
-      // The moving __renew is half done here: the copy exists, the old block is not yet left
-      // to the collector. Every mutating export must refuse; a read-only one still answers.
-      const calls = {
-        __collect: () => rt.exports.__collect(),
-        __new: () => rt.exports.__new(8, rt.typeId("TreeNode")),
-        __gc_step: () => rt.exports.__gc_step(),
-        __alloc: () => rt.exports.__alloc(16),
-      };
-      for (const [name, call] of Object.entries(calls)) {
-        try {
-          call();
-          inner.push({ name, refused: false });
-        } catch (err) {
-          inner.push({ name, refused: true, message: String(err.abortMessage || err.message) });
-        }
-      }
-      inner.push({ name: "__gc_phase", refused: false, value: rt.exports.__gc_phase() });
+  const traced_ = await traced(afterHook("onmove", () => {
+    if (!armed) return;
+    // The moving __renew is half done here: the copy exists, the old block is not yet left
+    // to the collector. Every mutating export must refuse; a read-only one still answers.
+    const calls = {
+      __collect: () => rt.exports.__collect(),
+      __new: () => rt.exports.__new(8, rt.typeId("TreeNode")),
+      __gc_step: () => rt.exports.__gc_step(),
+      __alloc: () => rt.exports.__alloc(16),
     };
-    return imports;
-  });
+    for (const [name, call] of Object.entries(calls)) {
+      try {
+        call();
+        inner.push({ name, refused: false });
+      } catch (err) {
+        inner.push({ name, refused: true, message: String(err.abortMessage || err.message) });
+      }
+    }
+    inner.push({ name: "__gc_phase", refused: false, value: rt.exports.__gc_phase() });
+  }));
   rt = traced_.rt;
   const { e, errors } = traced_;
   const buf = rt.typeId("ArrayBuffer");
@@ -274,14 +277,9 @@ function refusals(calls) {
 test("a call back from the oninit hook is refused: the runtime is created once", { skip: missing }, async () => {
   let rt = null;
   const inner = [];
-  const t = await traced((imports) => {
-    const oninit = imports.rtrace.oninit;
-    imports.rtrace.oninit = (base) => {
-      oninit(base);
-      inner.push(...refusals([["__alloc", () => rt.exports.__alloc(16)], ["__gc_phase", () => rt.exports.__gc_phase()]]));
-    };
-    return imports;
-  });
+  const t = await traced(afterHook("oninit", () => {
+    inner.push(...refusals([["__alloc", () => rt.exports.__alloc(16)], ["__gc_phase", () => rt.exports.__gc_phase()]]));
+  }));
   rt = t.rt;
   const first = t.e.__gc_phase(); // a read-only export creates the runtime
   assert.equal(first, 0);
@@ -297,22 +295,17 @@ test("an onalloc hook of a small __new that calls back is refused too (the __new
   let rt = null;
   let armed = false;
   const inner = [];
-  const t = await traced((imports) => {
-    const onalloc = imports.rtrace.onalloc;
-    imports.rtrace.onalloc = (block) => {
-      onalloc(block);
-      if (!armed) return;
-      armed = false;
-      // The object is not returned yet, so nothing references it: a collection here would
-      // free it and __new would hand out a freed block.
-      inner.push(...refusals([
-        ["__collect", () => rt.exports.__collect()],
-        ["__new", () => rt.exports.__new(8, rt.typeId("TreeNode"))],
-        ["__gc_step", () => rt.exports.__gc_step()],
-      ]));
-    };
-    return imports;
-  });
+  const t = await traced(afterHook("onalloc", () => {
+    if (!armed) return;
+    armed = false;
+    // The object is not returned yet, so nothing references it: a collection here would
+    // free it and __new would hand out a freed block.
+    inner.push(...refusals([
+      ["__collect", () => rt.exports.__collect()],
+      ["__new", () => rt.exports.__new(8, rt.typeId("TreeNode"))],
+      ["__gc_step", () => rt.exports.__gc_step()],
+    ]));
+  }));
   rt = t.rt;
   const e = t.e;
   const node = rt.typeId("TreeNode");
