@@ -436,9 +436,11 @@ fn fail(e: Error, line: u32) -> ! {
 
 /// Defines exports: `fn name(args) -> T { body }` where `body` is a `Result<T, Error>`. The body
 /// runs in an outlined work function (its own frame, returning a packed scalar); the export
-/// itself only unpacks, or aborts.
+/// itself only unpacks, or aborts. After `@inline(always);` the work function is inlined into
+/// the export instead: for the small exports JavaScript calls once per object or store, where
+/// the second call costs as much as the work (their cold parts are out of line already).
 macro_rules! exports {
-    ($(
+    (@$inline:meta; $(
         $(#[$doc:meta])*
         fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block
     )*) => {$(
@@ -447,13 +449,14 @@ macro_rules! exports {
         pub extern "C" fn $name($($arg: $ty),*) -> $ret {
             #[inline(always)]
             fn run($($arg: $ty),*) -> Result<$ret, Error> $body
-            #[inline(never)]
+            #[$inline]
             fn work($($arg: $ty),*) -> u64 {
                 pack(run($($arg),*))
             }
             unpack(work($($arg),*), line!())
         }
     )*};
+    ($($export:tt)*) => { exports!(@inline(never); $($export)*); };
 }
 
 /// `__new(size, id) -> ref`. A small object that owes no GC work is made here, in the
@@ -505,6 +508,23 @@ fn new_small(size: u32, id: u32) -> Option<u32> {
 include!(concat!(env!("OUT_DIR"), "/exports_static.rs"));
 
 exports! {
+    @inline(always);
+
+    // ----- managed objects: the calls made once per object or store -----
+
+    /// `__link(parent, child, expectMultiple)`
+    fn __link(parent: u32, child: u32, expect_multiple: u32) -> () {
+        held()?.link(parent, child, expect_multiple != 0)
+    }
+
+    /// `__pin(ref) -> ref`
+    fn __pin(ptr: u32) -> u32 { held()?.pin(ptr) }
+
+    /// `__unpin(ref)`
+    fn __unpin(ptr: u32) -> () { held()?.unpin(ptr) }
+}
+
+exports! {
     // ----- unmanaged blocks -----
 
     /// `__alloc(size) -> ptr`
@@ -520,17 +540,6 @@ exports! {
 
     /// `__renew(ref, size) -> ref`
     fn __renew(ptr: u32, size: u32) -> u32 { held()?.renew(ptr, size) }
-
-    /// `__link(parent, child, expectMultiple)`
-    fn __link(parent: u32, child: u32, expect_multiple: u32) -> () {
-        held()?.link(parent, child, expect_multiple != 0)
-    }
-
-    /// `__pin(ref) -> ref`
-    fn __pin(ptr: u32) -> u32 { held()?.pin(ptr) }
-
-    /// `__unpin(ref)`
-    fn __unpin(ptr: u32) -> () { held()?.unpin(ptr) }
 
     /// `__collect()`
     fn __collect() -> () { held()?.try_collect() }
