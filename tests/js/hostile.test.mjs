@@ -11,7 +11,7 @@
 // reproduction, but does not fail the suite until the issue 8 item that fixes it lands.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { wasmPath, load, AbortError } from "./helpers.mjs";
 import { runHostile, figures, parseKinds, KNOWN_FAILING, HostileFailure } from "./hostile.mjs";
 
@@ -57,39 +57,57 @@ if (!process.env.ASRT_HOSTILE_KINDS) {
 // ABI §6: after an abort "the instance keeps working". An abort that throws runs no wasm
 // epilogue: if a frame on the way had moved __stack_pointer, each rejected call would leak native
 // stack and about 65,000 of them would trap (found by the long hostile run). Every export keeps
-// its frames off the stack at the point it calls abort (src/exports.rs).
-test("100,000 rejected calls in a row leave the instance working", async () => {
-  const rt = await load();
-  const e = rt.exports;
-  const p = e.__alloc(32);
-  const s = e.__pin(e.__new(8, rt.typeId("String")));
-  // One rejected call of each kind of export, round and round.
-  const bad = [
-    () => e.__free(p + 8),
-    () => e.__realloc(p + 16, 8),
-    () => e.__new(8, 0xffff),
-    () => e.__renew(p, 8),
-    () => e.__link(s, p + 4, 0),
-    () => e.__pin(p),
-    () => e.__unpin(p + 16),
-    () => e.__visit(p, 0),
-    () => e.__gc_configure(1, 0),
-    () => e.__gc_pop(1 << 20),
-    () => e.__gc_push(p + 32),
-    () => e.__gc_stats(p),
-    () => e.__typeinfo(0xffff),
-    () => e.__instanceof(p, 0),
-    () => e.__string_concat(s, p),
-    () => e.__string_slice(p, 0, 1),
-    () => e.__string_from_utf8(p, 3, 0),
-    () => e.__string_hash(p),
-  ];
-  new Uint8Array(rt.memory.buffer, p, 3).set([0xff, 0xfe, 0xfd]); // invalid UTF-8
-  for (let i = 0; i < 100_000; i++) {
-    assert.throws(bad[i % bad.length], AbortError, `rejected call #${i} trapped instead of aborting`);
+// its frames off the stack at the point it calls abort (src/exports.rs). The rtrace build too: its
+// exports also hold the runtime (a busy flag) while they work, and `__link`, `__pin` and `__unpin`
+// do that work inlined in the export, so a flag left set or a frame left on the stack by a
+// rejected call would show there.
+const RTRACE = wasmPath("ASRT_WASM_RTRACE", "target/rtrace/wasm32-unknown-unknown/release/asrt.wasm");
+
+/** The rtrace build with every `rtrace.*` hook a no-op. */
+async function loadRtrace() {
+  if (!existsSync(RTRACE)) throw new Error(`rtrace build missing at ${RTRACE}: run scripts/build.sh`);
+  const module = new WebAssembly.Module(readFileSync(RTRACE));
+  const hooks = {};
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.module === "rtrace") hooks[imp.name] = () => {};
   }
-  e.__unpin(s);
-  e.__free(p);
-  e.__collect();
-  assert.equal(e.__heap_check(), 0);
-});
+  return load({ path: RTRACE, imports: { rtrace: hooks } });
+}
+
+for (const [label, open] of [["default", () => load()], ["rtrace", loadRtrace]]) {
+  test(`100,000 rejected calls in a row leave the instance working (${label} build)`, async () => {
+    const rt = await open();
+    const e = rt.exports;
+    const p = e.__alloc(32);
+    const s = e.__pin(e.__new(8, rt.typeId("String")));
+    // One rejected call of each kind of export, round and round.
+    const bad = [
+      () => e.__free(p + 8),
+      () => e.__realloc(p + 16, 8),
+      () => e.__new(8, 0xffff),
+      () => e.__renew(p, 8),
+      () => e.__link(s, p + 4, 0),
+      () => e.__pin(p),
+      () => e.__unpin(p + 16),
+      () => e.__visit(p, 0),
+      () => e.__gc_configure(1, 0),
+      () => e.__gc_pop(1 << 20),
+      () => e.__gc_push(p + 32),
+      () => e.__gc_stats(p),
+      () => e.__typeinfo(0xffff),
+      () => e.__instanceof(p, 0),
+      () => e.__string_concat(s, p),
+      () => e.__string_slice(p, 0, 1),
+      () => e.__string_from_utf8(p, 3, 0),
+      () => e.__string_hash(p),
+    ];
+    new Uint8Array(rt.memory.buffer, p, 3).set([0xff, 0xfe, 0xfd]); // invalid UTF-8
+    for (let i = 0; i < 100_000; i++) {
+      assert.throws(bad[i % bad.length], AbortError, `rejected call #${i} trapped instead of aborting`);
+    }
+    e.__unpin(s);
+    e.__free(p);
+    e.__collect();
+    assert.equal(e.__heap_check(), 0);
+  });
+}
