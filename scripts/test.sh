@@ -163,6 +163,8 @@ stage_report() {
   bash bench/run-all.sh --short
   # The AssemblyScript programs' own command, short (node only, into bench/out/asc-short.md).
   bash bench/run-asc.sh --short >/dev/null
+  # The large-live steady replacement (bench/run-steady-large.sh) at 4 MiB, on the report's modules.
+  node bench/report/steady-large.mjs --modules bench/out/report-wasm --live 4 --reps 1 --strict >/dev/null
 }
 
 # ---- runner ------------------------------------------------------------------

@@ -196,8 +196,12 @@ export function steadyRun(b, { liveMiB, factor, seed, record }) {
   const units = new Array(Math.max(4, Math.round(liveMiB * MiB / meanUnit))).fill(0);
   const unitBytes = new Float64Array(units.length);
   let liveBytes = 0, building = 0;
-  const times = record ? [] : null;
-  const gcWork = record && b.steps ? [] : null;
+  // Every unit is 16 `__new` calls. The per-call records are allocated here, not grown while the
+  // calls are timed: growing them made the host's own collections (copying hundreds of MB at
+  // 1 GiB live) land on the same calls in every run, where the per-call minimum keeps them.
+  const total = units.length * 16 * (1 + factor);
+  const times = record ? new Float64Array(total) : null;
+  const gcWork = record && b.steps ? new Uint8Array(total) : null;
   const heap = [];
   let calls = 0, grewCalls = 0;
   const t0 = performance.now();
@@ -212,9 +216,9 @@ export function steadyRun(b, { liveMiB, factor, seed, record }) {
     building += blockBytes(size);
     const grew = b.memory.buffer.byteLength !== len0;
     if (grew) grewCalls++;
-    if (times) times.push(grew ? -dt : dt); // negative: memory grew during the call
+    if (times) times[calls] = grew ? -dt : dt; // negative: memory grew during the call
     // 0: no GC work; else 1 + 3 * phase before + phase after (see KINDS)
-    if (gcWork) { const p1 = b.phase(); gcWork.push(b.steps() !== s0 || p1 !== p0 ? 1 + 3 * p0 + p1 : 0); }
+    if (gcWork) { const p1 = b.phase(); gcWork[calls] = b.steps() !== s0 || p1 !== p0 ? 1 + 3 * p0 + p1 : 0; }
     if ((++calls & 1023) === 0) heap.push([performance.now() - t0, b.memory.buffer.byteLength, b.stats().usedBytes ?? null]);
     return ref;
   };
@@ -240,18 +244,19 @@ export function steadyRun(b, { liveMiB, factor, seed, record }) {
   }
   heap.push([performance.now() - t0, b.memory.buffer.byteLength, b.stats().usedBytes ?? null]);
   const ms = performance.now() - t0;
+  if (calls !== total) throw new Error(`steady: ${calls} calls, ${total} expected`);
   return { times, gcWork, heap, calls, grewCalls, ms, liveBytes };
 }
 
 const PHASE = ["idle", "mark", "sweep"];
 const KINDS = ["no GC work", ...[0, 1, 2].flatMap((a) => [0, 1, 2].map((z) => (a === z ? `a ${PHASE[a]} step` : a === 0 ? `cycle start (idle -> ${PHASE[z]})` : `${PHASE[a]} -> ${PHASE[z]}`)))];
 
-export async function steady(get, { liveMiB = [4], factor = 2, reps = 3, seed = 7 } = {}) {
+export async function steady(get, { liveMiB = [4], factor = 2, reps = 3, seed = 7, names = ["asrt", "asrt90", "incremental"] } = {}) {
   const rows = [];
   const pauses = {};
   const heapSeries = [];
   for (const live of liveMiB) {
-    for (const name of ["asrt", "asrt90", "incremental"]) {
+    for (const name of names) {
       const runs = [];
       let b = null, peak = 0;
       for (let r = 0; r < reps; r++) {
