@@ -1,7 +1,8 @@
 //! The wasm ABI (docs/ABI.md §5): the only file with `#[no_mangle]`. Every export checks its
 //! arguments through the runtime's validating methods; an error goes to `env.abort` with a static
-//! String message, this file's name and the line of the failing export, and traps if `abort`
-//! returns. Nothing has changed when `abort` is called, so the instance keeps working.
+//! String message, this file's name and the line of the `exports!` table that defines the export
+//! (or of `__new`), and traps if `abort` returns. Nothing has changed when `abort` is called, so
+//! the instance keeps working.
 //!
 //! ```text
 //!   host ──▶ __export(args)            no frame on the native stack
@@ -12,8 +13,11 @@
 //!
 //! Why the split: an `abort` that throws unwinds wasm frames without running their epilogues,
 //! so a frame that had moved `__stack_pointer` would leave it moved for good, and about 65,000
-//! rejected calls would exhaust the 1 MiB stack. The work functions return normally (their
+//! rejected calls would exhaust the 64 KiB stack. The work functions return normally (their
 //! epilogues run) before `abort` is called from a function that keeps nothing on that stack.
+//! `__link`, `__pin` and `__unpin` (and `__new`'s fast path) do their work in the export itself:
+//! their common paths need no frame, and whatever does (the cold checks, a table that grows)
+//! is a call that returns before `abort`.
 
 use crate::error::Error;
 use crate::memory::{Memory, WasmMemory};

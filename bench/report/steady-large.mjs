@@ -46,7 +46,8 @@ for (const live of lives) {
       r = (await steady(get, { liveMiB: [live], factor, reps, names: [name] })).rows[0];
     } catch (e) {
       failures++;
-      lines.push(`| ${name} | ${live} | – | – | – | – | – | – | failed: ${String(e.message ?? e).split("\n")[0]} | ${((performance.now() - t0) / 1000).toFixed(0)} |`);
+      const after = ((performance.now() - t0) / 1000).toFixed(0);
+      lines.push(`| ${name} | ${live} | – | – | – | – | – | – | failed after ${after} s: ${String(e.message ?? e).split("\n")[0]} | – |`);
       continue;
     }
     const slow = r.slowest.slice(0, 3).map((c) => `${ms(c.ms)} (${c.did})`).join(", ");

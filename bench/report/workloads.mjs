@@ -199,7 +199,8 @@ export function steadyRun(b, { liveMiB, factor, seed, record }) {
   // Every unit is 16 `__new` calls. The per-call records are allocated here, not grown while the
   // calls are timed: growing them made the host's own collections (copying hundreds of MB at
   // 1 GiB live) land on the same calls in every run, where the per-call minimum keeps them.
-  const total = units.length * 16 * (1 + factor);
+  const replacements = Math.ceil(units.length * factor);
+  const total = 16 * (units.length + replacements);
   const times = record ? new Float64Array(total) : null;
   const gcWork = record && b.steps ? new Uint8Array(total) : null;
   const heap = [];
@@ -234,7 +235,6 @@ export function steadyRun(b, { liveMiB, factor, seed, record }) {
     return root;
   };
   for (let i = 0; i < units.length; i++) { units[i] = buildUnit(); unitBytes[i] = building; liveBytes += building; }
-  const replacements = units.length * factor;
   for (let i = 0; i < replacements; i++) {
     const k = rnd() % units.length;
     b.unpin(units[k]);

@@ -87,3 +87,19 @@ test("AssemblyScript goals (issue 11): each verdict follows its threshold", asyn
   assert.match(md, /## AssemblyScript programs/);
   assert.equal(md.match(/\*\*met\*\*/g).length, 5);
 });
+
+test("steady: a fractional --factor records every call (the per-call records are preallocated)", async () => {
+  const { steadyRun } = await import("../workloads.mjs");
+  // A stand-in runtime: bump allocation, no collector, nothing grows.
+  let next = 0;
+  const b = {
+    memory: { buffer: { byteLength: 1 << 16 } }, TREE: 1, BUFFER: 2, steps: null,
+    newObj: () => (next += 16), pin: (r) => r, unpin() {}, setField() {}, stats: () => ({ usedBytes: null }),
+  };
+  for (const factor of [2, 1.5, 1.1, 0.33]) {
+    const r = steadyRun(b, { liveMiB: 1, factor, seed: 7, record: true });
+    // bench/report/steady-large.mjs passes --factor through as a Number
+    assert.equal(r.times.length, r.calls, `factor ${factor}: one record per call`);
+    assert.ok(r.times.every((t) => t >= 0), `factor ${factor}`);
+  }
+});
