@@ -40,13 +40,14 @@ fn byte_at(b: &[u8], i: usize) -> u8 {
     b.get(i).copied().unwrap_or(0)
 }
 
-/// Stores `v` at `out[at]` when that is inside `out` (callers size `out` exactly, so nothing is
-/// ever dropped; the check replaces a bounds check that would panic).
+/// Writes `seq` at `out[*at..]` when it fits and moves `*at` past it either way (callers size
+/// `out` exactly, so nothing is ever dropped; the check replaces a bounds check that would panic).
 #[inline(always)]
-fn put<T>(out: &mut [T], at: usize, v: T) {
-    if let Some(slot) = out.get_mut(at) {
-        *slot = v;
+fn emit<T: Copy>(out: &mut [T], at: &mut usize, seq: &[T]) {
+    if let Some(dst) = out.get_mut(*at..*at + seq.len()) {
+        dst.copy_from_slice(seq);
     }
+    *at += seq.len();
 }
 
 #[inline(always)]
@@ -200,32 +201,24 @@ pub fn decode_utf8_into(bytes: &[u8], out: &mut [u16]) -> usize {
                 if w & HI8 != 0 {
                     break;
                 }
-                if let Some(dst) = out.get_mut(o..).and_then(<[u16]>::first_chunk_mut::<8>) {
-                    *dst = w.to_le_bytes().map(u16::from);
-                }
+                emit(out, &mut o, &w.to_le_bytes().map(u16::from));
                 i += 8;
-                o += 8;
             }
             while i < n && byte_at(bytes, i) < 0x80 {
-                put(out, o, byte_at(bytes, i) as u16);
+                emit(out, &mut o, &[byte_at(bytes, i) as u16]);
                 i += 1;
-                o += 1;
             }
             continue;
         }
         let (cp, len) = decode_seq(bytes, i);
         i += len;
         if cp == INVALID {
-            put(out, o, REPLACEMENT);
-            o += 1;
+            emit(out, &mut o, &[REPLACEMENT]);
         } else if cp < 0x10000 {
-            put(out, o, cp as u16);
-            o += 1;
+            emit(out, &mut o, &[cp as u16]);
         } else {
             let c = cp - 0x10000;
-            put(out, o, 0xD800 | (c >> 10) as u16);
-            put(out, o + 1, 0xDC00 | (c & 0x3FF) as u16);
-            o += 2;
+            emit(out, &mut o, &[0xD800 | (c >> 10) as u16, 0xDC00 | (c & 0x3FF) as u16]);
         }
     }
     o
@@ -309,28 +302,23 @@ pub fn encode_utf8_into(units: &[u16], out: &mut [u8]) -> usize {
     let n = units.len();
     let mut i = 0;
     let mut o = 0;
-    let mut emit = |o: &mut usize, seq: &[u8]| {
-        if let Some(dst) = out.get_mut(*o..*o + seq.len()) {
-            dst.copy_from_slice(seq);
-        }
-        *o += seq.len();
-    };
     while i < n {
         let u = unit_at(units, i);
         if u < 0x80 {
-            emit(&mut o, &[u as u8]);
+            emit(out, &mut o, &[u as u8]);
             i += 1;
             while let Some(w) = ascii4(units, i) {
-                emit(&mut o, &w.map(|u| u as u8));
+                emit(out, &mut o, &w.map(|u| u as u8));
                 i += 4;
             }
         } else if u < 0x800 {
-            emit(&mut o, &[0xC0 | (u >> 6) as u8, 0x80 | (u & 0x3F) as u8]);
+            emit(out, &mut o, &[0xC0 | (u >> 6) as u8, 0x80 | (u & 0x3F) as u8]);
             i += 1;
         } else if is_high(u) && is_low(unit_at(units, i + 1)) {
             let low = unit_at(units, i + 1) as u32;
             let cp = 0x10000 + (((u as u32) & 0x3FF) << 10) + (low & 0x3FF);
             emit(
+                out,
                 &mut o,
                 &[
                     0xF0 | (cp >> 18) as u8,
@@ -344,6 +332,7 @@ pub fn encode_utf8_into(units: &[u16], out: &mut [u8]) -> usize {
             // A lone surrogate is encoded as U+FFFD.
             let c = if is_high(u) || is_low(u) { REPLACEMENT } else { u };
             emit(
+                out,
                 &mut o,
                 &[0xE0 | (c >> 12) as u8, 0x80 | ((c >> 6) & 0x3F) as u8, 0x80 | (c & 0x3F) as u8],
             );
