@@ -138,8 +138,9 @@ invariants! {
     /// reached; ends that list).
     ListCycle = 26,
     // ----- the collector (gc/check.rs) -----
-    /// A managed object whose PINNED bit is set is in the pin table (address: the block).
-    PinnedBitWithoutPin = 27,
+    /// The heap holds as many PINNED objects as the runtime counts (the count decides whether
+    /// marking walks the heap for them; address: 0).
+    PinnedCountMismatch = 27,
     /// Nothing is gray outside the mark phase (address: the block).
     GrayOutsideMark = 28,
     /// Only gray objects carry a gray-stack link in gcInfo (address: the block).
@@ -191,6 +192,14 @@ invariants! {
     /// type's plan: RTTI flags or learned fields) are those its compiled visitor passes, as a
     /// multiset, nulls aside (address: the object's block).
     AscPlanMismatch = 43,
+    // ----- pins (gc/pins.rs) -----
+    /// The pin table is a live Internal block, and each entry names a static object (count at
+    /// least 1) or a live PINNED heap object (count at least 2: the first pin is the bit), as
+    /// many entries as counted (address: the entry's ref, or the table's block).
+    PinEntryBad = 44,
+    /// While marking, a PINNED heap object the pin walk has passed is not white (address: the
+    /// block).
+    PinnedNotShaded = 45,
 }
 
 impl Invariant {

@@ -53,7 +53,7 @@ pub const TAGS: u32 = FREE | LEFTFREE;
 
 /// gcInfo: mask of the color bits of a managed object.
 pub const COLOR_MASK: u32 = 3;
-/// gcInfo: pinned at least once (the count lives in the pin table).
+/// gcInfo: pinned at least once (pins beyond the first are counted in the pin table).
 pub const PINNED: u32 = 4;
 /// gcInfo: the block is a managed object (from `__new`).
 pub const MANAGED: u32 = 8;

@@ -261,7 +261,27 @@ fn pinned_bit_without_a_pin() {
     let mut rt = host();
     let t = new(&mut rt, 8, ids().tree);
     st(&rt, t - 12, ld(&rt, t - 12) | PINNED);
-    expect(&rt, &[(PinnedBitWithoutPin, t - 16)]);
+    expect(&rt, &[(PinnedCountMismatch, 0)]);
+}
+
+#[test]
+fn pin_entry_of_an_object_without_the_bit() {
+    let mut rt = host();
+    let t = new(&mut rt, 8, ids().tree);
+    rt.pin(t).unwrap();
+    rt.pin(t).unwrap();
+    expect(&rt, &[]);
+    st(&rt, t - 12, ld(&rt, t - 12) & !PINNED);
+    expect(&rt, &[(PinnedCountMismatch, 0), (PinEntryBad, t)]);
+}
+
+#[test]
+fn pinned_white_object_the_walk_has_passed() {
+    let mut rt = host();
+    let white = marking(&mut rt);
+    // Nothing was pinned at the cycle's start: the walk is over, and a pin now would shade.
+    st(&rt, white - 12, ld(&rt, white - 12) | PINNED);
+    expect(&rt, &[(PinnedNotShaded, white - 16), (PinnedCountMismatch, 0)]);
 }
 
 #[test]

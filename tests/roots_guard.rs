@@ -253,6 +253,8 @@ fn gc_stats_writes_only_into_the_stack_region_or_a_live_payload() {
     let freed = rt.alloc(64).unwrap();
     let fence = rt.alloc(16).unwrap();
     rt.free(freed).unwrap();
+    // Twice: a first pin is the PINNED bit alone, the second makes the pin table.
+    rt.pin(big).unwrap();
     rt.pin(big).unwrap();
     rt.push(small).unwrap();
     let slots = rt.static_slots();

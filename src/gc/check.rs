@@ -4,7 +4,8 @@
 //!
 //! | function | invariants |
 //! | --- | --- |
-//! | `check_pin_bit` | `PinnedBitWithoutPin` |
+//! | `check_pinned` | `PinnedNotShaded` |
+//! | `check_pins` | `PinnedCountMismatch`, `PinEntryBad` |
 //! | `check_color` | `GrayOutsideMark`, `LinkOnNonGray`, `BlackWhenIdle` |
 //! | `check_children_live` | `DanglingChild` |
 //! | `check_black_children` | `BlackPointsToWhite` (heap objects) |
@@ -30,13 +31,15 @@ struct Census {
     managed: u64,
     /// Gray ones among them.
     gray: u64,
+    /// PINNED ones among them.
+    pinned: u64,
 }
 
 impl<M: Memory> Runtime<M> {
     /// `__heap_check`: counts every broken invariant of the heap (blocks, free lists, tags,
     /// headers) and of the collector: while marking, no black object (or static root) points to
     /// a white object; gray objects are exactly those on the gray stack; outside marking nothing
-    /// is gray; PINNED bits match the pin table; the live-object count matches the heap; root
+    /// is gray; PINNED bits match the pin count and table, and the pin walk shaded them; the live-object count matches the heap; root
     /// slots hold objects. [`Runtime::check_each`] says which broke and where.
     /// Time: O(heap).
     pub fn check(&self) -> u32 {
@@ -73,10 +76,12 @@ impl<M: Memory> Runtime<M> {
             if gc.is_managed() {
                 seen.managed += 1;
                 seen.gray += gc.is_gray() as u64;
+                seen.pinned += gc.is_pinned() as u64;
                 self.check_object(block, gc, v);
             }
         });
         self.check_gray_stack(seen.gray, v);
+        self.check_pins(seen.pinned, v);
         self.check_live_count(seen.managed, v);
         self.check_shadow_slots(v);
         self.check_static_slots(v);
@@ -87,7 +92,7 @@ impl<M: Memory> Runtime<M> {
 
     /// The invariants of the managed heap object `block` whose gcInfo is `gc`.
     fn check_object(&self, block: u32, gc: GcInfo, v: &mut Violations<'_>) {
-        self.check_pin_bit(block, gc, v);
+        self.check_pinned(block, gc, v);
         self.check_color(block, gc, v);
         self.check_children_live(block, gc, v);
         self.check_black_children(block, gc, v);
@@ -129,10 +134,57 @@ impl<M: Memory> Runtime<M> {
         }
     }
 
-    /// [`Invariant::PinnedBitWithoutPin`]: a PINNED object is in the pin table.
-    fn check_pin_bit(&self, block: u32, gc: GcInfo, v: &mut Violations<'_>) {
-        if gc.is_pinned() && self.pin_count(block + HEADER_SIZE) == 0 {
-            v.report(Invariant::PinnedBitWithoutPin, block);
+    /// [`Invariant::PinnedNotShaded`]: while marking, the pin walk has shaded every PINNED
+    /// object it passed (and `pin` those pinned behind it).
+    fn check_pinned(&self, block: u32, gc: GcInfo, v: &mut Violations<'_>) {
+        if gc.is_pinned()
+            && self.gc.phase == Phase::Mark
+            && gc.is_white(self.gc.white)
+            && self.pin_walk_passed(block)
+        {
+            v.report(Invariant::PinnedNotShaded, block);
+        }
+    }
+
+    /// [`Invariant::PinnedCountMismatch`] and [`Invariant::PinEntryBad`]: the runtime counts
+    /// the `pinned` PINNED objects the heap walk found, and the table's entries are as its
+    /// layout says (static objects, or PINNED heap objects pinned at least twice).
+    fn check_pins(&self, pinned: u64, v: &mut Violations<'_>) {
+        if pinned != self.pinned_objects() as u64 {
+            v.report(Invariant::PinnedCountMismatch, 0);
+        }
+        let (table, len) = self.pins.block_and_len();
+        let capacity = self.pins.capacity();
+        if capacity == 0 {
+            return;
+        }
+        if !self.is_internal_table(table, 8 * capacity) || 2 * len > capacity {
+            v.report(Invariant::PinEntryBad, table.wrapping_sub(HEADER_SIZE));
+            return;
+        }
+        let mut entries = 0;
+        for i in 0..capacity {
+            // SAFETY: `i < capacity`: an entry of the validated table block.
+            let (r, n) = unsafe { (self.load(self.pins.key(i)), self.load(self.pins.count(i))) };
+            if r == 0 {
+                continue;
+            }
+            entries += 1;
+            let sound = if r < self.heap.start() {
+                n >= 1 && self.validate_object(r).is_ok()
+            } else {
+                n >= 2
+                    && self.validate_managed(r).is_ok_and(|b| {
+                        // SAFETY: `b` was validated: a live managed heap block.
+                        unsafe { self.gc_info(b) }.is_pinned()
+                    })
+            };
+            if !sound {
+                v.report(Invariant::PinEntryBad, r);
+            }
+        }
+        if entries != len {
+            v.report(Invariant::PinEntryBad, table.wrapping_sub(HEADER_SIZE));
         }
     }
 

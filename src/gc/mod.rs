@@ -118,9 +118,10 @@ pub struct Collector {
     pub(crate) gray: u32,
     /// The array being scanned in chunks, if any.
     pub(crate) partial: Option<Partial>,
-    /// The next pin-table entry to shade while marking; [`PINS_DONE`] once every entry is.
-    /// Pins are roots shaded a step's budget at a time, so a cycle's start does not pause
-    /// for O(pins).
+    /// The next start-map word the pin walk reads while marking ([`Runtime::shade_pins_step`]);
+    /// [`PINS_DONE`] once it has read the last (or when no heap object was pinned at the
+    /// cycle's start). Pins are roots shaded a step's budget at a time, so a cycle's start does
+    /// not pause for them.
     pub(crate) pin_cursor: u32,
     /// Block bytes marked in this cycle (objects shaded plus objects allocated black).
     pub(crate) marked_bytes: u64,
@@ -628,7 +629,7 @@ impl<M: Memory> Runtime<M> {
         self.gc.allocated = 0;
         self.gc.debt = 0;
         self.eph.restart();
-        self.gc.pin_cursor = 0;
+        self.gc.pin_cursor = self.pin_walk_start();
         self.shade_roots();
     }
 

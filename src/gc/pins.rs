@@ -1,43 +1,60 @@
-//! Counted pins: an open-addressing table of `(ref, count)` entries in an Internal heap block.
+//! Counted pins: the PINNED bit in gcInfo holds a heap object's first pin; an open-addressing
+//! table of `(ref, count)` entries holds the rest.
 //!
 //! ```text
 //! ╒═══════ Pin table (an Internal heap block, capacity a power of two) ═══════╕
 //! │ ref 0 │ count 0 │ ref 1 │ count 1 │ ...  linear probing, ref 0 = empty    │
 //! ╘═══════════════════════════════════════════════════════════════════════════╛
+//!
+//!   heap object pinned n times:    n = 0  no PINNED, no entry
+//!                                  n = 1  PINNED, no entry
+//!                                  n ≥ 2  PINNED, entry (ref, n)
+//!   static object pinned n times:  n ≥ 1  entry (ref, n)   (static headers are never written)
 //! ```
 //!
-//! The table grows with the number of pinned objects, never with the heap; a pinned heap object
-//! also has the PINNED bit in its gcInfo, so `renew` and the checker know without a lookup.
-//! Pinning while marking shades the object at once.
+//! So the common pin (an object's first) and unpin (its last, while no heap object is pinned
+//! twice) touch the object's header only. The table is not where marking finds the pinned
+//! objects: while some heap object is pinned ([`PinTable::pinned`]), a marking step walks the
+//! block-start map (heap/starts.rs) a budget at a time and shades every PINNED heap object
+//! ([`Runtime::shade_pins_step`]); pinning while marking shades at once. Statics are roots anyway.
 
 use super::{PINS_DONE, Phase};
 use crate::error::Error;
 use crate::memory::Memory;
-use crate::object::HEADER_SIZE;
+use crate::object::{ALIGN, HEADER_SIZE};
 use crate::runtime::Runtime;
 
 /// Bytes of one entry: the ref, then its count.
 const ENTRY: u32 = 8;
 
-/// Work units charged per pin-table entry a marking step shades.
-const PIN_WORK: u32 = 4;
+/// Work units charged per start-map word the pin walk reads.
+const WALK_WORD_WORK: u32 = 2;
 
-/// The counted pins: an open-addressing table of `(ref, count)` in a heap block.
+/// Work units charged per used block the pin walk looks at (a gcInfo load and a test, against a
+/// traced object's 16).
+const WALK_BLOCK_WORK: u32 = 4;
+
+/// The counted pins: the count of PINNED heap objects, and an open-addressing table of
+/// `(ref, count)` in a heap block for the counts a bit cannot hold.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PinTable {
-    /// Ref of the table's Internal block, 0 before the first pin. Invariant: holds `capacity`
-    /// entries of 8 bytes.
+    /// Ref of the table's Internal block, 0 before the first entry. Invariant: holds
+    /// `capacity` entries of 8 bytes.
     table: u32,
     /// Entries; a power of two, or 0. Invariant: `2 * len <= capacity`.
     capacity: u32,
-    /// Occupied entries.
+    /// Occupied entries. Invariant: each names a static object (count ≥ 1) or a PINNED heap
+    /// object (count ≥ 2).
     len: u32,
+    /// Heap objects with PINNED set. Invariant: equals their number in the heap; marking walks
+    /// the start map for them only when it is not 0.
+    pub(super) pinned: u32,
 }
 
 impl PinTable {
     /// An empty table.
     pub const fn new() -> Self {
-        PinTable { table: 0, capacity: 0, len: 0 }
+        PinTable { table: 0, capacity: 0, len: 0, pinned: 0 }
     }
 
     #[inline]
@@ -53,7 +70,7 @@ impl PinTable {
 
     /// Address of entry `i`'s pin count.
     #[inline(always)]
-    fn count(&self, i: u32) -> u32 {
+    pub(super) fn count(&self, i: u32) -> u32 {
         self.table + ENTRY * i + 4
     }
 
@@ -67,13 +84,18 @@ impl PinTable {
     pub(super) fn capacity(&self) -> u32 {
         self.capacity
     }
+
+    /// Ref of the table's block (0 for none) and its occupied entries, for the checker.
+    pub(super) fn block_and_len(&self) -> (u32, u32) {
+        (self.table, self.len)
+    }
 }
 
 impl<M: Memory> Runtime<M> {
-    /// The slot index holding `r`, if pinned. Time: O(1) expected.
+    /// The slot index holding `r`, if it has an entry. Time: O(1) expected.
     fn pin_slot(&self, r: u32) -> Option<u32> {
         let t = &self.pins;
-        if t.capacity == 0 {
+        if t.len == 0 {
             return None;
         }
         let mut i = t.home(r);
@@ -90,9 +112,8 @@ impl<M: Memory> Runtime<M> {
         }
     }
 
-    /// Inserts `r` with count 1 (not present; room guaranteed).
-    #[inline(always)]
-    fn pin_insert(&mut self, r: u32) {
+    /// Inserts `r` with count `n` (not present; room guaranteed).
+    fn pin_insert(&mut self, r: u32, n: u32) {
         let t = &self.pins;
         let mut i = t.home(r);
         // SAFETY: `i < capacity` (masked): an entry inside the table's block.
@@ -103,12 +124,12 @@ impl<M: Memory> Runtime<M> {
         // SAFETY: as above; the table is the runtime's own Internal block.
         unsafe {
             self.store(key, r);
-            self.store(count, 1);
+            self.store(count, n);
         }
         self.pins.len += 1;
     }
 
-    /// Makes room for one more pin, moving to a table twice as large. On error (out of
+    /// Makes room for one more entry, moving to a table twice as large. On error (out of
     /// memory) nothing has changed.
     fn pin_reserve(&mut self) -> Result<(), Error> {
         if self.pins.has_room() {
@@ -116,24 +137,19 @@ impl<M: Memory> Runtime<M> {
         }
         let cap = (self.pins.capacity * 2).max(16);
         let table = self.heap.alloc_table(cap * ENTRY)?;
-        let old = core::mem::replace(&mut self.pins, PinTable { table, capacity: cap, len: 0 });
+        let pinned = self.pins.pinned;
+        let old =
+            core::mem::replace(&mut self.pins, PinTable { table, capacity: cap, len: 0, pinned });
         for i in 0..old.capacity {
             // SAFETY: `i < old.capacity`: an entry inside the old table's block, not yet freed.
             let (k, n) = unsafe { (self.load(old.key(i)), self.load(old.count(i))) };
             if k != 0 {
-                self.pin_insert(k);
-                let j = self.pin_slot(k).unwrap_or(0);
-                // SAFETY: `j` is the entry just inserted, inside the new table.
-                unsafe { self.store(self.pins.count(j), n) };
+                self.pin_insert(k, n);
             }
         }
         if old.table != 0 {
             // SAFETY: the old table is an Internal block nobody else refers to.
             unsafe { self.heap.release_block(old.table - HEADER_SIZE) };
-        }
-        if self.pins_pending() {
-            // The entries moved: the ones behind the cursor may now be ahead and vice versa.
-            self.gc.pin_cursor = 0;
         }
         Ok(())
     }
@@ -146,29 +162,30 @@ impl<M: Memory> Runtime<M> {
             return Ok(0);
         }
         let block = self.validate_object_hot(r)?;
-        if r >= self.heap.start() {
+        let heap = r >= self.heap.start();
+        if heap {
             // SAFETY: `block` was validated: a live managed heap block.
             let info = unsafe { self.gc_info(block) };
-            // A heap object without PINNED has no entry (the checker's invariant), so its first
-            // pin needs no lookup, only an empty slot.
-            if !info.is_pinned() && self.pins.has_room() {
-                self.pin_insert(r);
+            if !info.is_pinned() {
+                // The first pin is the bit alone.
                 // SAFETY: as above.
                 unsafe { self.set_gc_info(block, info.with_pinned(true)) };
+                self.pins.pinned += 1;
                 if self.gc.phase == Phase::Mark {
                     self.shade_pinned(r);
                 }
                 return Ok(r);
             }
         }
-        self.pin_counted(r, block)?;
+        self.pin_counted(r, heap)?;
         Ok(r)
     }
 
-    /// `pin` of a static object, of an object already pinned, or when the table must grow.
-    /// Returns no value, so that the result fits a register (no frame for `pin` to reserve).
+    /// `pin` of a static object or of a heap object already pinned: counts it in the table
+    /// (a heap object's entry starts at 2, its first pin being the bit). Returns no value, so
+    /// that the result fits a register (no frame for `pin` to reserve).
     #[inline(never)]
-    fn pin_counted(&mut self, r: u32, block: u32) -> Result<(), Error> {
+    fn pin_counted(&mut self, r: u32, heap: bool) -> Result<(), Error> {
         if let Some(i) = self.pin_slot(r) {
             let at = self.pins.count(i);
             // SAFETY: `pin_slot` returns an entry inside the table.
@@ -184,14 +201,7 @@ impl<M: Memory> Runtime<M> {
             self.collect_keeping(&[r])?;
             self.pin_reserve()?;
         }
-        self.pin_insert(r);
-        if r >= self.heap.start() {
-            // SAFETY: `block` was validated: a live managed heap block.
-            unsafe { self.set_gc_info(block, self.gc_info(block).with_pinned(true)) };
-            if self.gc.phase == Phase::Mark {
-                self.shade(r);
-            }
-        }
+        self.pin_insert(r, if heap { 2 } else { 1 });
         Ok(())
     }
 
@@ -208,27 +218,45 @@ impl<M: Memory> Runtime<M> {
             return Ok(());
         }
         let block = self.validate_object_hot(r)?;
-        let heap = r >= self.heap.start();
-        // SAFETY: `block` was validated: a live managed heap block when `heap`.
-        if heap && !unsafe { self.gc_info(block) }.is_pinned() {
-            // No PINNED bit, no entry: the answer a lookup would give, without one.
+        if r < self.heap.start() {
+            return match self.unpin_entry(r, 0) {
+                true => Ok(()),
+                false => Err(Error::NotPinned),
+            };
+        }
+        // SAFETY: `block` was validated: a live managed heap block.
+        let info = unsafe { self.gc_info(block) };
+        if !info.is_pinned() {
+            // No PINNED bit: not pinned, with no lookup.
             return Err(Error::NotPinned);
         }
-        let i = self.pin_slot(r).ok_or(Error::NotPinned)?;
-        let at = self.pins.count(i);
-        // SAFETY: `pin_slot` returns an entry inside the table.
-        let n = unsafe { self.load(at) } - 1;
-        if n > 0 {
-            // SAFETY: as above.
-            unsafe { self.store(at, n) };
+        // An entry holds counts of 2 and more; with no entry at all there is nothing to look up.
+        if self.pins.len != 0 && self.unpin_entry(r, 1) {
             return Ok(());
         }
-        self.pin_remove(i);
-        if heap {
-            // SAFETY: `block` was validated: a live managed heap block.
-            unsafe { self.set_gc_info(block, self.gc_info(block).with_pinned(false)) };
-        }
+        // SAFETY: as above.
+        unsafe { self.set_gc_info(block, info.with_pinned(false)) };
+        // Wrapping: a PINNED bit that compiled code forged into a header is not a reason to
+        // panic (the checker reports the mismatch).
+        self.pins.pinned = self.pins.pinned.wrapping_sub(1);
         Ok(())
+    }
+
+    /// Takes one pin off `r`'s entry, removing the entry when `floor` pins are left; false when
+    /// `r` has no entry. Time: O(1) expected.
+    #[inline(never)]
+    fn unpin_entry(&mut self, r: u32, floor: u32) -> bool {
+        let Some(i) = self.pin_slot(r) else { return false };
+        let at = self.pins.count(i);
+        // SAFETY: `pin_slot` returns an entry inside the table; its count is above `floor`.
+        let n = unsafe { self.load(at) } - 1;
+        if n > floor {
+            // SAFETY: as above.
+            unsafe { self.store(at, n) };
+        } else {
+            self.pin_remove(i);
+        }
+        true
     }
 
     /// Removes entry `i`, shifting later entries of the probe run back.
@@ -252,10 +280,6 @@ impl<M: Memory> Runtime<M> {
                     self.store(t.key(i), k);
                     self.store(t.count(i), self.load(t.count(j)));
                 }
-                if self.pins_pending() {
-                    // It may move from ahead of the pin cursor to behind it.
-                    self.shade(k);
-                }
                 i = j;
             }
         }
@@ -267,32 +291,80 @@ impl<M: Memory> Runtime<M> {
         self.pins.len -= 1;
     }
 
-    /// Shades pin-table entries from the cursor on, at most `budget` work units' worth;
-    /// returns the work done. Marking cannot end before every entry has been shaded. A pin
-    /// added meanwhile is shaded by `pin`; an entry the table moves is rescanned (a new table
-    /// restarts the cursor, `pin_remove` shades what it shifts). Time: O(budget).
-    pub(crate) fn shade_pins_step(&mut self, budget: u32) -> u32 {
-        let from = self.gc.pin_cursor;
-        let cap = self.pins.capacity();
-        let end = cap.min(from.saturating_add((budget / PIN_WORK).max(1)));
-        for i in from..end {
-            // SAFETY: `i < capacity`: an entry inside the pin table's block.
-            let r = unsafe { self.load(self.pins.key(i)) };
-            self.shade(r);
+    /// Forgets the pins of `r`, a dead object the sweep is freeing. Only a host that pinned an
+    /// object after the marking found it unreachable (it was neither reachable nor pinned then)
+    /// gets here: the sweep frees it as it would free any dead object, and its pins go with it,
+    /// so the PINNED count and the table stay exact. Time: O(1) expected.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn drop_dead_pins(&mut self, r: u32) {
+        self.pins.pinned = self.pins.pinned.wrapping_sub(1);
+        if let Some(i) = self.pin_slot(r) {
+            self.pin_remove(i);
         }
-        self.gc.pin_cursor = if end >= cap { PINS_DONE } else { end };
-        (end - from).max(1) * PIN_WORK
     }
 
-    /// Whether a marking step has pin-table entries left to shade.
-    fn pins_pending(&self) -> bool {
-        self.gc.phase == Phase::Mark && self.gc.pin_cursor != PINS_DONE
+    /// Where a cycle's pin walk starts: at the heap's first start-map word, or done at once
+    /// when no heap object is pinned (one pinned later is shaded by `pin`).
+    pub(crate) fn pin_walk_start(&self) -> u32 {
+        if self.pins.pinned == 0 { PINS_DONE } else { 0 }
     }
 
-    /// How many times `r` is pinned.
+    /// The pin walk: shades the PINNED heap objects whose blocks start in the start-map words
+    /// from the cursor on, at most about `budget` work units' worth; returns the work done.
+    /// Marking cannot end before the walk has reached the last word. The walk reads the map,
+    /// not the block chain, so frees, merges and moves behind or ahead of it need no care: an
+    /// object pinned behind the cursor was shaded by `pin`, a block allocated there while
+    /// marking is black. Time: O(budget).
+    pub(crate) fn shade_pins_step(&mut self, budget: u32) -> u32 {
+        let view = self.mark_view();
+        let words = self.heap.start_words();
+        let mut w = self.gc.pin_cursor;
+        let mut work = 0;
+        while w < words && work < budget {
+            // SAFETY: `w` is below `start_words`: a word of the installed map's block.
+            let mut bits = unsafe { self.load(view.map_word(w)) };
+            work += WALK_WORD_WORK;
+            while bits != 0 {
+                let block = view.granule(32 * w + bits.trailing_zeros());
+                bits &= bits - 1;
+                // SAFETY: the map says a used heap block starts at `block`.
+                let gc = unsafe { self.gc_info(block) };
+                if gc.is_managed() && gc.is_pinned() {
+                    // SAFETY: as above, and managed.
+                    unsafe { self.shade_block(&view, block, gc) };
+                }
+                work += WALK_BLOCK_WORK;
+            }
+            w += 1;
+        }
+        self.gc.pin_cursor = if w >= words { PINS_DONE } else { w };
+        work.max(1)
+    }
+
+    /// Whether the running marking's pin walk has passed the block `block` (so a PINNED object
+    /// there must be shaded), for the checker.
+    pub(super) fn pin_walk_passed(&self, block: u32) -> bool {
+        let cursor = self.gc.pin_cursor;
+        cursor == PINS_DONE || (block - self.heap.start()) / (32 * ALIGN) < cursor
+    }
+
+    /// How many times `r` is pinned (0 for anything that is not a pinned object).
     pub fn pin_count(&self, r: u32) -> u32 {
-        // SAFETY: `pin_slot` returns an entry inside the table.
-        self.pin_slot(r).map_or(0, |i| unsafe { self.load(self.pins.count(i)) })
+        if let Some(i) = self.pin_slot(r) {
+            // SAFETY: `pin_slot` returns an entry inside the table.
+            return unsafe { self.load(self.pins.count(i)) };
+        }
+        match self.validate_managed(r) {
+            // SAFETY: `b` was validated: a live managed heap block.
+            Ok(b) => unsafe { self.gc_info(b) }.is_pinned() as u32,
+            Err(_) => 0,
+        }
+    }
+
+    /// Heap objects with PINNED set.
+    pub fn pinned_objects(&self) -> u32 {
+        self.pins.pinned
     }
 }
 
@@ -302,45 +374,143 @@ mod tests {
     use crate::host::HostConfig;
     use crate::rtti::ID_STRING;
 
-    /// Removing an entry shifts a later entry of its probe run back; when that moves it from
-    /// ahead of the pin cursor to behind it, it must be shaded then, or the cycle never shades
-    /// it and frees a pinned object.
+    fn host() -> Runtime<crate::memory::HostMemory> {
+        Runtime::host(HostConfig::default())
+    }
+
+    /// Whether `r` is still a live object.
+    fn alive<M: Memory>(rt: &Runtime<M>, r: u32) -> bool {
+        rt.validate_object(r).is_ok()
+    }
+
     #[test]
-    fn an_entry_shifted_behind_the_pin_cursor_is_shaded() {
-        let mut rt = Runtime::host(HostConfig::default());
-        let first = rt.new_object(8, ID_STRING).unwrap();
-        rt.pin(first).unwrap();
-        // Two more objects with one home slot `h`: pinned, they sit at `h` and `h + 1`.
-        let home = |rt: &Runtime<_>, r| rt.pins.home(r);
-        let mut same = std::vec::Vec::new();
-        while same.len() < 2 {
-            let r = rt.new_object(8, ID_STRING).unwrap();
-            let h = home(&rt, r);
-            if h + 1 < rt.pins.capacity()
-                && rt.pin_slot(first).is_none_or(|i| i != h && i != h + 1)
-                && same.iter().all(|&s| home(&rt, s) == h)
-            {
-                same.push(r);
-            }
-        }
-        let (a, b) = (same[0], same[1]);
-        rt.pin(a).unwrap();
-        rt.pin(b).unwrap();
-        let h = rt.pin_slot(a).unwrap();
-        assert_eq!(rt.pin_slot(b), Some(h + 1));
-        // A cycle whose pin scan has reached `h + 1`: `a` (and `first`) are shaded, `b` not yet.
-        rt.collect();
+    fn a_first_pin_is_the_bit_alone_and_more_pins_are_counted_in_the_table() {
+        let mut rt = host();
+        let r = rt.new_object(8, ID_STRING).unwrap();
+        let block = r - HEADER_SIZE;
+        rt.pin(r).unwrap();
+        // SAFETY: `block` is a live managed heap block.
+        assert!(unsafe { rt.gc_info(block) }.is_pinned());
+        assert_eq!((rt.pins.capacity(), rt.pinned_objects(), rt.pin_count(r)), (0, 1, 1));
+        rt.pin(r).unwrap();
+        rt.pin(r).unwrap();
+        assert_eq!((rt.pins.block_and_len().1, rt.pin_count(r)), (1, 3));
+        assert_eq!(rt.check(), 0);
+        rt.unpin(r).unwrap();
+        assert_eq!((rt.pins.block_and_len().1, rt.pin_count(r)), (1, 2));
+        rt.unpin(r).unwrap();
+        // Back to the bit alone: the entry is gone, the object still pinned once.
+        assert_eq!((rt.pins.block_and_len().1, rt.pin_count(r), rt.pinned_objects()), (0, 1, 1));
+        assert_eq!(rt.check(), 0);
+        rt.unpin(r).unwrap();
+        // SAFETY: as above.
+        assert!(!unsafe { rt.gc_info(block) }.is_pinned());
+        assert_eq!((rt.pin_count(r), rt.pinned_objects()), (0, 0));
+        assert_eq!(rt.unpin(r), Err(Error::NotPinned));
+        assert_eq!(rt.check(), 0);
+    }
+
+    #[test]
+    fn a_static_object_is_counted_in_the_table_from_its_first_pin() {
+        let mut rt = host();
+        let s = rt.static_slots();
+        assert_eq!(rt.unpin(s), Err(Error::NotPinned));
+        rt.pin(s).unwrap();
+        rt.pin(s).unwrap();
+        assert_eq!((rt.pin_count(s), rt.pins.block_and_len().1, rt.pinned_objects()), (2, 1, 0));
+        rt.unpin(s).unwrap();
+        rt.unpin(s).unwrap();
+        assert_eq!((rt.pin_count(s), rt.pins.block_and_len().1), (0, 0));
+        assert_eq!(rt.unpin(s), Err(Error::NotPinned));
+        assert_eq!(rt.check(), 0);
+    }
+
+    /// A host that pins an object the marking found dead (before the sweep reaches it) does not
+    /// keep it: the sweep frees it and drops its pins, so the count and the table stay exact.
+    #[test]
+    fn pins_taken_on_a_dead_object_during_the_sweep_go_with_it() {
+        let mut rt = host();
+        let keep = rt.new_object(8, ID_STRING).unwrap();
+        rt.pin(keep).unwrap();
+        let dead: std::vec::Vec<u32> =
+            (0..200).map(|_| rt.new_object(64, ID_STRING).unwrap()).collect();
         rt.start_cycle();
-        rt.gc.pin_cursor = h + 1;
-        rt.shade(a);
-        rt.shade(first);
-        rt.unpin(a).unwrap();
-        assert_eq!(rt.pin_slot(b), Some(h), "b moved behind the cursor");
+        while rt.gc.phase == Phase::Mark {
+            rt.step();
+        }
+        // Sweeping, not yet freed: validation still accepts them.
+        let (once, twice) = (dead[150], dead[199]);
+        rt.pin(once).unwrap();
+        rt.pin(twice).unwrap();
+        rt.pin(twice).unwrap();
+        assert_eq!((rt.pinned_objects(), rt.pins.block_and_len().1), (3, 1));
         while rt.gc.phase != Phase::Idle {
             rt.step();
         }
-        assert!(rt.validate_object(b).is_ok(), "the pinned object was freed");
-        assert!(rt.validate_object(first).is_ok());
+        assert!(!alive(&rt, once) && !alive(&rt, twice) && alive(&rt, keep));
+        assert_eq!((rt.pinned_objects(), rt.pins.block_and_len().1), (1, 0));
         assert_eq!(rt.check(), 0);
+        assert!(rt.unpin(twice).is_err());
+    }
+
+    /// The walk finds pinned objects across many start-map words and nothing else survives.
+    #[test]
+    fn the_pin_walk_keeps_exactly_the_pinned_objects() {
+        let mut rt = host();
+        let all: std::vec::Vec<u32> =
+            (0..3000).map(|i| rt.new_object(8 + (i % 7) * 40, ID_STRING).unwrap()).collect();
+        let pinned: std::vec::Vec<u32> = all.iter().copied().step_by(97).collect();
+        for &r in &pinned {
+            rt.pin(r).unwrap();
+        }
+        rt.pin(pinned[1]).unwrap();
+        rt.collect();
+        for &r in &all {
+            assert_eq!(alive(&rt, r), pinned.contains(&r), "object {r:#x}");
+        }
+        assert_eq!(rt.check(), 0);
+        for &r in &pinned {
+            rt.unpin(r).unwrap();
+        }
+        rt.collect();
+        assert!(alive(&rt, pinned[1]), "still pinned once");
+        assert!(!alive(&rt, pinned[0]));
+        assert_eq!(rt.check(), 0);
+    }
+
+    /// Pinning an object behind the walk's cursor shades it; unpinning one ahead of the cursor
+    /// lets the cycle free it; nothing is walked when no heap object is pinned.
+    #[test]
+    fn pins_and_unpins_around_the_walk_cursor() {
+        let mut rt = host();
+        let objects: std::vec::Vec<u32> =
+            (0..400).map(|_| rt.new_object(200, ID_STRING).unwrap()).collect();
+        let (first, behind, ahead) = (objects[0], objects[10], objects[390]);
+        rt.pin(first).unwrap();
+        rt.pin(ahead).unwrap();
+        rt.start_cycle();
+        assert_eq!(rt.gc.pin_cursor, 0);
+        // Walk part of the heap: past `behind`, not yet at `ahead`.
+        while rt.gc.pin_cursor == PINS_DONE
+            || !rt.pin_walk_passed(behind - HEADER_SIZE)
+            || rt.pin_walk_passed(ahead - HEADER_SIZE)
+        {
+            assert_ne!(rt.gc.pin_cursor, PINS_DONE, "the walk ran past `ahead`");
+            rt.shade_pins_step(8);
+        }
+        rt.pin(behind).unwrap();
+        rt.unpin(ahead).unwrap();
+        assert_eq!(rt.check(), 0);
+        while rt.gc.phase != Phase::Idle {
+            rt.step();
+        }
+        assert!(alive(&rt, first) && alive(&rt, behind));
+        assert!(!alive(&rt, ahead), "unpinned before the walk reached it");
+        assert!(!alive(&rt, objects[200]));
+        assert_eq!(rt.check(), 0);
+        rt.unpin(first).unwrap();
+        rt.unpin(behind).unwrap();
+        rt.start_cycle();
+        assert_eq!(rt.gc.pin_cursor, PINS_DONE, "no heap object pinned: no walk");
     }
 }

@@ -19,7 +19,7 @@
 use super::{PINS_DONE, Partial, Phase};
 use crate::heap::starts::StartMap;
 use crate::memory::Memory;
-use crate::object::{Color, GcInfo, HEADER_SIZE, MM_INFO, MmInfo, RT_ID, RT_SIZE};
+use crate::object::{ALIGN, Color, GcInfo, HEADER_SIZE, MM_INFO, MmInfo, RT_ID, RT_SIZE};
 use crate::rtti::{self, flags};
 use crate::runtime::Runtime;
 
@@ -56,6 +56,20 @@ pub(crate) struct MarkView {
     static_len: u32,
 }
 
+impl MarkView {
+    /// Address of start-map word `w` (granules `32 w ..`).
+    #[inline(always)]
+    pub(crate) fn map_word(&self, w: u32) -> u32 {
+        self.map.words + 4 * w
+    }
+
+    /// The block address of granule `g` (its start-map bit).
+    #[inline(always)]
+    pub(crate) fn granule(&self, g: u32) -> u32 {
+        self.start + ALIGN * g
+    }
+}
+
 /// Work units charged per object popped or block visited.
 pub(crate) const OBJECT_WORK: u32 = 16;
 
@@ -86,11 +100,21 @@ impl<M: Memory> Runtime<M> {
             return;
         }
         // SAFETY: the start map says a used heap block starts at `block`.
-        let gc = unsafe { self.gc_info(block) };
+        unsafe { self.shade_block(view, block, self.gc_info(block)) };
+    }
+
+    /// Shades the used heap block `block` whose gcInfo is `gc`: gray if it is of the current
+    /// white. Time: O(1).
+    ///
+    /// # Safety
+    /// `block` is a used heap block (one the start map has) and `gc` its gcInfo.
+    #[inline(always)]
+    pub(crate) unsafe fn shade_block(&mut self, view: &MarkView, block: u32, gc: GcInfo) {
         if gc.is_white(view.white) {
             // The block's own size (mmInfo), not one derived from rtSize, which compiled code
             // could have overwritten.
-            // SAFETY: as above; a white block is a managed one (unmanaged blocks have no color).
+            // SAFETY: the caller's; a white block is a managed one (unmanaged blocks have no
+            // color).
             unsafe {
                 self.gc.marked_bytes += MmInfo(self.load(block + MM_INFO)).size() as u64;
                 self.push_gray(block, gc);

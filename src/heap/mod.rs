@@ -280,6 +280,12 @@ impl<M: Memory> Heap<M> {
         self.cursor
     }
 
+    /// Start-map words that can hold a bit: those covering the heap from its start to the last
+    /// region's sentinel, as far as the map reaches. Time: O(1).
+    pub(crate) fn start_words(&self) -> u32 {
+        (self.tail - self.start).min(self.starts.covered).div_ceil(starts::WORD_SPAN)
+    }
+
     /// Bytes from the heap start to the end of memory.
     pub fn heap_bytes(&self) -> u32 {
         self.mem.size() - self.start

@@ -64,6 +64,7 @@ async function setup() {
     str: rt.newString("hello"),
   };
   e.__pin(s.obj);
+  e.__pin(s.obj); // a first pin is the PINNED bit; the second makes the pin table
   e.__gc_push(s.str);
   e.__free(s.b); // b: freed, neighbours used -> FREE bit set
   e.__free(s.c); // c: freed and merged into b -> a stale header

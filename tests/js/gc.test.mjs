@@ -18,6 +18,8 @@ function warm(rt) {
   const e = rt.exports;
   const r = e.__new(0, rt.typeId("String"));
   e.__pin(r);
+  e.__pin(r); // a first pin is the PINNED bit; the second makes the table
+  e.__unpin(r);
   e.__unpin(r);
   e.__collect();
   return rt.stats();

@@ -188,7 +188,8 @@ test("__gc_stats writes only into the native stack region or a live block of 64 
   const e = rt.exports;
   const heapStart = rt.heapStart;
   const obj = e.__new(8, rt.typeId("TreeNode"));
-  e.__pin(obj); // the pin table exists
+  e.__pin(obj);
+  e.__pin(obj); // pinned twice: the pin table exists
   e.__gc_push(obj); // a live shadow-stack slot
   rt.setSlot(0, obj);
   const un64 = e.__alloc(64);
