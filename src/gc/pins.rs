@@ -167,13 +167,14 @@ impl<M: Memory> Runtime<M> {
             // SAFETY: `block` was validated: a live managed heap block.
             let info = unsafe { self.gc_info(block) };
             if !info.is_pinned() {
+                if self.gc.phase != Phase::Idle {
+                    self.first_pin_in_cycle(r, block)?;
+                    return Ok(r);
+                }
                 // The first pin is the bit alone.
                 // SAFETY: as above.
                 unsafe { self.set_gc_info(block, info.with_pinned(true)) };
                 self.pins.pinned += 1;
-                if self.gc.phase == Phase::Mark {
-                    self.shade_pinned(r);
-                }
                 return Ok(r);
             }
         }
@@ -205,10 +206,25 @@ impl<M: Memory> Runtime<M> {
         Ok(())
     }
 
-    /// Shades an object pinned while marking; out of line, so `pin`'s common path stays small.
+    /// A heap object's first pin while a cycle runs, out of line so that `pin`'s common path
+    /// stays small: while marking the object is also shaded (the walk may have
+    /// passed it); while sweeping, an object the marking found unreachable is refused with
+    /// `DeadObject`, as `__weakmap_set` refuses one: the sweep frees it whatever its pins say, so
+    /// a pin would keep nothing alive and leave a count behind for a freed block. A host only
+    /// gets here by holding a reference across collector work without rooting it. Time: O(1).
     #[inline(never)]
-    fn shade_pinned(&mut self, r: u32) {
-        self.shade(r);
+    fn first_pin_in_cycle(&mut self, r: u32, block: u32) -> Result<(), Error> {
+        if self.is_dead(r) {
+            return Err(Error::DeadObject);
+        }
+        // SAFETY: `block` was validated: a live managed heap block.
+        unsafe { self.set_gc_info(block, self.gc_info(block).with_pinned(true)) };
+        self.pins.pinned += 1;
+        if self.gc.phase == Phase::Mark {
+            // After the bit: shading writes the gray color and link into the same word.
+            self.shade(r);
+        }
+        Ok(())
     }
 
     /// `__unpin`: removes one pin; an object that is not pinned is an error. Time: O(1) expected.
@@ -289,19 +305,6 @@ impl<M: Memory> Runtime<M> {
             self.store(t.count(i), 0);
         }
         self.pins.len -= 1;
-    }
-
-    /// Forgets the pins of `r`, a dead object the sweep is freeing. Only a host that pinned an
-    /// object after the marking found it unreachable (it was neither reachable nor pinned then)
-    /// gets here: the sweep frees it as it would free any dead object, and its pins go with it,
-    /// so the PINNED count and the table stay exact. Time: O(1) expected.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn drop_dead_pins(&mut self, r: u32) {
-        self.pins.pinned = self.pins.pinned.wrapping_sub(1);
-        if let Some(i) = self.pin_slot(r) {
-            self.pin_remove(i);
-        }
     }
 
     /// Where a cycle's pin walk starts: at the heap's first start-map word, or done at once
@@ -425,10 +428,10 @@ mod tests {
         assert_eq!(rt.check(), 0);
     }
 
-    /// A host that pins an object the marking found dead (before the sweep reaches it) does not
-    /// keep it: the sweep frees it and drops its pins, so the count and the table stay exact.
+    /// A host that pins an object the marking found dead (before the sweep reaches it) is
+    /// refused, and nothing changes: the sweep frees it as any dead object.
     #[test]
-    fn pins_taken_on_a_dead_object_during_the_sweep_go_with_it() {
+    fn a_pin_on_an_object_found_dead_is_refused_during_the_sweep() {
         let mut rt = host();
         let keep = rt.new_object(8, ID_STRING).unwrap();
         rt.pin(keep).unwrap();
@@ -438,19 +441,21 @@ mod tests {
         while rt.gc.phase == Phase::Mark {
             rt.step();
         }
-        // Sweeping, not yet freed: validation still accepts them.
-        let (once, twice) = (dead[150], dead[199]);
-        rt.pin(once).unwrap();
-        rt.pin(twice).unwrap();
-        rt.pin(twice).unwrap();
-        assert_eq!((rt.pinned_objects(), rt.pins.block_and_len().1), (3, 1));
+        // Sweeping, not yet freed: validation still accepts it, the pin does not.
+        let late = dead[199];
+        let before = rt.heap.memory().bytes().to_vec();
+        assert_eq!(rt.pin(late), Err(Error::DeadObject));
+        assert!(rt.heap.memory().bytes() == &before[..], "memory unchanged");
+        assert_eq!(rt.pinned_objects(), 1);
+        // An object allocated during the sweep is live: its pin is taken.
+        let young = rt.new_object(8, ID_STRING).unwrap();
+        rt.pin(young).unwrap();
         while rt.gc.phase != Phase::Idle {
             rt.step();
         }
-        assert!(!alive(&rt, once) && !alive(&rt, twice) && alive(&rt, keep));
-        assert_eq!((rt.pinned_objects(), rt.pins.block_and_len().1), (1, 0));
+        assert!(!alive(&rt, late) && alive(&rt, keep) && alive(&rt, young));
+        assert_eq!((rt.pinned_objects(), rt.pins.block_and_len().1), (2, 0));
         assert_eq!(rt.check(), 0);
-        assert!(rt.unpin(twice).is_err());
     }
 
     /// The walk finds pinned objects across many start-map words and nothing else survives.

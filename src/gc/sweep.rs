@@ -5,7 +5,7 @@
 
 use super::trace::OBJECT_WORK;
 use crate::memory::Memory;
-use crate::object::{GcInfo, HEADER_SIZE, MM_INFO, MmInfo};
+use crate::object::{MM_INFO, MmInfo};
 use crate::runtime::Runtime;
 
 impl<M: Memory> Runtime<M> {
@@ -47,9 +47,8 @@ impl<M: Memory> Runtime<M> {
                 let gc = unsafe { self.gc_info(at) };
                 if gc.is_white(dead) {
                     // SAFETY: `at` is a used block of the old white, `info` its mmInfo.
-                    work += unsafe {
-                        self.free_dead_run(at, info, gc, dead, budget - work.min(budget))
-                    };
+                    work +=
+                        unsafe { self.free_dead_run(at, info, dead, budget - work.min(budget)) };
                     // The cursor now starts the (merged) free block: skipped next round.
                     continue;
                 }
@@ -69,21 +68,11 @@ impl<M: Memory> Runtime<M> {
     /// object. Returns the work done beyond the first block.
     ///
     /// # Safety
-    /// `at` is a used block of the old white whose mmInfo is `info` and gcInfo `gc`.
-    unsafe fn free_dead_run(
-        &mut self,
-        at: u32,
-        info: MmInfo,
-        gc: GcInfo,
-        dead: u32,
-        budget: u32,
-    ) -> u32 {
+    /// `at` is a used block of the old white whose mmInfo is `info`.
+    unsafe fn free_dead_run(&mut self, at: u32, info: MmInfo, dead: u32, budget: u32) -> u32 {
         let mut end = at + info.size();
         let mut work = 0u32;
         self.live_objects -= 1;
-        if gc.is_pinned() {
-            self.drop_dead_pins(at + HEADER_SIZE);
-        }
         #[cfg(feature = "rtrace")]
         crate::rtrace::free(at);
         while work < budget {
@@ -93,14 +82,10 @@ impl<M: Memory> Runtime<M> {
                 break; // freeing merges it anyway
             }
             // SAFETY: as above, a used block.
-            let end_gc = unsafe { self.gc_info(end) };
-            if !end_gc.is_white(dead) {
+            if !unsafe { self.gc_info(end) }.is_white(dead) {
                 break;
             }
             self.live_objects -= 1;
-            if end_gc.is_pinned() {
-                self.drop_dead_pins(end + HEADER_SIZE);
-            }
             #[cfg(feature = "rtrace")]
             crate::rtrace::free(end);
             // Mark the swallowed header free (its start is forgotten below, with the whole

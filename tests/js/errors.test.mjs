@@ -213,12 +213,15 @@ test("the same rejections in the middle of a GC cycle leave the heap untouched",
   const dead = e.__alloc(48);
   const fence = e.__alloc(16);
   e.__free(dead);
+  // Unrooted, at the heap's end: the marking finds it dead, the sweep reaches it last.
+  const unrooted = e.__new(8, rt.typeId("TreeNode"));
   assert.equal(e.__gc_step(), 1, "marking");
   rejects(rt, "mid-mark __link garbage", () => e.__link(s.obj, dead, 0), /free|block/i);
   rejects(rt, "mid-mark __unpin unpinned", () => e.__unpin(s.str), /pinned/i);
   rejects(rt, "mid-mark __new unknown id", () => e.__new(8, -1), /type/i);
   rejects(rt, "mid-mark __free managed", () => e.__free(head), /managed/i);
   while (e.__gc_step() === 1);
+  rejects(rt, "mid-sweep __pin of an object found dead", () => e.__pin(unrooted), /unreachable/i);
   rejects(rt, "mid-sweep __renew freed", () => e.__renew(dead, 8), /free|block/i);
   rejects(rt, "mid-sweep __gc_pop", () => e.__gc_pop(100), /underflow|stack/i);
   while (e.__gc_step() !== 0);
