@@ -138,9 +138,9 @@ invariants! {
     /// reached; ends that list).
     ListCycle = 26,
     // ----- the collector (gc/check.rs) -----
-    /// The heap holds as many PINNED objects as the runtime counts (the count decides whether
-    /// marking walks the heap for them; address: 0).
-    PinnedCountMismatch = 27,
+    /// A PINNED object is ahead of a running pin walk, or the runtime knows that an object may
+    /// be pinned (else the next marking would skip the walk; address: the block).
+    PinnedNotFlagged = 27,
     /// Nothing is gray outside the mark phase (address: the block).
     GrayOutsideMark = 28,
     /// Only gray objects carry a gray-stack link in gcInfo (address: the block).

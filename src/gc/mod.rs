@@ -119,7 +119,7 @@ pub struct Collector {
     /// The array being scanned in chunks, if any.
     pub(crate) partial: Option<Partial>,
     /// The next start-map word the pin walk reads while marking ([`Runtime::shade_pins_step`]);
-    /// [`PINS_DONE`] once it has read the last (or when no heap object was pinned at the
+    /// [`PINS_DONE`] once it has read the last (or when no heap object could be pinned at the
     /// cycle's start). Pins are roots shaded a step's budget at a time, so a cycle's start does
     /// not pause for them.
     pub(crate) pin_cursor: u32,
@@ -629,7 +629,7 @@ impl<M: Memory> Runtime<M> {
         self.gc.allocated = 0;
         self.gc.debt = 0;
         self.eph.restart();
-        self.gc.pin_cursor = self.pin_walk_start();
+        self.start_pin_walk();
         self.shade_roots();
     }
 

@@ -12,11 +12,11 @@
 //!   static object pinned n times:  n ≥ 1  entry (ref, n)   (static headers are never written)
 //! ```
 //!
-//! So the common pin (an object's first) and unpin (its last, while no heap object is pinned
-//! twice) touch the object's header only. The table is not where marking finds the pinned
-//! objects: while some heap object is pinned ([`PinTable::pinned`]), a marking step walks the
-//! block-start map (heap/starts.rs) a budget at a time and shades every PINNED heap object
-//! ([`Runtime::shade_pins_step`]); pinning while marking shades at once. Statics are roots anyway.
+//! So the common pin (an object's first) and unpin (its last, while the table is empty) touch
+//! the object's header only. The table is not where marking finds the pinned objects: a marking
+//! step walks the block-start map (heap/starts.rs) a budget at a time and shades every PINNED
+//! heap object ([`Runtime::shade_pins_step`]); pinning while marking shades at once. Statics are
+//! roots anyway. The walk is skipped while no heap object can be pinned ([`PinTable::may_have`]).
 
 use super::{PINS_DONE, Phase};
 use crate::error::Error;
@@ -46,15 +46,19 @@ pub struct PinTable {
     /// Occupied entries. Invariant: each names a static object (count ≥ 1) or a PINNED heap
     /// object (count ≥ 2).
     len: u32,
-    /// Heap objects with PINNED set. Invariant: equals their number in the heap; marking walks
-    /// the start map for them only when it is not 0.
-    pub(super) pinned: u32,
+    /// Whether a heap object may have PINNED set: a first pin sets it, a cycle's start clears it
+    /// when it starts the walk, and the walk sets it again when it meets a PINNED object. So it
+    /// is false only when the last walk found none and nothing was pinned since that walk began,
+    /// and a cycle that starts with it false skips the walk. It is a flag, not a count, so that a
+    /// PINNED bit compiled code writes into a header can only cause a walk, never skip one.
+    /// Invariant: every PINNED object is ahead of a running walk, or this is set.
+    pub(super) may_have: bool,
 }
 
 impl PinTable {
     /// An empty table.
     pub const fn new() -> Self {
-        PinTable { table: 0, capacity: 0, len: 0, pinned: 0 }
+        PinTable { table: 0, capacity: 0, len: 0, may_have: false }
     }
 
     #[inline]
@@ -137,9 +141,9 @@ impl<M: Memory> Runtime<M> {
         }
         let cap = (self.pins.capacity * 2).max(16);
         let table = self.heap.alloc_table(cap * ENTRY)?;
-        let pinned = self.pins.pinned;
+        let may_have = self.pins.may_have;
         let old =
-            core::mem::replace(&mut self.pins, PinTable { table, capacity: cap, len: 0, pinned });
+            core::mem::replace(&mut self.pins, PinTable { table, capacity: cap, len: 0, may_have });
         for i in 0..old.capacity {
             // SAFETY: `i < old.capacity`: an entry inside the old table's block, not yet freed.
             let (k, n) = unsafe { (self.load(old.key(i)), self.load(old.count(i))) };
@@ -174,7 +178,7 @@ impl<M: Memory> Runtime<M> {
                 // The first pin is the bit alone.
                 // SAFETY: as above.
                 unsafe { self.set_gc_info(block, info.with_pinned(true)) };
-                self.pins.pinned += 1;
+                self.pins.may_have = true;
                 return Ok(r);
             }
         }
@@ -219,7 +223,7 @@ impl<M: Memory> Runtime<M> {
         }
         // SAFETY: `block` was validated: a live managed heap block.
         unsafe { self.set_gc_info(block, self.gc_info(block).with_pinned(true)) };
-        self.pins.pinned += 1;
+        self.pins.may_have = true;
         if self.gc.phase == Phase::Mark {
             // After the bit: shading writes the gray color and link into the same word.
             self.shade(r);
@@ -252,9 +256,6 @@ impl<M: Memory> Runtime<M> {
         }
         // SAFETY: as above.
         unsafe { self.set_gc_info(block, info.with_pinned(false)) };
-        // Wrapping: a PINNED bit that compiled code forged into a header is not a reason to
-        // panic (the checker reports the mismatch).
-        self.pins.pinned = self.pins.pinned.wrapping_sub(1);
         Ok(())
     }
 
@@ -307,10 +308,12 @@ impl<M: Memory> Runtime<M> {
         self.pins.len -= 1;
     }
 
-    /// Where a cycle's pin walk starts: at the heap's first start-map word, or done at once
-    /// when no heap object is pinned (one pinned later is shaded by `pin`).
-    pub(crate) fn pin_walk_start(&self) -> u32 {
-        if self.pins.pinned == 0 { PINS_DONE } else { 0 }
+    /// Starts a cycle's pin walk: at the heap's first start-map word, or done at once when no
+    /// heap object can be pinned (one pinned later is shaded by `pin`). The walk sets the flag
+    /// again for each PINNED object it meets.
+    pub(crate) fn start_pin_walk(&mut self) {
+        let walk = core::mem::take(&mut self.pins.may_have);
+        self.gc.pin_cursor = if walk { 0 } else { PINS_DONE };
     }
 
     /// The pin walk: shades the PINNED heap objects whose blocks start in the start-map words
@@ -334,6 +337,7 @@ impl<M: Memory> Runtime<M> {
                 // SAFETY: the map says a used heap block starts at `block`.
                 let gc = unsafe { self.gc_info(block) };
                 if gc.is_managed() && gc.is_pinned() {
+                    self.pins.may_have = true;
                     // SAFETY: as above, and managed.
                     unsafe { self.shade_block(&view, block, gc) };
                 }
@@ -365,9 +369,9 @@ impl<M: Memory> Runtime<M> {
         }
     }
 
-    /// Heap objects with PINNED set.
-    pub fn pinned_objects(&self) -> u32 {
-        self.pins.pinned
+    /// Whether a heap object may be pinned ([`PinTable::may_have`]): false only when none is.
+    pub fn may_have_pins(&self) -> bool {
+        self.pins.may_have
     }
 }
 
@@ -394,7 +398,7 @@ mod tests {
         rt.pin(r).unwrap();
         // SAFETY: `block` is a live managed heap block.
         assert!(unsafe { rt.gc_info(block) }.is_pinned());
-        assert_eq!((rt.pins.capacity(), rt.pinned_objects(), rt.pin_count(r)), (0, 1, 1));
+        assert_eq!((rt.pins.capacity(), rt.may_have_pins(), rt.pin_count(r)), (0, true, 1));
         rt.pin(r).unwrap();
         rt.pin(r).unwrap();
         assert_eq!((rt.pins.block_and_len().1, rt.pin_count(r)), (1, 3));
@@ -403,12 +407,12 @@ mod tests {
         assert_eq!((rt.pins.block_and_len().1, rt.pin_count(r)), (1, 2));
         rt.unpin(r).unwrap();
         // Back to the bit alone: the entry is gone, the object still pinned once.
-        assert_eq!((rt.pins.block_and_len().1, rt.pin_count(r), rt.pinned_objects()), (0, 1, 1));
+        assert_eq!((rt.pins.block_and_len().1, rt.pin_count(r)), (0, 1));
         assert_eq!(rt.check(), 0);
         rt.unpin(r).unwrap();
         // SAFETY: as above.
         assert!(!unsafe { rt.gc_info(block) }.is_pinned());
-        assert_eq!((rt.pin_count(r), rt.pinned_objects()), (0, 0));
+        assert_eq!(rt.pin_count(r), 0);
         assert_eq!(rt.unpin(r), Err(Error::NotPinned));
         assert_eq!(rt.check(), 0);
     }
@@ -420,7 +424,7 @@ mod tests {
         assert_eq!(rt.unpin(s), Err(Error::NotPinned));
         rt.pin(s).unwrap();
         rt.pin(s).unwrap();
-        assert_eq!((rt.pin_count(s), rt.pins.block_and_len().1, rt.pinned_objects()), (2, 1, 0));
+        assert_eq!((rt.pin_count(s), rt.pins.block_and_len().1, rt.may_have_pins()), (2, 1, false));
         rt.unpin(s).unwrap();
         rt.unpin(s).unwrap();
         assert_eq!((rt.pin_count(s), rt.pins.block_and_len().1), (0, 0));
@@ -446,7 +450,6 @@ mod tests {
         let before = rt.heap.memory().bytes().to_vec();
         assert_eq!(rt.pin(late), Err(Error::DeadObject));
         assert!(rt.heap.memory().bytes() == &before[..], "memory unchanged");
-        assert_eq!(rt.pinned_objects(), 1);
         // An object allocated during the sweep is live: its pin is taken.
         let young = rt.new_object(8, ID_STRING).unwrap();
         rt.pin(young).unwrap();
@@ -454,7 +457,7 @@ mod tests {
             rt.step();
         }
         assert!(!alive(&rt, late) && alive(&rt, keep) && alive(&rt, young));
-        assert_eq!((rt.pinned_objects(), rt.pins.block_and_len().1), (2, 0));
+        assert_eq!(rt.pins.block_and_len().1, 0);
         assert_eq!(rt.check(), 0);
     }
 
@@ -515,7 +518,114 @@ mod tests {
         assert_eq!(rt.check(), 0);
         rt.unpin(first).unwrap();
         rt.unpin(behind).unwrap();
+        // The flag is still set: one more walk, which finds nothing; then none.
+        rt.start_cycle();
+        assert_eq!(rt.gc.pin_cursor, 0);
+        while rt.gc.phase != Phase::Idle {
+            rt.step();
+        }
+        assert!(!rt.may_have_pins());
         rt.start_cycle();
         assert_eq!(rt.gc.pin_cursor, PINS_DONE, "no heap object pinned: no walk");
+    }
+
+    /// Growth during the walk moves the start map (its words are copied to a larger block, the
+    /// old one freed, possibly merged): the walk goes on from its word in the new map, and
+    /// objects pinned ahead of the cursor (before the move, and in the grown memory after it)
+    /// and a pinned object renewed in place or moved while the walk runs all survive.
+    #[test]
+    fn the_walk_goes_on_across_start_map_moves() {
+        use crate::rtti::ID_ARRAYBUFFER;
+        let mut rt = Runtime::host(HostConfig { initial_pages: 1, ..HostConfig::default() });
+        rt.configure(100, 1024).unwrap();
+        let objects: std::vec::Vec<u32> =
+            (0..1500).map(|_| rt.new_object(24, ID_ARRAYBUFFER).unwrap()).collect();
+        let mut pinned: std::vec::Vec<u32> = objects.iter().copied().step_by(53).collect();
+        for &r in &pinned {
+            rt.pin(r).unwrap();
+        }
+        let (renewed, moved) = (pinned[pinned.len() - 1], pinned[pinned.len() - 2]);
+        while rt.gc.phase != Phase::Idle {
+            rt.step();
+        }
+        rt.start_cycle();
+        // A few steps: the walk is under way, not over.
+        for _ in 0..3 {
+            rt.step();
+        }
+        assert!(rt.gc.phase == Phase::Mark && rt.gc.pin_cursor != PINS_DONE);
+        assert!(!rt.pin_walk_passed(renewed - HEADER_SIZE), "the renewed object is ahead");
+        let map = rt.heap.start_map().words;
+        let mut moves = 0;
+        let mut grown = std::vec::Vec::new();
+        while rt.gc.pin_cursor != PINS_DONE && moves < 3 {
+            // Straight to the heap: no GC step, so the walk stays where it is.
+            let r = rt.new_object(60_000, ID_ARRAYBUFFER).unwrap();
+            if rt.heap.start_map().words != map && moves == 0 {
+                moves += 1;
+                assert_ne!(rt.gc.pin_cursor, PINS_DONE, "the map moved in the middle of the walk");
+            }
+            if grown.len() < 4 {
+                rt.pin(r).unwrap();
+                grown.push(r);
+            }
+            if rt.heap.start_map().words != map {
+                break;
+            }
+        }
+        assert_eq!(moves, 1, "the start map moved");
+        assert_eq!(rt.gc.phase, Phase::Mark);
+        // A pinned object renewed in place (shrunk) and one moved (grown) ahead of the walk.
+        assert_eq!(rt.renew(renewed, 8), Ok(renewed));
+        let copy = rt.renew(moved, 50_000).unwrap();
+        assert_ne!(copy, moved);
+        pinned.extend(grown);
+        while rt.gc.phase != Phase::Idle {
+            rt.step();
+        }
+        assert_eq!(rt.check(), 0);
+        for &r in &pinned {
+            assert!(alive(&rt, r), "pinned {r:#x} was freed");
+        }
+        // The unpinned copy is garbage after the next cycle; the pinned original is not.
+        rt.collect();
+        assert!(alive(&rt, moved) && !alive(&rt, copy));
+    }
+
+    /// Counts near 2^32: the pin that would wrap is refused with nothing changed, for a heap
+    /// object (whose count includes its PINNED bit) and a static object alike, and the object
+    /// stays pinned and unpinnable.
+    #[test]
+    fn a_pin_count_at_the_top_refuses_one_more() {
+        let mut rt = host();
+        let r = rt.new_object(8, ID_STRING).unwrap();
+        let s = rt.static_slots();
+        for x in [r, s] {
+            rt.pin(x).unwrap();
+            rt.pin(x).unwrap();
+            let at = rt.pins.count(rt.pin_slot(x).unwrap());
+            // SAFETY: `at` is the count word of `x`'s entry.
+            unsafe { rt.store(at, u32::MAX - 1) };
+            assert_eq!(rt.pin(x), Ok(x));
+            assert_eq!(rt.pin_count(x), u32::MAX);
+            assert_eq!(rt.pin(x), Err(Error::PinOverflow));
+            assert_eq!(rt.pin_count(x), u32::MAX, "the refused pin changed nothing");
+            assert_eq!(rt.check(), 0);
+            rt.unpin(x).unwrap();
+            assert_eq!(rt.pin_count(x), u32::MAX - 1);
+        }
+        rt.collect();
+        assert!(alive(&rt, r));
+        // Down to 2, then the bit alone, then nothing.
+        let at = rt.pins.count(rt.pin_slot(r).unwrap());
+        // SAFETY: as above.
+        unsafe { rt.store(at, 2) };
+        rt.unpin(r).unwrap();
+        assert_eq!(rt.pin_count(r), 1);
+        rt.unpin(r).unwrap();
+        assert_eq!(rt.pin_count(r), 0);
+        assert_eq!(rt.check(), 0);
+        rt.collect();
+        assert!(!alive(&rt, r));
     }
 }
