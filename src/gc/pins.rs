@@ -265,8 +265,9 @@ impl<M: Memory> Runtime<M> {
     fn unpin_entry(&mut self, r: u32, floor: u32) -> bool {
         let Some(i) = self.pin_slot(r) else { return false };
         let at = self.pins.count(i);
-        // SAFETY: `pin_slot` returns an entry inside the table; its count is above `floor`.
-        let n = unsafe { self.load(at) } - 1;
+        // SAFETY: `pin_slot` returns an entry inside the table. Its count is above `floor`
+        // unless something overwrote the table: saturating, so that is no reason to panic.
+        let n = unsafe { self.load(at) }.saturating_sub(1);
         if n > floor {
             // SAFETY: as above.
             unsafe { self.store(at, n) };
