@@ -37,8 +37,9 @@ impl<M: Memory> Runtime<M> {
     /// `__heap_check`: counts every broken invariant of the heap (blocks, free lists, tags,
     /// headers) and of the collector: while marking, no black object (or static root) points to
     /// a white object; gray objects are exactly those on the gray stack; outside marking nothing
-    /// is gray; PINNED bits match the pin table and the pin walk shaded them; the live-object count matches the heap; root
-    /// slots hold objects. [`Runtime::check_each`] says which broke and where.
+    /// is gray; PINNED bits match the pin table and the pin walk shaded them; the live-object
+    /// count matches the heap; root slots hold objects. [`Runtime::check_each`] says which
+    /// broke and where.
     /// Time: O(heap).
     pub fn check(&self) -> u32 {
         self.check_each(|_, _| {})
