@@ -252,9 +252,9 @@ fn unpinning_an_unpinned_object_fails_and_changes_nothing() {
 
 #[test]
 fn an_object_pinned_after_the_pin_scan_is_shaded_by_the_pin() {
-    // `pin`'s common path (first pin, room in the table) must shade a white object while
-    // marking: once the marking steps have passed every pin-table entry, nothing else would, and
-    // the cycle would free a pinned object.
+    // A first pin (the PINNED bit) must shade a white object while marking: once the pin walk
+    // has passed the object's block (or was skipped), nothing else would, and the cycle would
+    // free a pinned object.
     let mut rt = host();
     let t = ids().tree;
     // A long list reachable only from a pinned head: the pin scan (when the gray stack first

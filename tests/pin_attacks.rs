@@ -393,3 +393,79 @@ fn unpinning_a_forged_pin_does_not_unpin_another_object() {
     assert!(rt.validate_object(forged).is_err(), "the forged object was garbage");
     assert_sound(&rt, "end");
 }
+
+/// A marking of a long list held by a static slot, with no heap object pinned at its start (the
+/// pin walk is skipped), and an unrooted object made before it: white, and behind the walk.
+fn marking_with_an_unrooted_object(rt: &mut Rt) -> u32 {
+    let tree = ids().tree;
+    let slots = rt.static_slots();
+    let mut head = 0;
+    for _ in 0..4000 {
+        let x = new(rt, 8, tree);
+        st(rt, x, head);
+        st(rt, slots, x);
+        rt.link(slots, x, false).unwrap();
+        head = x;
+    }
+    rt.collect();
+    let unrooted = new(rt, 8, ids().abuf);
+    rt.configure(100, 1024).unwrap();
+    assert_eq!(rt.gc_step(), Phase::Mark);
+    assert_eq!(rt.gc_step(), Phase::Mark);
+    unrooted
+}
+
+/// Compiled code sets PINNED in a live object's header while no heap object is pinned, and the
+/// host then pins that object: by its header a second pin, counted in the table. The host's pin
+/// is real: the object must survive. (If the counted pin does not set the may-have-pins flag,
+/// the next cycle skips the walk and frees it, leaving its table entry behind.)
+#[test]
+fn a_host_pin_over_a_forged_bit_while_idle_keeps_the_object() {
+    let mut rt = forging_host();
+    let abuf = ids().abuf;
+    let r = new(&mut rt, 8, abuf);
+    forge_pinned(&rt, r);
+    assert_eq!(rt.pin(r), Ok(r));
+    rt.collect();
+    assert!(rt.validate_object(r).is_ok(), "an object the host pinned was freed");
+    assert_eq!(rt.pin_count(r), 2);
+}
+
+/// The same while marking, with the walk behind the object (here skipped: nothing was pinned at
+/// the cycle's start): the host's pin must shade it, as a first pin does.
+#[test]
+fn a_host_pin_over_a_forged_bit_while_marking_keeps_the_object() {
+    let mut rt = forging_host();
+    let r = marking_with_an_unrooted_object(&mut rt);
+    assert!(color(&rt, r) < 2, "white");
+    forge_pinned(&rt, r);
+    assert_eq!(rt.pin(r), Ok(r));
+    while rt.phase() != Phase::Idle {
+        rt.gc_step();
+    }
+    assert!(rt.validate_object(r).is_ok(), "an object the host pinned was freed");
+    assert_eq!(rt.pin_count(r), 2);
+}
+
+/// During the sweep, a pin of an object the marking found dead is refused whether or not its
+/// header says PINNED: compiled code forged the bit on garbage, and a host pin on top of it must
+/// not leave a table entry for a block the sweep frees (nor resurrect it through the
+/// out-of-memory path's protection).
+#[test]
+fn a_pin_over_a_forged_bit_on_a_dead_object_is_refused_during_the_sweep() {
+    let mut rt = forging_host();
+    let r = marking_with_an_unrooted_object(&mut rt);
+    while rt.phase() == Phase::Mark {
+        rt.gc_step();
+    }
+    assert!(rt.validate_object(r).is_ok(), "not swept yet");
+    forge_pinned(&rt, r);
+    let before = snapshot(&rt);
+    assert_eq!(rt.pin(r), Err(Error::DeadObject));
+    assert!(snapshot(&rt) == before, "the refused pin changed memory");
+    while rt.phase() != Phase::Idle {
+        rt.gc_step();
+    }
+    assert!(rt.validate_object(r).is_err(), "the garbage was freed");
+    assert_eq!(rt.pin_count(r), 0, "no entry left for the freed block");
+}

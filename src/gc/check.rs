@@ -37,8 +37,9 @@ impl<M: Memory> Runtime<M> {
     /// `__heap_check`: counts every broken invariant of the heap (blocks, free lists, tags,
     /// headers) and of the collector: while marking, no black object (or static root) points to
     /// a white object; gray objects are exactly those on the gray stack; outside marking nothing
-    /// is gray; PINNED bits match the pin table and the pin walk shaded them; the live-object
-    /// count matches the heap; root slots hold objects. [`Runtime::check_each`] says which
+    /// is gray; pin-table entries name static or PINNED objects, a PINNED object is flagged for
+    /// the next walk and shaded once the walk has passed it; the live-object count matches the
+    /// heap; root slots hold objects. [`Runtime::check_each`] says which
     /// broke and where.
     /// Time: O(heap).
     pub fn check(&self) -> u32 {
@@ -150,7 +151,8 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// [`Invariant::PinEntryBad`]: the table's entries are as its layout says (static objects,
-    /// or PINNED heap objects pinned at least twice).
+    /// or PINNED heap objects pinned at least twice), each reachable from its home slot and
+    /// entered once.
     fn check_pins(&self, v: &mut Violations<'_>) {
         let (table, len) = self.pins.block_and_len();
         let capacity = self.pins.capacity();
@@ -184,6 +186,17 @@ impl<M: Memory> Runtime<M> {
         }
         if entries != len {
             v.report(Invariant::PinEntryBad, table.wrapping_sub(HEADER_SIZE));
+        }
+        if entries == capacity {
+            return; // no empty slot: nothing is reachable by probing (reported just above)
+        }
+        for i in 0..capacity {
+            // SAFETY: `i < capacity`: an entry of the validated table block.
+            let r = unsafe { self.load(self.pins.key(i)) };
+            // Each entry is found from its home slot, once (no duplicate before it).
+            if r != 0 && self.pin_slot(r) != Some(i) {
+                v.report(Invariant::PinEntryBad, r);
+            }
         }
     }
 

@@ -619,8 +619,9 @@ impl<M: Memory> Runtime<M> {
         }
     }
 
-    /// Idle → Mark: shades every root (pins, static objects' references, the shadow stack).
-    /// The only atomic work at cycle start; proportional to the roots.
+    /// Idle → Mark: starts the pin walk (or skips it) and shades the static roots and the
+    /// shadow stack. The only atomic work at cycle start; proportional to those roots (pinned
+    /// objects are found by the marking steps' walk).
     fn start_cycle(&mut self) {
         debug_assert_eq!(self.gc.phase, Phase::Idle);
         self.gc.phase = Phase::Mark;

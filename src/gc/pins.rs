@@ -34,8 +34,8 @@ const WALK_WORD_WORK: u32 = 2;
 /// traced object's 16).
 const WALK_BLOCK_WORK: u32 = 4;
 
-/// The counted pins: the count of PINNED heap objects, and an open-addressing table of
-/// `(ref, count)` in a heap block for the counts a bit cannot hold.
+/// The counted pins: an open-addressing table of `(ref, count)` in a heap block for the counts
+/// a PINNED bit cannot hold, and the flag that says whether marking must walk for PINNED bits.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PinTable {
     /// Ref of the table's Internal block, 0 before the first entry. Invariant: holds
@@ -46,11 +46,12 @@ pub struct PinTable {
     /// Occupied entries. Invariant: each names a static object (count ≥ 1) or a PINNED heap
     /// object (count ≥ 2).
     len: u32,
-    /// Whether a heap object may have PINNED set: a first pin sets it, a cycle's start clears it
-    /// when it starts the walk, and the walk sets it again when it meets a PINNED object. So it
-    /// is false only when the last walk found none and nothing was pinned since that walk began,
-    /// and a cycle that starts with it false skips the walk. It is a flag, not a count, so that a
-    /// PINNED bit compiled code writes into a header can only cause a walk, never skip one.
+    /// Whether a heap object may have PINNED set: a pin of a heap object (first or not) sets
+    /// it, a cycle's start clears it when it starts the walk, and the walk sets it again when it
+    /// meets a PINNED object. So it is false only when the last walk found none and nothing was
+    /// pinned since that walk began, and a cycle that starts with it false skips the walk. It is
+    /// a flag, not a count, so that a PINNED bit compiled code writes into a header can only
+    /// cause a walk, never skip one.
     /// Invariant: every PINNED object is ahead of a running walk, or this is set.
     pub(super) may_have: bool,
 }
@@ -96,14 +97,16 @@ impl PinTable {
 }
 
 impl<M: Memory> Runtime<M> {
-    /// The slot index holding `r`, if it has an entry. Time: O(1) expected.
-    fn pin_slot(&self, r: u32) -> Option<u32> {
+    /// The slot index holding `r`, if it has an entry. At most `capacity` probes, so a table
+    /// that something overwrote (no empty slot left) cannot make a lookup loop forever.
+    /// Time: O(1) expected.
+    pub(super) fn pin_slot(&self, r: u32) -> Option<u32> {
         let t = &self.pins;
         if t.len == 0 {
             return None;
         }
         let mut i = t.home(r);
-        loop {
+        for _ in 0..t.capacity {
             // SAFETY: `i < capacity` (masked): an entry inside the table's block.
             let k = unsafe { self.load(t.key(i)) };
             if k == r {
@@ -114,14 +117,19 @@ impl<M: Memory> Runtime<M> {
             }
             i = (i + 1) & (t.capacity - 1);
         }
+        None
     }
 
-    /// Inserts `r` with count `n` (not present; room guaranteed).
+    /// Inserts `r` with count `n` (not present; room guaranteed). At most `capacity` probes: in
+    /// a table that something overwrote so that no slot is empty, the last probed slot is taken.
     fn pin_insert(&mut self, r: u32, n: u32) {
         let t = &self.pins;
         let mut i = t.home(r);
-        // SAFETY: `i < capacity` (masked): an entry inside the table's block.
-        while unsafe { self.load(t.key(i)) } != 0 {
+        for _ in 1..t.capacity {
+            // SAFETY: `i < capacity` (masked): an entry inside the table's block.
+            if unsafe { self.load(t.key(i)) } == 0 {
+                break;
+            }
             i = (i + 1) & (t.capacity - 1);
         }
         let (key, count) = (t.key(i), t.count(i));
@@ -187,26 +195,35 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// `pin` of a static object or of a heap object already pinned: counts it in the table
-    /// (a heap object's entry starts at 2, its first pin being the bit). Returns no value, so
-    /// that the result fits a register (no frame for `pin` to reserve).
+    /// (a heap object's entry starts at 2, its first pin being the bit). A heap object's bit
+    /// may be one compiled code wrote, which no pin flagged or shaded: so this pin does what a
+    /// first pin does (refused during a sweep for an object the marking found dead; then the
+    /// flag set and, while marking, the object shaded). Returns no value, so that the result
+    /// fits a register (no frame for `pin` to reserve).
     #[inline(never)]
     fn pin_counted(&mut self, r: u32, heap: bool) -> Result<(), Error> {
+        if heap && self.is_dead(r) {
+            return Err(Error::DeadObject);
+        }
         if let Some(i) = self.pin_slot(r) {
             let at = self.pins.count(i);
             // SAFETY: `pin_slot` returns an entry inside the table.
             let n = unsafe { self.load(at) }.checked_add(1).ok_or(Error::PinOverflow)?;
             // SAFETY: as above.
             unsafe { self.store(at, n) };
-            return Ok(());
-        }
-        if let Err(e) = self.pin_reserve() {
-            if e != Error::OutOfMemory {
-                return Err(e);
+        } else {
+            if let Err(e) = self.pin_reserve() {
+                if e != Error::OutOfMemory {
+                    return Err(e);
+                }
+                self.collect_keeping(&[r])?;
+                self.pin_reserve()?;
             }
-            self.collect_keeping(&[r])?;
-            self.pin_reserve()?;
+            self.pin_insert(r, if heap { 2 } else { 1 });
         }
-        self.pin_insert(r, if heap { 2 } else { 1 });
+        if heap {
+            self.pinned_heap_object(r);
+        }
         Ok(())
     }
 
@@ -223,12 +240,19 @@ impl<M: Memory> Runtime<M> {
         }
         // SAFETY: `block` was validated: a live managed heap block.
         unsafe { self.set_gc_info(block, self.gc_info(block).with_pinned(true)) };
+        // After the bit: shading writes the gray color and link into the same word.
+        self.pinned_heap_object(r);
+        Ok(())
+    }
+
+    /// After a pin of the PINNED heap object `r` outside `pin`'s idle fast path: sets the flag
+    /// (the next cycle walks) and, while marking, shades `r` (the walk may have passed it).
+    /// Time: O(1).
+    fn pinned_heap_object(&mut self, r: u32) {
         self.pins.may_have = true;
         if self.gc.phase == Phase::Mark {
-            // After the bit: shading writes the gray color and link into the same word.
             self.shade(r);
         }
-        Ok(())
     }
 
     /// `__unpin`: removes one pin; an object that is not pinned is an error. Time: O(1) expected.
@@ -282,7 +306,8 @@ impl<M: Memory> Runtime<M> {
         let t = self.pins;
         let mask = t.capacity - 1;
         let mut j = i;
-        loop {
+        // At most `capacity - 1` steps: the run ends at an empty slot, or where it began.
+        for _ in 1..t.capacity {
             j = (j + 1) & mask;
             // SAFETY: `j < capacity` (masked): an entry inside the table's block.
             let k = unsafe { self.load(t.key(j)) };
@@ -628,5 +653,35 @@ mod tests {
         assert_eq!(rt.check(), 0);
         rt.collect();
         assert!(!alive(&rt, r));
+    }
+
+    /// A table something overwrote: a duplicated entry is reported by the checker, and a table
+    /// with no empty slot makes no lookup loop forever (lookups end after `capacity` probes).
+    #[test]
+    fn an_overwritten_table_is_reported_and_lookups_end() {
+        let mut rt = host();
+        let (a, b) = (rt.new_object(8, ID_STRING).unwrap(), rt.new_object(8, ID_STRING).unwrap());
+        for r in [a, a, b, b] {
+            rt.pin(r).unwrap();
+        }
+        assert_eq!(rt.check(), 0);
+        let ib = rt.pin_slot(b).unwrap();
+        // SAFETY: `ib` is an entry of the table.
+        unsafe { rt.store(rt.pins.key(ib), a) };
+        let report = rt.check_report();
+        assert!(
+            report.iter().any(|v| v.invariant == crate::Invariant::PinEntryBad && v.address == a),
+            "{report:?}"
+        );
+        // Every slot taken: lookups and removals still end.
+        for i in 0..rt.pins.capacity() {
+            // SAFETY: `i < capacity`: an entry of the table.
+            unsafe { rt.store(rt.pins.key(i), 0xFFFF_0000 + 16 * i) };
+        }
+        assert_eq!(rt.pin_slot(b), None);
+        assert_eq!(rt.pin_count(b), 1, "no entry found: the PINNED bit alone");
+        rt.unpin(b).unwrap();
+        assert_eq!(rt.unpin(b), Err(Error::NotPinned));
+        assert!(rt.check() > 0);
     }
 }
