@@ -194,8 +194,9 @@ invariants! {
     AscPlanMismatch = 43,
     // ----- pins (gc/pins.rs) -----
     /// The pin table is a live Internal block, and each entry names a static object (count at
-    /// least 1) or a live PINNED heap object (count at least 2: the first pin is the bit), as
-    /// many entries as counted (address: the entry's ref, or the table's block).
+    /// least 1) or a live PINNED heap object (count at least 2: the first pin is the bit), each
+    /// reachable from its home slot and entered once, as many entries as counted (address: the
+    /// entry's ref, or the table's block).
     PinEntryBad = 44,
     /// While marking, a PINNED heap object the pin walk has passed is not white (address: the
     /// block).
