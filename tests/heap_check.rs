@@ -6,7 +6,6 @@
 
 mod model;
 
-use asrt::gc::Phase;
 use asrt::host::HostConfig;
 use asrt::memory::Memory;
 use asrt::object::{Kind, LEFTFREE, LINK_MASK, MANAGED, MM_INFO, PINNED, RT_SIZE, block_size};
@@ -279,7 +278,7 @@ fn pin_entry_of_an_object_without_the_bit() {
 #[test]
 fn pinned_white_object_the_walk_has_passed() {
     let mut rt = host();
-    let white = marking(&mut rt);
+    let white = marking_with_a_white_object(&mut rt, ids().tree);
     // Nothing was pinned at the cycle's start: the walk is over, and a pin now would shade.
     st(&rt, white - 12, ld(&rt, white - 12) | PINNED);
     expect(&rt, &[(PinnedNotShaded, white - 16), (PinnedNotFlagged, white - 16)]);
@@ -329,32 +328,11 @@ fn unmanaged_block_turned_managed_breaks_the_live_count() {
     expect(&rt, &[(LiveCountMismatch, 0)]);
 }
 
-/// A cycle in the mark phase with a long rooted list still to scan; returns an unreachable
-/// object made before the cycle started (white: marking never reaches it).
-fn marking(rt: &mut Rt) -> u32 {
-    let t = ids().tree;
-    let slots = rt.static_slots();
-    let mut head = 0;
-    for _ in 0..4000 {
-        let x = new(rt, 8, t);
-        st(rt, x, head);
-        st(rt, slots, x);
-        rt.link(slots, x, false).unwrap();
-        head = x;
-    }
-    rt.collect();
-    let white = new(rt, 8, t);
-    rt.configure(100, 1024).unwrap();
-    assert_eq!(rt.gc_step(), Phase::Mark);
-    assert_eq!(rt.gc_step(), Phase::Mark);
-    white
-}
-
 #[test]
 fn black_object_pointing_to_a_white_one_while_marking() {
     let mut rt = host();
     let ids = ids();
-    let white = marking(&mut rt);
+    let white = marking_with_a_white_object(&mut rt, ids.tree);
     let black = new(&mut rt, 8, ids.tree); // allocated black while marking
     assert_eq!(color(&rt, black), 3);
     assert!(color(&rt, white) < 2);
@@ -367,7 +345,7 @@ fn black_object_pointing_to_a_white_one_while_marking() {
 #[test]
 fn gray_object_not_on_the_gray_stack() {
     let mut rt = host();
-    let white = marking(&mut rt);
+    let white = marking_with_a_white_object(&mut rt, ids().tree);
     st(&rt, white - 12, MANAGED | 2);
     let list = report(&rt);
     assert_eq!(list.len(), 1, "{list:?}");

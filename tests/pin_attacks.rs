@@ -394,27 +394,6 @@ fn unpinning_a_forged_pin_does_not_unpin_another_object() {
     assert_sound(&rt, "end");
 }
 
-/// A marking of a long list held by a static slot, with no heap object pinned at its start (the
-/// pin walk is skipped), and an unrooted object made before it: white, and behind the walk.
-fn marking_with_an_unrooted_object(rt: &mut Rt) -> u32 {
-    let tree = ids().tree;
-    let slots = rt.static_slots();
-    let mut head = 0;
-    for _ in 0..4000 {
-        let x = new(rt, 8, tree);
-        st(rt, x, head);
-        st(rt, slots, x);
-        rt.link(slots, x, false).unwrap();
-        head = x;
-    }
-    rt.collect();
-    let unrooted = new(rt, 8, ids().abuf);
-    rt.configure(100, 1024).unwrap();
-    assert_eq!(rt.gc_step(), Phase::Mark);
-    assert_eq!(rt.gc_step(), Phase::Mark);
-    unrooted
-}
-
 /// Compiled code sets PINNED in a live object's header while no heap object is pinned, and the
 /// host then pins that object: by its header a second pin, counted in the table. The host's pin
 /// is real: the object must survive. (If the counted pin does not set the may-have-pins flag,
@@ -436,7 +415,7 @@ fn a_host_pin_over_a_forged_bit_while_idle_keeps_the_object() {
 #[test]
 fn a_host_pin_over_a_forged_bit_while_marking_keeps_the_object() {
     let mut rt = forging_host();
-    let r = marking_with_an_unrooted_object(&mut rt);
+    let r = marking_with_a_white_object(&mut rt, ids().abuf);
     assert!(color(&rt, r) < 2, "white");
     forge_pinned(&rt, r);
     assert_eq!(rt.pin(r), Ok(r));
@@ -454,7 +433,7 @@ fn a_host_pin_over_a_forged_bit_while_marking_keeps_the_object() {
 #[test]
 fn a_pin_over_a_forged_bit_on_a_dead_object_is_refused_during_the_sweep() {
     let mut rt = forging_host();
-    let r = marking_with_an_unrooted_object(&mut rt);
+    let r = marking_with_a_white_object(&mut rt, ids().abuf);
     while rt.phase() == Phase::Mark {
         rt.gc_step();
     }

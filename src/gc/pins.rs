@@ -20,8 +20,9 @@
 
 use super::{PINS_DONE, Phase};
 use crate::error::Error;
+use crate::heap::starts::WORD_SPAN;
 use crate::memory::Memory;
-use crate::object::{ALIGN, HEADER_SIZE};
+use crate::object::HEADER_SIZE;
 use crate::runtime::Runtime;
 
 /// Bytes of one entry: the ref, then its count.
@@ -263,10 +264,7 @@ impl<M: Memory> Runtime<M> {
         }
         let block = self.validate_object_hot(r)?;
         if r < self.heap.start() {
-            return match self.unpin_entry(r, 0) {
-                true => Ok(()),
-                false => Err(Error::NotPinned),
-            };
+            return if self.unpin_entry(r, 0) { Ok(()) } else { Err(Error::NotPinned) };
         }
         // SAFETY: `block` was validated: a live managed heap block.
         let info = unsafe { self.gc_info(block) };
@@ -379,7 +377,7 @@ impl<M: Memory> Runtime<M> {
     /// there must be shaded), for the checker.
     pub(super) fn pin_walk_passed(&self, block: u32) -> bool {
         let cursor = self.gc.pin_cursor;
-        cursor == PINS_DONE || (block - self.heap.start()) / (32 * ALIGN) < cursor
+        cursor == PINS_DONE || (block - self.heap.start()) / WORD_SPAN < cursor
     }
 
     /// How many times `r` is pinned (0 for anything that is not a pinned object).

@@ -417,3 +417,25 @@ macro_rules! wasm_gc_tests {
         }
     };
 }
+
+/// A cycle in the mark phase with a long list held by a static slot still to scan, and no heap
+/// object pinned at its start (the pin walk is skipped); returns an unreachable object of type
+/// `id` made before the cycle started (white: marking never reaches it).
+pub fn marking_with_a_white_object(rt: &mut Rt, id: u32) -> u32 {
+    let tree = ids().tree;
+    let slots = rt.static_slots();
+    let mut head = 0;
+    for _ in 0..4000 {
+        let x = new(rt, 8, tree);
+        st(rt, x, head);
+        st(rt, slots, x);
+        rt.link(slots, x, false).unwrap();
+        head = x;
+    }
+    rt.collect();
+    let white = new(rt, 8, id);
+    rt.configure(100, 1024).unwrap();
+    assert_eq!(rt.gc_step(), asrt::gc::Phase::Mark);
+    assert_eq!(rt.gc_step(), asrt::gc::Phase::Mark);
+    white
+}
