@@ -97,6 +97,35 @@ fn array_buffer_shrunk_while_its_array_is_scanned() {
     tail_is_not_scanned(&mut rt, garbage);
 }
 
+/// Compiled code overwrites the rtSize of an Array's buffer with a size past the buffer's block
+/// and makes the Array's length claim that far: the scan must stop at the block, not read the
+/// neighbour's payload as slots (which kept `garbage` alive, and past the memory's end would
+/// trap).
+#[test]
+fn an_overwritten_buffer_size_does_not_extend_the_scan() {
+    let mut rt = host_with(256);
+    rt.set_step_checks(0); // the overwritten header is a broken invariant until restored
+    let ids = ids();
+    let garbage = new(&mut rt, 8, ids.tree);
+    let arr = new(&mut rt, 16, ids.arr_str);
+    let buf = new(&mut rt, 64, ids.abuf);
+    let neighbour = new(&mut rt, 256, ids.abuf);
+    assert_eq!(neighbour, buf + block_size(64), "the buffer's right neighbour");
+    fill_words(&rt, neighbour, 256, garbage);
+    let claimed = 64 + 256;
+    st(&rt, arr, buf);
+    st(&rt, arr + 4, buf);
+    st(&rt, arr + 8, claimed);
+    st(&rt, arr + 12, claimed / 4);
+    st(&rt, buf - 4, claimed);
+    root(&mut rt, 0, arr);
+    root(&mut rt, 1, neighbour);
+    rt.collect();
+    assert!(rt.validate_object(garbage).is_err(), "kept alive by a scan past the buffer's block");
+    st(&rt, buf - 4, 64);
+    assert_eq!(rt.check(), 0);
+}
+
 #[test]
 fn new_collects_before_out_of_memory() {
     // 1 MiB of memory at most; every object is garbage as soon as the next one is made.

@@ -297,7 +297,10 @@ impl<M: Memory> Runtime<M> {
                 } else {
                     self.load(r + 8)
                 };
-                (self.load(r + 4), bytes, self.load(buffer - HEADER_SIZE + RT_SIZE))
+                let buf_info = MmInfo(self.load(buffer - HEADER_SIZE + MM_INFO));
+                let buf_size = self.load(buffer - HEADER_SIZE + RT_SIZE);
+                // Never past the buffer's block, whatever compiled code wrote into its rtSize.
+                (self.load(r + 4), bytes, buf_size.min(buf_info.size().saturating_sub(HEADER_SIZE)))
             };
             // Only slots inside the buffer's payload are read.
             let buf_end = buffer as u64 + buf_size as u64;
