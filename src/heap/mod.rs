@@ -209,28 +209,26 @@ impl<M: Memory> Heap<M> {
         Ok(block)
     }
 
-    /// The block of `ptr` when it passes every check of [`Heap::validate`], for the exports
-    /// called once per object from JavaScript; `None` for anything else, with no error to tell
-    /// apart (the caller asks `validate` which). The bounds come from the last region's
-    /// sentinel instead of the memory's size: every used block ends at or below `tail`, and
-    /// `tail + 16` is inside memory, so the bounds are stronger, and one compare checks both ends
-    /// (an address below the heap wraps to a large offset). Time: O(1).
+    /// The block of `ptr` when a used block starts right below it: [`Heap::validate`]'s checks
+    /// of the ref itself (aligned, inside the heap, its start bit set), for the exports called
+    /// once per object from JavaScript that never read the block's extent (`__link`, `__pin`,
+    /// `__unpin`); `None` for anything else, with no error to tell apart (the caller asks
+    /// `validate` which). Exact as `validate` is: the start map alone rejects forged headers,
+    /// stale refs and foreign pages. It skips `validate`'s check that the header's size agrees
+    /// with its rtSize: those exports read only gcInfo and rtId, and every reader of a block's
+    /// extent bounds it itself (the tracer by the block size, whatever rtSize says), because
+    /// compiled code may overwrite a header after any check. The bounds come from the last
+    /// region's sentinel instead of the memory's size: every used block ends at or below `tail`,
+    /// and `tail + 16` is inside memory, so one compare checks both ends (an address below the
+    /// heap wraps to a large offset). Time: O(1).
     #[inline(always)]
-    pub fn live_block(&self, ptr: u32) -> Option<u32> {
+    pub fn block_start(&self, ptr: u32) -> Option<u32> {
         let block = ptr.wrapping_sub(HEADER_SIZE);
         let off = block.wrapping_sub(self.start);
-        if !ptr.is_multiple_of(ALIGN)
-            || off >= self.tail - self.start
-            || !self.starts.is_set(&self.mem, off)
-        {
-            return None;
-        }
-        // SAFETY: `start <= block < tail` and `tail + 16` is inside memory: the header is in
-        // bounds.
-        let (info, size) = unsafe { (self.mm(block), self.mem.load(block + RT_SIZE)) };
-        let bsize = info.size();
-        (size <= MAX_PAYLOAD && bsize == block_size(size) && bsize <= self.tail - block)
-            .then_some(block)
+        let starts_here = ptr.is_multiple_of(ALIGN)
+            && off < self.tail - self.start
+            && self.starts.is_set(&self.mem, off);
+        starts_here.then_some(block)
     }
 
     /// The first block of the heap, for walks. Returns `(block, mmInfo)` pairs via [`Heap::next_block`].
