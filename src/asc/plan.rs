@@ -319,7 +319,7 @@ impl<M: Memory> Runtime<M> {
             return None;
         }
         // SAFETY: `entries` is an object: its header is in memory.
-        let room = unsafe { self.load(entries - HEADER_SIZE + RT_SIZE) };
+        let room = unsafe { self.readable_payload(entries) };
         let bytes = (used as u64) * stride as u64;
         if bytes > room as u64 || !entries.is_multiple_of(4) {
             return None;

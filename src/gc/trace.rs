@@ -257,6 +257,27 @@ impl<M: Memory> Runtime<M> {
         unsafe { self.refs_by_flags(r, f, size) }
     }
 
+    /// The payload bytes of the object `r` a scan may read: its rtSize, but never past its
+    /// block (a heap object, or a static object of this build, whose header `is_static`
+    /// checked) or past a hosted program's static data, whatever compiled code wrote into
+    /// rtSize. Time: O(1).
+    ///
+    /// # Safety
+    /// `r` is an object ([`Runtime::is_object`]): its header lies in memory.
+    #[inline(always)]
+    pub(crate) unsafe fn readable_payload(&self, r: u32) -> u32 {
+        #[cfg(feature = "assemblyscript")]
+        if let Some(p) = self.asc {
+            // SAFETY: the caller's.
+            return unsafe { self.asc_payload(&p, r) };
+        }
+        // SAFETY: the caller's.
+        let (info, rt_size) = unsafe {
+            (MmInfo(self.load(r - HEADER_SIZE + MM_INFO)), self.load(r - HEADER_SIZE + RT_SIZE))
+        };
+        rt_size.min(info.size().saturating_sub(HEADER_SIZE))
+    }
+
     /// [`Runtime::refs_of`] for a type whose flags `f` name a pointer-free type, an Array, a view
     /// or a `StaticArray` (a hosted program's `Map` and `Set`, asc/plan.rs, too); `size` payload
     /// bytes of `r` are readable.
@@ -297,10 +318,7 @@ impl<M: Memory> Runtime<M> {
                 } else {
                     self.load(r + 8)
                 };
-                let buf_info = MmInfo(self.load(buffer - HEADER_SIZE + MM_INFO));
-                let buf_size = self.load(buffer - HEADER_SIZE + RT_SIZE);
-                // Never past the buffer's block, whatever compiled code wrote into its rtSize.
-                (self.load(r + 4), bytes, buf_size.min(buf_info.size().saturating_sub(HEADER_SIZE)))
+                (self.load(r + 4), bytes, self.readable_payload(buffer))
             };
             // Only slots inside the buffer's payload are read.
             let buf_end = buffer as u64 + buf_size as u64;
@@ -580,5 +598,29 @@ impl<M: Memory> Runtime<M> {
             self.shade(r);
         }
         Ok(())
+    }
+}
+
+#[cfg(all(test, any(not(target_arch = "wasm32"), feature = "std")))]
+mod tests {
+    use super::*;
+    use crate::host::HostConfig;
+    use crate::object::block_size;
+    use crate::rtti::ID_ARRAYBUFFER;
+
+    /// A scan reads an object's rtSize bytes, but never past its block when compiled code wrote
+    /// a larger rtSize.
+    #[test]
+    fn the_readable_payload_stops_at_the_block() {
+        let mut rt = Runtime::host(HostConfig::default());
+        let r = rt.new_object(40, ID_ARRAYBUFFER).unwrap();
+        // SAFETY: `r` is a live managed heap object.
+        assert_eq!(unsafe { rt.readable_payload(r) }, 40);
+        for forged in [48, 1 << 20, u32::MAX] {
+            // SAFETY: the rtSize word of `r`'s header.
+            unsafe { rt.store(r - HEADER_SIZE + RT_SIZE, forged) };
+            // SAFETY: as above.
+            assert_eq!(unsafe { rt.readable_payload(r) }, block_size(40) - HEADER_SIZE);
+        }
     }
 }
