@@ -196,7 +196,8 @@ impl<M: Memory> Runtime<M> {
         }
         // SAFETY: as above; a heap object's mmInfo is the block's.
         let info = MmInfo(unsafe { self.load(r - HEADER_SIZE + MM_INFO) });
-        rt_size.min(info.size().saturating_sub(HEADER_SIZE))
+        // Nor past the last region's sentinel, whatever compiled code wrote into mmInfo.
+        rt_size.min(info.size().saturating_sub(HEADER_SIZE)).min(self.heap.tail().saturating_sub(r))
     }
 
     /// Where the references of the object `r` are, learning its class's fields first if they are

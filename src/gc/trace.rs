@@ -242,8 +242,11 @@ impl<M: Memory> Runtime<M> {
                 self.load(r - HEADER_SIZE + RT_SIZE),
             )
         };
-        // Never past the block's own extent, whatever compiled code wrote into rtSize.
-        let size = rt_size.min(info.size().saturating_sub(HEADER_SIZE));
+        // Never past the block's own extent, whatever compiled code wrote into rtSize, nor past
+        // the last region's sentinel, whatever it wrote into mmInfo as well.
+        let size = rt_size
+            .min(info.size().saturating_sub(HEADER_SIZE))
+            .min(self.heap.tail().saturating_sub(r));
         let Some(desc) = rtti::type_desc(id) else {
             return Refs::None;
         };
@@ -260,7 +263,8 @@ impl<M: Memory> Runtime<M> {
     /// The payload bytes of the object `r` a scan may read: its rtSize, but never past its
     /// block (a heap object, or a static object of this build, whose header `is_static`
     /// checked) or past a hosted program's static data, whatever compiled code wrote into
-    /// rtSize. Time: O(1).
+    /// rtSize; and never past the last region's sentinel, whatever it wrote into mmInfo as
+    /// well (below the sentinel is memory). Time: O(1).
     ///
     /// # Safety
     /// `r` is an object ([`Runtime::is_object`]): its header lies in memory.
@@ -275,7 +279,7 @@ impl<M: Memory> Runtime<M> {
         let (info, rt_size) = unsafe {
             (MmInfo(self.load(r - HEADER_SIZE + MM_INFO)), self.load(r - HEADER_SIZE + RT_SIZE))
         };
-        rt_size.min(info.size().saturating_sub(HEADER_SIZE))
+        rt_size.min(info.size().saturating_sub(HEADER_SIZE)).min(self.heap.tail().saturating_sub(r))
     }
 
     /// [`Runtime::refs_of`] for a type whose flags `f` name a pointer-free type, an Array, a view

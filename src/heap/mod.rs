@@ -147,6 +147,13 @@ impl<M: Memory> Heap<M> {
         self.start
     }
 
+    /// The last region's sentinel: every used block ends at or below it, and it lies inside
+    /// memory, so no extent of an object (heap or static) need reach past it.
+    #[inline(always)]
+    pub(crate) fn tail(&self) -> u32 {
+        self.tail
+    }
+
     /// The mmInfo word of the block at `block`.
     ///
     /// # Safety
