@@ -2,7 +2,8 @@
 # THE test command. Installs what is missing (scripts/setup.sh), then runs
 # every test level, failing fast:
 #
-#   host      cargo fmt --check, cargo clippy (-D warnings, SAFETY comments), cargo test (x86_64)
+#   host      cargo fmt --check, cargo clippy (-D warnings, SAFETY comments), cargo test (x86_64);
+#             the unit tests and clippy again with --features assemblyscript
 #   build     scripts/build.sh all             (release wasm: default, modern profile, import-memory,
 #             rtrace, assemblyscript host)
 #   wasm-node cargo test --target wasm32-unknown-unknown --tests   (wasm-bindgen-test-runner in node)
@@ -62,6 +63,9 @@ stage_host() {
   cargo fmt --check
   cargo clippy --all-targets -- -D warnings -W clippy::undocumented_unsafe_blocks
   cargo test
+  # The unit tests again in the build that hosts AssemblyScript programs (its own constants).
+  cargo clippy --lib --features assemblyscript -- -D warnings -W clippy::undocumented_unsafe_blocks
+  cargo test --lib --features assemblyscript
 }
 
 stage_fuzz() {

@@ -762,8 +762,12 @@ mod tests {
         assert_eq!(paced_threshold(live, 100, 0), live);
         assert_eq!(paced_threshold(live, 90, 5 << 20), live * 9 / 10);
         assert_eq!(paced_threshold(live, 1000, 0), live * 10);
-        assert_eq!(paced_threshold(1 << 20, 50, 0), MIN_THRESHOLD, "at least the minimum");
-        assert_eq!(paced_threshold(1 << 20, 100, 300), MIN_THRESHOLD + 300, "after the marking");
+        assert_eq!(paced_threshold(MIN_THRESHOLD, 50, 0), MIN_THRESHOLD, "at least the minimum");
+        assert_eq!(
+            paced_threshold(MIN_THRESHOLD, 100, 300),
+            MIN_THRESHOLD + 300,
+            "after the marking"
+        );
         assert_eq!(paced_threshold(live, 10, 20 << 20), (20 << 20) + MIN_THRESHOLD);
         assert_eq!(paced_threshold(0, 1000, 0), MIN_THRESHOLD);
     }
