@@ -127,6 +127,12 @@ pub fn layout_rs(l: &Layout) -> String {
         .unwrap();
     }
     writeln!(s, "];").unwrap();
+    let field_end = l.types.iter().flat_map(|t| t.refs.iter().map(|r| r + 4)).max().unwrap_or(0);
+    writeln!(
+        s,
+        "/// Where the last reference field of any plain class ends (0 without one).\npub const MAX_FIELD_END: u32 = {field_end};"
+    )
+    .unwrap();
     writeln!(
         s,
         "/// Slots of the shadow stack (docs/ABI.md §5).\npub const SHADOW_STACK_SLOTS: u32 = {};",

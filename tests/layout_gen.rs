@@ -284,6 +284,7 @@ fn generated_code_names_everything() {
         "pub const ID_TREENODE: u32 = 10;",
         "pub static TYPES: [TypeDesc; 11] = [",
         "TypeDesc { flags: 0, base: 0, refs: &[0, 4] },",
+        "pub const MAX_FIELD_END: u32 = 8;",
         "pub const SHADOW_STACK_SLOTS: u32 = 16384;",
         "pub const MAX_MEMORY_PAGES: u32 = 65535;",
     ] {

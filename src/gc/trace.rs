@@ -242,22 +242,31 @@ impl<M: Memory> Runtime<M> {
                 self.load(r - HEADER_SIZE + RT_SIZE),
             )
         };
-        // Never past the block's own extent, whatever compiled code wrote into rtSize, nor past
-        // the last region's sentinel, whatever it wrote into mmInfo as well.
-        let size = rt_size
-            .min(info.size().saturating_sub(HEADER_SIZE))
-            .min(self.heap.tail().saturating_sub(r));
+        // Never past the block's own extent, whatever compiled code wrote into rtSize.
+        let size = rt_size.min(info.size().saturating_sub(HEADER_SIZE));
         let Some(desc) = rtti::type_desc(id) else {
             return Refs::None;
         };
+        // Nor past the last region's sentinel, whatever compiled code wrote into mmInfo as well.
+        // `r` is at or below the sentinel, whose 16 bytes are memory: a plain class's fields
+        // need the bound only if a layout puts one past the first 16 bytes (a constant test).
         let f = desc.flags;
         let containers =
             flags::POINTERFREE | flags::ARRAYBUFFERVIEW | flags::ARRAY | flags::STATICARRAY;
         if f & containers == 0 {
+            let size =
+                if rtti::MAX_FIELD_END > HEADER_SIZE { self.within_heap(r, size) } else { size };
             return Refs::Fields { r, size, offsets: desc.refs };
         }
-        // SAFETY: the caller's; `size` is inside the block.
-        unsafe { self.refs_by_flags(r, f, size) }
+        // SAFETY: the caller's; `size` is inside the block and the heap's last region.
+        unsafe { self.refs_by_flags(r, f, self.within_heap(r, size)) }
+    }
+
+    /// `size` payload bytes of the object `r`, but never past the last region's sentinel: below
+    /// it is memory, whatever compiled code wrote into `r`'s header. Time: O(1).
+    #[inline(always)]
+    pub(crate) fn within_heap(&self, r: u32, size: u32) -> u32 {
+        size.min(self.heap.tail().saturating_sub(r))
     }
 
     /// The payload bytes of the object `r` a scan may read: its rtSize, but never past its
@@ -279,7 +288,7 @@ impl<M: Memory> Runtime<M> {
         let (info, rt_size) = unsafe {
             (MmInfo(self.load(r - HEADER_SIZE + MM_INFO)), self.load(r - HEADER_SIZE + RT_SIZE))
         };
-        rt_size.min(info.size().saturating_sub(HEADER_SIZE)).min(self.heap.tail().saturating_sub(r))
+        self.within_heap(r, rt_size.min(info.size().saturating_sub(HEADER_SIZE)))
     }
 
     /// [`Runtime::refs_of`] for a type whose flags `f` name a pointer-free type, an Array, a view
