@@ -131,6 +131,13 @@ impl MmInfo {
         (self.0 & !TAGS) + 4
     }
 
+    /// The payload bytes the block size leaves room for (0 for a size below a header): what a
+    /// scan may read of an object whatever its rtSize says.
+    #[inline(always)]
+    pub const fn payload_room(self) -> u32 {
+        self.size().saturating_sub(HEADER_SIZE)
+    }
+
     /// Whether the block is free.
     #[inline(always)]
     pub const fn is_free(self) -> bool {

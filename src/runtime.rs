@@ -522,6 +522,7 @@ mod tests {
         }
         let end = rt.heap.mem.size();
         let odd = [u32::MAX, u32::MAX - 15, end, end - 16, end + 16, raw, raw - 16];
+        // The four objects whose rtSize (and for keep[6] mmInfo) was overwritten above.
         let resized = [keep[1], keep[2], keep[8], keep[6]];
         for ptr in (0..end + 64).step_by(4).chain(odd) {
             let want = match rt.validate_object(ptr) {

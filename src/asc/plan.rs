@@ -197,7 +197,7 @@ impl<M: Memory> Runtime<M> {
         // SAFETY: as above; a heap object's mmInfo is the block's.
         let info = MmInfo(unsafe { self.load(r - HEADER_SIZE + MM_INFO) });
         // Nor past the last region's sentinel, whatever compiled code wrote into mmInfo.
-        self.within_heap(r, rt_size.min(info.size().saturating_sub(HEADER_SIZE)))
+        self.within_heap(r, rt_size.min(info.payload_room()))
     }
 
     /// Where the references of the object `r` are, learning its class's fields first if they are

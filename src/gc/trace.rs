@@ -243,7 +243,7 @@ impl<M: Memory> Runtime<M> {
             )
         };
         // Never past the block's own extent, whatever compiled code wrote into rtSize.
-        let size = rt_size.min(info.size().saturating_sub(HEADER_SIZE));
+        let size = rt_size.min(info.payload_room());
         let Some(desc) = rtti::type_desc(id) else {
             return Refs::None;
         };
@@ -288,7 +288,7 @@ impl<M: Memory> Runtime<M> {
         let (info, rt_size) = unsafe {
             (MmInfo(self.load(r - HEADER_SIZE + MM_INFO)), self.load(r - HEADER_SIZE + RT_SIZE))
         };
-        self.within_heap(r, rt_size.min(info.size().saturating_sub(HEADER_SIZE)))
+        self.within_heap(r, rt_size.min(info.payload_room()))
     }
 
     /// [`Runtime::refs_of`] for a type whose flags `f` name a pointer-free type, an Array, a view
