@@ -223,8 +223,9 @@ impl<M: Memory> Heap<M> {
     /// `validate` which). Exact as `validate` is: the start map alone rejects forged headers,
     /// stale refs and foreign pages. It skips `validate`'s check that the header's size agrees
     /// with its rtSize: those exports read only gcInfo and rtId, and every reader of a block's
-    /// extent bounds it itself (the tracer by the block size, whatever rtSize says), because
-    /// compiled code may overwrite a header after any check. The bounds come from the last
+    /// extent bounds it itself (the tracer by the block size, whatever rtSize says, and by the
+    /// last region's sentinel, whatever mmInfo says), because compiled code may overwrite a
+    /// header after any check (docs/ABI.md §6.1, §6.8). The bounds come from the last
     /// region's sentinel instead of the memory's size: every used block ends at or below `tail`,
     /// and `tail + 16` is inside memory, so one compare checks both ends (an address below the
     /// heap wraps to a large offset). Time: O(1).
