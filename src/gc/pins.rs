@@ -393,7 +393,7 @@ impl<M: Memory> Runtime<M> {
         }
     }
 
-    /// Whether a heap object may be pinned ([`PinTable::may_have`]): false only when none is.
+    /// Whether a heap object may be pinned (the pin table's `may_have` flag): false only when none is.
     pub fn may_have_pins(&self) -> bool {
         self.pins.may_have
     }
