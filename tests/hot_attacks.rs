@@ -52,9 +52,10 @@ fn marking_with_host_held(rt: &mut Rt) -> (u32, u32) {
 }
 
 /// Compiled code overwrites `x`'s rtSize and mmInfo with one consistent size whose extent runs
-/// past the end of memory, over the word `past` (where `garbage`'s ref is planted). Returns the
-/// two original words.
-fn overwrite_extent_past_memory(rt: &Rt, x: u32, past: u32, garbage: u32) -> (u32, u32) {
+/// past the end of memory, over the word 64 bytes past it (where `garbage`'s ref is planted).
+/// Returns the two original words.
+fn overwrite_extent_past_memory(rt: &Rt, x: u32, garbage: u32) -> (u32, u32) {
+    let past = rt.memory().size() + 64;
     let old = (ld(rt, x - 16 + MM_INFO), ld(rt, x - 16 + RT_SIZE));
     plant_past_memory(rt, past, garbage);
     let claim = past + 16 - x;
@@ -94,6 +95,7 @@ fn restore_and_expect_no_scan_past_memory(rt: &mut Rt, x: u32, old: (u32, u32), 
         "the marking read the word past the memory's end (a trap on wasm32)"
     );
 }
+
 /// `__pin` accepts an object whose overwritten header claims an extent past the end of memory
 /// (the full validation refuses it: its block does not end inside the heap), shades it, and the
 /// marking then scans it by `min(rtSize, block size - 16)`: every word from the object to past
@@ -103,8 +105,7 @@ fn restore_and_expect_no_scan_past_memory(rt: &mut Rt, x: u32, old: (u32, u32), 
 fn a_pin_of_an_object_whose_extent_runs_past_memory_does_not_scan_past_memory() {
     let mut rt = host();
     let (garbage, x) = marking_with_host_held(&mut rt);
-    let past = rt.memory().size() + 64;
-    let old = overwrite_extent_past_memory(&rt, x, past, garbage);
+    let old = overwrite_extent_past_memory(&rt, x, garbage);
     // Accepted since 57f8845 (refused with NotABlock before it).
     assert_eq!(rt.pin(x), Ok(x));
     restore_and_expect_no_scan_past_memory(&mut rt, x, old, garbage);
@@ -116,8 +117,7 @@ fn a_pin_of_an_object_whose_extent_runs_past_memory_does_not_scan_past_memory() 
 fn a_link_of_an_object_whose_extent_runs_past_memory_does_not_scan_past_memory() {
     let mut rt = host();
     let (garbage, x) = marking_with_host_held(&mut rt);
-    let past = rt.memory().size() + 64;
-    let old = overwrite_extent_past_memory(&rt, x, past, garbage);
+    let old = overwrite_extent_past_memory(&rt, x, garbage);
     let slots = rt.static_slots();
     // Slot 1 of the static array (black forever): the barrier shades the white child.
     st(&rt, slots + 4, x);
@@ -136,7 +136,6 @@ fn a_reachable_object_whose_extent_runs_past_memory_does_not_scan_past_memory() 
     let slots = rt.static_slots();
     st(&rt, slots + 4, x);
     rt.link(slots, x, false).unwrap();
-    let past = rt.memory().size() + 64;
-    let old = overwrite_extent_past_memory(&rt, x, past, garbage);
+    let old = overwrite_extent_past_memory(&rt, x, garbage);
     restore_and_expect_no_scan_past_memory(&mut rt, x, old, garbage);
 }
