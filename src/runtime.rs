@@ -240,15 +240,20 @@ impl<M: Memory> Runtime<M> {
     /// `__realloc`: resizes an unmanaged block, in place when possible. Time: O(1) plus the copy.
     pub fn realloc(&mut self, ptr: u32, size: u32) -> Result<u32, Error> {
         self.validate_unmanaged(ptr)?;
-        // SAFETY: `ptr` was validated; a collection never frees an unmanaged block.
-        match unsafe { self.heap.resize_object(ptr, size, false) } {
-            Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
-                self.collect_keeping(&[])?;
-                // SAFETY: as above.
-                unsafe { self.heap.resize_object(ptr, size, false) }
-            }
-            r => r,
+        if size > MAX_PAYLOAD {
+            return Err(Error::SizeTooLarge);
         }
+        // SAFETY: `ptr` was validated; a collection never frees an unmanaged block.
+        if let Some(new) = unsafe { self.heap.resize_object(ptr, size, false) } {
+            return Ok(new.get());
+        }
+        if !self.heap.could_ever_fit(size) {
+            return Err(Error::OutOfMemory);
+        }
+        self.collect_keeping(&[])?;
+        // SAFETY: as above.
+        let new = unsafe { self.heap.resize_object(ptr, size, false) };
+        new.map(|n| n.get()).ok_or(Error::OutOfMemory)
     }
 
     /// `__free`: frees an unmanaged block; `free(0)` does nothing. Time: O(1).

@@ -346,12 +346,14 @@ impl<M: Memory> Runtime<M> {
         // SAFETY: `ptr` is a validated live block, and stays one through a collection that
         // keeps it.
         let new = match unsafe { self.heap.resize_object(ptr, size, true) } {
-            Err(Error::OutOfMemory) if self.heap.could_ever_fit(size) => {
+            Some(new) => new.get(),
+            None if self.heap.could_ever_fit(size) => {
                 self.collect_keeping(&[ptr])?;
                 // SAFETY: as above.
-                unsafe { self.heap.resize_object(ptr, size, true)? }
+                let new = unsafe { self.heap.resize_object(ptr, size, true) };
+                new.ok_or(Error::OutOfMemory)?.get()
             }
-            r => r?,
+            None => return Err(Error::OutOfMemory),
         };
         // Read after any collection: it recolors the object.
         // SAFETY: `block` is still a live block (kept, or resized in place).

@@ -15,6 +15,8 @@
 
 use super::{Heap, SMALL_PAYLOAD};
 
+use core::num::NonZeroU32;
+
 use crate::error::Error;
 use crate::memory::Memory;
 use crate::object::{
@@ -95,7 +97,7 @@ impl<M: Memory> Heap<M> {
         if let Some(block) = self.allocate_bumped(size) {
             return Ok(block);
         }
-        let block = self.allocate_raw(size)?;
+        let block = self.allocate_raw(size).ok_or(Error::OutOfMemory)?.get();
         let offset = block - self.start;
         if !self.starts.covers(offset) {
             self.cover_new_block(block)?;
@@ -155,9 +157,10 @@ impl<M: Memory> Heap<M> {
     }
 
     /// Like [`Heap::allocate_block`] without recording the start (every case but the bump
-    /// fast path, kept out of line so that path stays small).
+    /// fast path, kept out of line so that path stays small); `None` is out of memory (its one
+    /// error, so the block comes back in a register rather than through the stack).
     #[inline]
-    pub(super) fn allocate_raw(&mut self, size: u32) -> Result<u32, Error> {
+    pub(super) fn allocate_raw(&mut self, size: u32) -> Option<NonZeroU32> {
         if self.bump != 0 {
             let block = self.bump;
             // SAFETY: the bump block is a free block with a valid header.
@@ -171,7 +174,7 @@ impl<M: Memory> Heap<M> {
                 }
                 self.bump = 0;
                 self.free_bytes -= have;
-                return Ok(block);
+                return NonZeroU32::new(block);
             }
             if have >= size + MIN_BLOCK {
                 let rest = block + size;
@@ -184,7 +187,7 @@ impl<M: Memory> Heap<M> {
                 }
                 self.bump = rest;
                 self.free_bytes -= size;
-                return Ok(block);
+                return NonZeroU32::new(block);
             }
         }
         let block = match self.bins.find(size) {
@@ -193,7 +196,7 @@ impl<M: Memory> Heap<M> {
                 Ok(b) => b,
                 // Memory is at its maximum: an exactly fitting block the good-fit search skips
                 // (one in the request's own class) is the last resort (docs/ABI.md §6).
-                Err(e) => self.bins.find_exact(&self.mem, size).ok_or(e)?,
+                Err(_) => self.bins.find_exact(&self.mem, size)?,
             },
         };
         // SAFETY: `find`/`grow_for`/`find_exact` return a free block of at least `size` bytes,
@@ -226,7 +229,7 @@ impl<M: Memory> Heap<M> {
                 self.set_left_free(right, false);
             }
         }
-        Ok(block)
+        NonZeroU32::new(block)
     }
 
     /// Frees the used block `block`, merging it with free neighbours. Time: O(1).
@@ -307,7 +310,8 @@ impl<M: Memory> Heap<M> {
                     self.set_mm(block, info.with_size(size));
                     let rest = block + size;
                     self.set_mm(rest, MmInfo::used(have - size));
-                    self.free_block(rest);
+                    // `rest` never had a start bit: nothing to forget.
+                    self.free_forgotten(rest);
                 }
                 return true;
             }
@@ -394,19 +398,19 @@ impl<M: Memory> Heap<M> {
     /// Reallocates the unmanaged or managed block behind `ptr` (already validated) to hold
     /// `payload` bytes, in place when possible, else by moving (the old block is freed unless
     /// `keep_old`). Copies `min(old rtSize, payload)` bytes and updates rtSize; the caller zeroes
-    /// any grown tail. Returns the new ref. On error nothing has changed.
+    /// any grown tail. Returns the new ref; `None` is out of memory (its one error: the ref
+    /// comes back in a register), and then nothing has changed.
     ///
     /// # Safety
-    /// `ptr` passed [`Heap::validate`].
+    /// `ptr` passed [`Heap::validate`]; `payload <= MAX_PAYLOAD` (the caller reports larger
+    /// sizes as [`Error::SizeTooLarge`]).
     pub(crate) unsafe fn resize_object(
         &mut self,
         ptr: u32,
         payload: u32,
         keep_old: bool,
-    ) -> Result<u32, Error> {
-        if payload > MAX_PAYLOAD {
-            return Err(Error::SizeTooLarge);
-        }
+    ) -> Option<NonZeroU32> {
+        debug_assert!(payload <= MAX_PAYLOAD);
         let block = ptr - HEADER_SIZE;
         // SAFETY: `ptr` is validated, so the header is a used block's.
         unsafe {
@@ -419,11 +423,12 @@ impl<M: Memory> Heap<M> {
                 if self.mm(block).size() != old_extent {
                     crate::rtrace::resize(block, old_extent);
                 }
-                return Ok(ptr);
+                return NonZeroU32::new(ptr);
             }
             let gc = self.mem.load(block + GC_INFO);
             let id = self.mem.load(block + RT_ID);
-            let new = self.alloc_object(payload, gc, id)?;
+            let fresh = self.allocate_block(block_size(payload)).ok()?;
+            let new = self.write_object_header(fresh, gc, id, payload);
             #[cfg(feature = "rtrace")] // rtrace hook
             crate::rtrace::alloc(new - HEADER_SIZE, payload);
             self.mem.copy(new, ptr, old.min(payload));
@@ -437,7 +442,7 @@ impl<M: Memory> Heap<M> {
                 // code is enough.
                 self.release_block(block);
             }
-            Ok(new)
+            NonZeroU32::new(new)
         }
     }
 }

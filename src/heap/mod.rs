@@ -191,29 +191,47 @@ impl<M: Memory> Heap<M> {
     /// with its rtSize (a header compiled code overwrote is not trusted). Time: O(1).
     #[inline(always)]
     pub fn validate(&self, ptr: u32) -> Result<u32, Error> {
+        if let Some(block) = self.block_start(ptr) {
+            // SAFETY: a start bit is set: `block` is a used block below `tail`, header in memory.
+            let (info, size) = unsafe { (self.mm(block), self.mem.load(block + RT_SIZE)) };
+            if Self::sizes_agree(block, info.size(), size, self.tail) {
+                return Ok(block);
+            }
+        }
+        Err(self.validate_error(ptr))
+    }
+
+    /// Whether a used block's mmInfo size and its rtSize agree, and the block ends at or below
+    /// the last sentinel (`validate`'s check 5).
+    #[inline(always)]
+    fn sizes_agree(block: u32, bsize: u32, size: u32, tail: u32) -> bool {
+        size <= MAX_PAYLOAD && bsize == block_size(size) && bsize <= tail - block
+    }
+
+    /// Why [`Heap::validate`] refused `ptr` (out of line: the accepting path is the hot one; the
+    /// error comes back in a register, so that path needs no stack frame).
+    #[cold]
+    #[inline(never)]
+    fn validate_error(&self, ptr: u32) -> Error {
         if ptr == 0 {
-            return Err(Error::NullRef);
+            return Error::NullRef;
         }
         if !ptr.is_multiple_of(ALIGN) {
-            return Err(Error::Unaligned);
+            return Error::Unaligned;
         }
         let end = self.mem.size();
         if ptr < self.start + HEADER_SIZE || ptr > end - MIN_BLOCK {
-            return Err(Error::OutsideHeap);
+            return Error::OutsideHeap;
         }
         let block = ptr - HEADER_SIZE;
         // SAFETY: block >= start and block + 16 <= end - 16: the header is in bounds.
         let info = unsafe { self.mm(block) };
-        if !self.starts.is_set(&self.mem, block - self.start) {
-            return Err(if info.is_free() { Error::AlreadyFree } else { Error::NotABlock });
+        if !self.starts.is_set(&self.mem, block - self.start) && info.is_free() {
+            return Error::AlreadyFree;
         }
-        // SAFETY: as above.
-        let size = unsafe { self.mem.load(block + RT_SIZE) };
-        let bsize = info.size();
-        if size > MAX_PAYLOAD || bsize != block_size(size) || bsize > end - MIN_BLOCK - block {
-            return Err(Error::NotABlock);
-        }
-        Ok(block)
+        // No start bit on a used header (bytes in a payload, a swallowed block), or a start
+        // bit whose sizes disagree (or which lies past the last sentinel: a stray bit).
+        Error::NotABlock
     }
 
     /// The block of `ptr` when a used block starts right below it: [`Heap::validate`]'s checks

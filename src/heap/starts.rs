@@ -191,10 +191,10 @@ impl<M: Memory> Heap<M> {
             let bytes = StartMap::bytes_for(words * WORD_SPAN);
             let covered =
                 ((bytes as u64 / 4) * WORD_SPAN as u64).min(limit * WORD_SPAN as u64) as u32;
-            let block = match self.allocate_raw(block_size(bytes)) {
-                Ok(b) => b,
-                Err(e) => break Err(e),
+            let Some(block) = self.allocate_raw(block_size(bytes)) else {
+                break Err(Error::OutOfMemory);
             };
+            let block = block.get();
             let end = self.mem.size() - self.start;
             if block - self.start < covered && need - self.start < covered && end <= covered {
                 // SAFETY: `block` is a fresh used block of `block_size(bytes)` bytes.

@@ -468,14 +468,49 @@ test('the default layout declares what docs/ABI.md §3–§4 require', () => {
   assert.equal(exp.statics.find((s) => s.name === 'greeting').value, 'hello, asrt');
 });
 
-test('import-memory: pages another user grew between heap regions are never accepted as blocks (docs/ABI.md §6)', () => {
+/** The import-memory build over a fresh growable memory of the layout's initial size. */
+function importMemoryHeap() {
   const exp = expectLayout(parseToml(fs.readFileSync(LAYOUT, 'utf8')).profile ?? 'classic');
   const initial = exp.file.memory?.initial_pages ?? 32;
   const memory = new WebAssembly.Memory({ initial, maximum: 65536 });
   const m = load(WASM_IMPORT, memory);
-  const alloc = m.need('__alloc');
-  const free = m.need('__free');
-  const check = m.need('__heap_check');
+  return { memory, m, alloc: m.need('__alloc'), free: m.need('__free'), check: m.need('__heap_check') };
+}
+
+test('import-memory: a forged block size reaching past the last region into pages another user grew is refused (docs/ABI.md §6.8)', () => {
+  const { memory, m, alloc, free, check } = importMemoryHeap();
+  const first = alloc(64) >>> 0;
+  let u32 = new Uint32Array(memory.buffer);
+  const blockSize = (block) => (u32[block >>> 2] & ~3) + 4;
+  // The free block after `first` runs to the region's sentinel: take all of it.
+  const rest = first - 16 + blockSize(first - 16);
+  const restSize = blockSize(rest);
+  const last = alloc(restSize - 16) >>> 0;
+  assert.equal(last, rest + 16, 'the last block of the region');
+  const tail = rest + restSize;
+  assert.equal(tail + 16, memory.buffer.byteLength, 'the region ends at the memory\'s end');
+  // Someone else grows the memory; the runtime has not (its last region still ends at `tail`).
+  const foreign = memory.grow(2) * 65536;
+  assert.equal(foreign, tail + 16);
+  // Compiled code overwrites both size words of `last`, consistently, to reach into those pages.
+  u32 = new Uint32Array(memory.buffer);
+  const forged = restSize + 2 * 65536;
+  u32[rest >>> 2] = forged - 4;
+  u32[(rest + 12) >>> 2] = forged - 16;
+  const heapBase = m.global('__heap_base');
+  const before = new Uint8Array(memory.buffer, heapBase).slice();
+  assert.throws(() => free(last), (e) => /block/i.test(e.text), '__free of the forged block');
+  assert.ok(Buffer.compare(Buffer.from(before), Buffer.from(new Uint8Array(memory.buffer, heapBase))) === 0, 'nothing was written');
+  // Restored, the block frees as usual.
+  u32[rest >>> 2] = restSize - 4;
+  u32[(rest + 12) >>> 2] = restSize - 16;
+  free(last);
+  free(first);
+  assert.equal(check(), 0);
+});
+
+test('import-memory: pages another user grew between heap regions are never accepted as blocks (docs/ABI.md §6)', () => {
+  const { memory, m, alloc, free, check } = importMemoryHeap();
   const first = alloc(64) >>> 0; // the runtime is up; its first region ends at the memory's end
   // Someone else (another allocator of the host program) takes two pages...
   const foreign = memory.grow(2) * 65536;
