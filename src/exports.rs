@@ -419,8 +419,7 @@ fn unpack<T: Packed>(bits: u64, line: u32) -> T {
 #[inline(never)]
 fn fail_packed(code: u32, line: u32) -> ! {
     // Every code comes from `pack`; a code outside the list cannot occur, and would still abort.
-    let e = Error::ALL.get(code.wrapping_sub(1) as usize).copied().unwrap_or(Error::BadArgument);
-    fail(e, line)
+    fail(Error::from_code(code), line)
 }
 
 /// Reports `e` through `env.abort` (this file, the failing export's `line`) and traps. Keeps

@@ -1,7 +1,7 @@
 //! The runtime: the heap, the collector and the roots behind one value, with every argument
 //! check of the exports (docs/ABI.md §6) in front of the operations that change anything.
 
-use crate::error::Error;
+use crate::error::{Error, PackedResult};
 use crate::gc::{Collector, EphemeronTable, Phase, PinTable, WeakTable};
 use crate::heap::Heap;
 use crate::memory::Memory;
@@ -217,7 +217,7 @@ impl<M: Memory> Runtime<M> {
     pub fn alloc(&mut self, size: u32) -> Result<u32, Error> {
         let ptr = match self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE) {
             Ok(p) => p,
-            Err(e) => self.alloc_after_oom(size, e)?,
+            Err(e) => self.alloc_after_oom(size, e).get()?,
         };
         self.total_allocated += size as u64;
         #[cfg(feature = "rtrace")]
@@ -229,12 +229,13 @@ impl<M: Memory> Runtime<M> {
     /// collection (out of line, so the fast path stays small).
     #[cold]
     #[inline(never)]
-    fn alloc_after_oom(&mut self, size: u32, e: Error) -> Result<u32, Error> {
-        if e != Error::OutOfMemory || !self.heap.could_ever_fit(size) {
-            return Err(e);
-        }
-        self.collect_keeping(&[])?;
-        self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE)
+    fn alloc_after_oom(&mut self, size: u32, e: Error) -> PackedResult {
+        PackedResult::new(if e != Error::OutOfMemory || !self.heap.could_ever_fit(size) {
+            Err(e)
+        } else {
+            self.collect_keeping(&[])
+                .and_then(|()| self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE))
+        })
     }
 
     /// `__realloc`: resizes an unmanaged block, in place when possible. Time: O(1) plus the copy.

@@ -42,7 +42,7 @@ pub use ephemeron::{EphemeronTable, MAX_EPHEMERONS};
 pub use pins::PinTable;
 pub use weak::{MAX_WEAK_ENTRIES, WeakState, WeakTable};
 
-use crate::error::Error;
+use crate::error::{Error, PackedResult};
 use crate::heap::SMALL_PAYLOAD;
 use crate::memory::Memory;
 use crate::object::{Color, GcInfo, HEADER_SIZE, MAX_PAYLOAD, RT_SIZE, block_size};
@@ -221,7 +221,7 @@ impl<M: Memory> Runtime<M> {
         self.pay(size, keep)?;
         let ptr = match self.heap.alloc_object(size, GcInfo::managed(self.new_color()).0, id) {
             Ok(p) => p,
-            Err(e) => self.new_object_after_oom(size, id, keep, e)?,
+            Err(e) => self.new_object_after_oom(size, id, keep, e).get()?,
         };
         // SAFETY: `alloc_object` returned a block with `size` payload bytes.
         unsafe { self.zero_payload(ptr, size) };
@@ -299,19 +299,16 @@ impl<M: Memory> Runtime<M> {
     /// full collection (out of line, so the allocation fast path stays small).
     #[cold]
     #[inline(never)]
-    fn new_object_after_oom(
-        &mut self,
-        size: u32,
-        id: u32,
-        keep: &[u32],
-        e: Error,
-    ) -> Result<u32, Error> {
+    fn new_object_after_oom(&mut self, size: u32, id: u32, keep: &[u32], e: Error) -> PackedResult {
         if e != Error::OutOfMemory || !self.heap.could_ever_fit(size) {
-            return Err(e);
+            return PackedResult::new(Err(e));
         }
         // The color of new objects depends on the phase, which the collection changes.
-        self.collect_keeping(keep)?;
-        self.heap.alloc_object(size, GcInfo::managed(self.new_color()).0, id)
+        PackedResult::new(
+            self.collect_keeping(keep).and_then(|()| {
+                self.heap.alloc_object(size, GcInfo::managed(self.new_color()).0, id)
+            }),
+        )
     }
 
     /// Bookkeeping for a new managed object.

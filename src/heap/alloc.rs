@@ -193,10 +193,10 @@ impl<M: Memory> Heap<M> {
         let block = match self.bins.find(size) {
             Some(b) => b,
             None => match self.grow_for(size) {
-                Ok(b) => b,
+                Some(b) => b.get(),
                 // Memory is at its maximum: an exactly fitting block the good-fit search skips
                 // (one in the request's own class) is the last resort (docs/ABI.md §6).
-                Err(_) => self.bins.find_exact(&self.mem, size)?,
+                None => self.bins.find_exact(&self.mem, size)?.get(),
             },
         };
         // SAFETY: `find`/`grow_for`/`find_exact` return a free block of at least `size` bytes,

@@ -16,12 +16,12 @@ use super::starts::StartMap;
 use super::{
     FRAGMENTATION_SHIFT, GOAL_SLACK_SHIFT, GROW_FRACTION_SHIFT, GROW_STEP_CAP, Heap, tlsf,
 };
-use crate::error::Error;
 use crate::memory::{Memory, PAGE_SIZE};
 use crate::object::{
     ALIGN, GC_INFO, HEADER_SIZE, Kind, MAX_PAYLOAD, MIN_BLOCK, MmInfo, NO_TYPE, RT_ID, RT_SIZE,
     block_size,
 };
+use core::num::NonZeroU32;
 
 impl<M: Memory> Heap<M> {
     /// Lays out `[start, end)` as one free block and a sentinel, linked after the current tail.
@@ -60,12 +60,12 @@ impl<M: Memory> Heap<M> {
 
     /// Grows the memory until the lists hold a block of `size` bytes; returns it.
     /// Asks for what is needed plus 1/2^[`GROW_FRACTION_SHIFT`] of the current size (capped at
-    /// [`GROW_STEP_CAP`] pages), then for exactly what is needed, then fails with
-    /// [`Error::OutOfMemory`] leaving the heap as it was.
+    /// [`GROW_STEP_CAP`] pages), then for exactly what is needed, then fails (`None`: out of
+    /// memory, its one error, so the block comes back in a register) leaving the heap as it was.
     #[cold]
-    pub(super) fn grow_for(&mut self, size: u32) -> Result<u32, Error> {
+    pub(super) fn grow_for(&mut self, size: u32) -> Option<NonZeroU32> {
         // Any block of `want` bytes is found by `find(size)`.
-        let want = tlsf::round_up(size).ok_or(Error::OutOfMemory)?;
+        let want = tlsf::round_up(size)?;
         for _ in 0..3 {
             let end = self.mem.size();
             let contiguous = self.tail + MIN_BLOCK == end;
@@ -92,7 +92,7 @@ impl<M: Memory> Heap<M> {
                 // its maximum before out of memory).
                 pages = self.pages_for(size, reuse, extra, end);
                 if pages > room {
-                    return Err(Error::OutOfMemory);
+                    return None;
                 }
             }
             let pages = pages as u32;
@@ -106,7 +106,7 @@ impl<M: Memory> Heap<M> {
             } else {
                 self.mem.grow(pages)
             };
-            let old = old.ok_or(Error::OutOfMemory)?;
+            let old = old?;
             let new_start = old * PAGE_SIZE;
             let new_end = self.mem.size();
             if new_start == self.tail + MIN_BLOCK {
@@ -139,14 +139,14 @@ impl<M: Memory> Heap<M> {
                 let _ = self.extend_map(new_end - MIN_BLOCK);
             }
             if let Some(b) = self.bins.find(size) {
-                return Ok(b);
+                return NonZeroU32::new(b);
             }
             // Moving the map may have left the grown free block's remainder as the bump block.
             if self.bump != 0 && self.bump_free() >= size - HEADER_SIZE {
-                return Ok(self.bump);
+                return NonZeroU32::new(self.bump);
             }
         }
-        Err(Error::OutOfMemory)
+        None
     }
 
     /// Pages to grow by when `pages` are needed and the memory has `current`: the need plus an
@@ -211,6 +211,8 @@ impl<M: Memory> Heap<M> {
             return false;
         }
         let size = block_size(payload);
-        self.bins.find(size).is_some() || self.bump_free() >= payload || self.grow_for(size).is_ok()
+        self.bins.find(size).is_some()
+            || self.bump_free() >= payload
+            || self.grow_for(size).is_some()
     }
 }

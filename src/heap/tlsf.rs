@@ -29,6 +29,7 @@
 use crate::invariant::{Invariant, Violations};
 use crate::memory::Memory;
 use crate::object::{ALIGN, MM_INFO, MmInfo};
+use core::num::NonZeroU32;
 use static_assertions::const_assert;
 
 /// log2 of the number of second-level classes per first-level class.
@@ -204,15 +205,16 @@ impl Bins {
 
     /// A free block of at least `size` bytes from the request's own class, which the good-fit
     /// search skips (it only takes classes whose every block fits): the last resort before out
-    /// of memory. The block stays listed. Time: O(blocks in that class).
-    pub fn find_exact<M: Memory>(&self, mem: &M, size: u32) -> Option<u32> {
+    /// of memory. The block stays listed; non-zero, so the answer fits a register. Time:
+    /// O(blocks in that class).
+    pub fn find_exact<M: Memory>(&self, mem: &M, size: u32) -> Option<NonZeroU32> {
         let (fl, sl) = mapping(size);
         let mut block = self.heads[fl][sl];
         while block != 0 {
             // SAFETY: listed blocks are free blocks inside memory.
             let (info, next) = unsafe { (mem.load(block + MM_INFO), mem.load(block + NEXT)) };
             if MmInfo(info).size() >= size {
-                return Some(block);
+                return NonZeroU32::new(block);
             }
             block = next;
         }
