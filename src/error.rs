@@ -44,3 +44,20 @@ impl PackedResult {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_results_come_back_unchanged() {
+        for v in [0, 1, 16, 0x7fff_fff0, u32::MAX] {
+            assert_eq!(PackedResult::new(Ok(v)).get(), Ok(v));
+        }
+        for &e in Error::ALL {
+            assert_eq!(PackedResult::new(Err(e)).get(), Err(e));
+        }
+        assert_eq!(Error::from_code(0), Error::BadArgument, "0 is no error's code");
+        assert_eq!(Error::from_code(Error::ALL.len() as u32 + 1), Error::BadArgument);
+    }
+}
