@@ -159,7 +159,6 @@ impl Bins {
     /// `block` is listed in the class of `size`.
     #[inline(always)]
     pub unsafe fn remove<M: Memory>(&mut self, mem: &M, block: u32, size: u32) {
-        let (fl, sl) = mapping(size);
         // SAFETY: listed blocks are free blocks inside memory; their neighbours too.
         unsafe {
             let prev = mem.load(block + PREV);
@@ -170,6 +169,8 @@ impl Bins {
             if prev != 0 {
                 mem.store(prev + NEXT, next);
             } else {
+                // Only a head's removal needs the class (most removals are not a head's).
+                let (fl, sl) = mapping(size);
                 debug_assert_eq!(self.heads[fl][sl], block);
                 self.heads[fl][sl] = next;
                 if next == 0 {
