@@ -465,7 +465,13 @@ macro_rules! exports {
 /// `__new(size, id) -> ref`. A small object that owes no GC work is made here, in the
 /// export itself ([`Runtime::new_small`]: no call, no stack frame); anything else, and every
 /// error, takes the checked work function as the other exports do.
+///
+/// `#[inline(always)]` does not change how rustc instantiates an exported function (hence the
+/// lint), but LLVM still gets the `alwaysinline` attribute (rust-lang/rust#138842), so a
+/// cross-language LTO link (docs/ABI.md §9) inlines the small-object path into C callers.
 #[unsafe(no_mangle)]
+#[allow(unused_attributes)]
+#[inline(always)]
 pub extern "C" fn __new(size: u32, id: u32) -> u32 {
     if let Some(ptr) = new_small(size, id) {
         return ptr;
