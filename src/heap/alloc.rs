@@ -310,8 +310,10 @@ impl<M: Memory> Heap<M> {
                     self.set_mm(block, info.with_size(size));
                     let rest = block + size;
                     self.set_mm(rest, MmInfo::used(have - size));
-                    // `rest` never had a start bit: nothing to forget.
-                    self.free_forgotten(rest);
+                    // `rest` has no start bit in a sound heap, but clearing one costs little:
+                    // when compiled code forged this block's size words over a live neighbour,
+                    // that neighbour's bit must not outlive its block (docs/ABI.md §6.8).
+                    self.free_block(rest);
                 }
                 return true;
             }
