@@ -230,12 +230,13 @@ impl<M: Memory> Runtime<M> {
     #[cold]
     #[inline(never)]
     fn alloc_after_oom(&mut self, size: u32, e: Error) -> PackedResult {
-        PackedResult::new(if e != Error::OutOfMemory || !self.heap.could_ever_fit(size) {
-            Err(e)
-        } else {
+        if e != Error::OutOfMemory || !self.heap.could_ever_fit(size) {
+            return PackedResult::new(Err(e));
+        }
+        PackedResult::new(
             self.collect_keeping(&[])
-                .and_then(|()| self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE))
-        })
+                .and_then(|()| self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE)),
+        )
     }
 
     /// `__realloc`: resizes an unmanaged block, in place when possible. Time: O(1) plus the copy.
@@ -254,7 +255,7 @@ impl<M: Memory> Runtime<M> {
         self.collect_keeping(&[])?;
         // SAFETY: as above.
         let new = unsafe { self.heap.resize_object(ptr, size, false) };
-        new.map(|n| n.get()).ok_or(Error::OutOfMemory)
+        Ok(new.ok_or(Error::OutOfMemory)?.get())
     }
 
     /// `__free`: frees an unmanaged block; `free(0)` does nothing. Time: O(1).
