@@ -1,7 +1,7 @@
 //! The runtime: the heap, the collector and the roots behind one value, with every argument
 //! check of the exports (docs/ABI.md §6) in front of the operations that change anything.
 
-use crate::error::{Error, PackedResult};
+use crate::error::Error;
 use crate::gc::{Collector, EphemeronTable, Phase, PinTable, WeakTable};
 use crate::heap::Heap;
 use crate::memory::Memory;
@@ -217,26 +217,12 @@ impl<M: Memory> Runtime<M> {
     pub fn alloc(&mut self, size: u32) -> Result<u32, Error> {
         let ptr = match self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE) {
             Ok(p) => p,
-            Err(e) => self.alloc_after_oom(size, e).get()?,
+            Err(e) => self.alloc_after_oom(size, None, &[], e).get()?,
         };
         self.total_allocated += size as u64;
         #[cfg(feature = "rtrace")]
         crate::rtrace::alloc(ptr - HEADER_SIZE, size);
         Ok(ptr)
-    }
-
-    /// The slow path of [`Runtime::alloc`]: out of memory is final only after a full
-    /// collection (out of line, so the fast path stays small).
-    #[cold]
-    #[inline(never)]
-    fn alloc_after_oom(&mut self, size: u32, e: Error) -> PackedResult {
-        if e != Error::OutOfMemory || !self.heap.could_ever_fit(size) {
-            return PackedResult::new(Err(e));
-        }
-        PackedResult::new(
-            self.collect_keeping(&[])
-                .and_then(|()| self.heap.alloc_object(size, Kind::Unmanaged as u32, NO_TYPE)),
-        )
     }
 
     /// `__realloc`: resizes an unmanaged block, in place when possible. Time: O(1) plus the copy.
@@ -246,15 +232,33 @@ impl<M: Memory> Runtime<M> {
             return Err(Error::SizeTooLarge);
         }
         // SAFETY: `ptr` was validated; a collection never frees an unmanaged block.
-        if let Some(new) = unsafe { self.heap.resize_object(ptr, size, false) } {
+        unsafe { self.resize_collecting(ptr, size, false, &[]) }
+    }
+
+    /// [`Heap::resize_object`] for `__realloc` and `__renew`: out of memory is final only after
+    /// a full collection that keeps `keep`. Time: O(size), plus that collection.
+    ///
+    /// # Safety
+    /// `ptr` passed validation and stays a live block through a collection keeping `keep`;
+    /// `size <= MAX_PAYLOAD`.
+    #[inline(always)]
+    pub(crate) unsafe fn resize_collecting(
+        &mut self,
+        ptr: u32,
+        size: u32,
+        keep_old: bool,
+        keep: &[u32],
+    ) -> Result<u32, Error> {
+        // SAFETY: the caller's.
+        if let Some(new) = unsafe { self.heap.resize_object(ptr, size, keep_old) } {
             return Ok(new.get());
         }
         if !self.heap.could_ever_fit(size) {
             return Err(Error::OutOfMemory);
         }
-        self.collect_keeping(&[])?;
-        // SAFETY: as above.
-        let new = unsafe { self.heap.resize_object(ptr, size, false) };
+        self.collect_keeping(keep)?;
+        // SAFETY: the caller's: `ptr` survived the collection.
+        let new = unsafe { self.heap.resize_object(ptr, size, keep_old) };
         Ok(new.ok_or(Error::OutOfMemory)?.get())
     }
 

@@ -45,7 +45,7 @@ pub use weak::{MAX_WEAK_ENTRIES, WeakState, WeakTable};
 use crate::error::{Error, PackedResult};
 use crate::heap::SMALL_PAYLOAD;
 use crate::memory::Memory;
-use crate::object::{Color, GcInfo, HEADER_SIZE, MAX_PAYLOAD, RT_SIZE, block_size};
+use crate::object::{Color, GcInfo, HEADER_SIZE, Kind, MAX_PAYLOAD, NO_TYPE, RT_SIZE, block_size};
 use crate::runtime::Runtime;
 
 /// Work units a step may do by default.
@@ -221,7 +221,7 @@ impl<M: Memory> Runtime<M> {
         self.pay(size, keep)?;
         let ptr = match self.heap.alloc_object(size, GcInfo::managed(self.new_color()).0, id) {
             Ok(p) => p,
-            Err(e) => self.new_object_after_oom(size, id, keep, e).get()?,
+            Err(e) => self.alloc_after_oom(size, Some(id), keep, e).get()?,
         };
         // SAFETY: `alloc_object` returned a block with `size` payload bytes.
         unsafe { self.zero_payload(ptr, size) };
@@ -295,20 +295,29 @@ impl<M: Memory> Runtime<M> {
         }
     }
 
-    /// The slow path of [`Runtime::new_object_keeping`]: out of memory is final only after a
-    /// full collection (out of line, so the allocation fast path stays small).
+    /// The slow path of an allocation that ran out of memory (`__new`'s, or `__alloc`'s when
+    /// `id` is `None`): out of memory is final only after a full collection, which keeps `keep`.
+    /// Out of line, so the fast paths stay small.
     #[cold]
     #[inline(never)]
-    fn new_object_after_oom(&mut self, size: u32, id: u32, keep: &[u32], e: Error) -> PackedResult {
+    pub(crate) fn alloc_after_oom(
+        &mut self,
+        size: u32,
+        id: Option<u32>,
+        keep: &[u32],
+        e: Error,
+    ) -> PackedResult {
         if e != Error::OutOfMemory || !self.heap.could_ever_fit(size) {
             return PackedResult::new(Err(e));
         }
-        // The color of new objects depends on the phase, which the collection changes.
-        PackedResult::new(
-            self.collect_keeping(keep).and_then(|()| {
-                self.heap.alloc_object(size, GcInfo::managed(self.new_color()).0, id)
-            }),
-        )
+        PackedResult::new(self.collect_keeping(keep).and_then(|()| {
+            // The color of new objects depends on the phase, which the collection changes.
+            let (gc_info, rt_id) = match id {
+                Some(id) => (GcInfo::managed(self.new_color()).0, id),
+                None => (Kind::Unmanaged as u32, NO_TYPE),
+            };
+            self.heap.alloc_object(size, gc_info, rt_id)
+        }))
     }
 
     /// Bookkeeping for a new managed object.
@@ -342,16 +351,7 @@ impl<M: Memory> Runtime<M> {
         let old_size = unsafe { self.load(block + RT_SIZE) };
         // SAFETY: `ptr` is a validated live block, and stays one through a collection that
         // keeps it.
-        let new = match unsafe { self.heap.resize_object(ptr, size, true) } {
-            Some(new) => new.get(),
-            None if self.heap.could_ever_fit(size) => {
-                self.collect_keeping(&[ptr])?;
-                // SAFETY: as above.
-                let new = unsafe { self.heap.resize_object(ptr, size, true) };
-                new.ok_or(Error::OutOfMemory)?.get()
-            }
-            None => return Err(Error::OutOfMemory),
-        };
+        let new = unsafe { self.resize_collecting(ptr, size, true, &[ptr])? };
         // Read after any collection: it recolors the object.
         // SAFETY: `block` is still a live block (kept, or resized in place).
         let gc = unsafe { self.gc_info(block) };
