@@ -238,20 +238,33 @@ impl<M: Memory> Runtime<M> {
         if size > SMALL_PAYLOAD || !self.known_type(id) {
             return None;
         }
+        if self.gc.phase != Phase::Idle {
+            return self.new_small_cycling(size, id);
+        }
+        // Idle, the common case, on its own: white, no debt, no marked bytes (the phase is
+        // read once, as the stores below could alias it for LLVM).
         let allocated = self.gc.allocated + block_size(size) as u64;
-        let debt = match self.gc.phase {
-            Phase::Idle if allocated < self.gc.threshold => self.gc.debt,
-            Phase::Idle => return None,
-            _ => {
-                let debt = self.debt_after(size);
-                if debt >= self.gc.step_work as u64 {
-                    return None;
-                }
-                debt
-            }
-        };
-        let ptr = self.heap.alloc_small_bumped(size, GcInfo::managed(self.new_color()).0, id)?;
+        if allocated >= self.gc.threshold {
+            return None;
+        }
+        let ptr = self.heap.alloc_small_bumped(size, GcInfo::managed(self.gc.white).0, id)?;
         self.gc.allocated = allocated;
+        // SAFETY: `alloc_small_bumped` returned a block with `size` payload bytes.
+        unsafe { self.zero_payload(ptr, size) };
+        self.count_new(ptr, size);
+        Some(ptr)
+    }
+
+    /// [`Runtime::new_small`] while a cycle runs: the allocation adds to the debt, and `None`
+    /// once the debt reaches a step.
+    #[inline(always)]
+    fn new_small_cycling(&mut self, size: u32, id: u32) -> Option<u32> {
+        let debt = self.debt_after(size);
+        if debt >= self.gc.step_work as u64 {
+            return None;
+        }
+        let ptr = self.heap.alloc_small_bumped(size, GcInfo::managed(self.new_color()).0, id)?;
+        self.gc.allocated += block_size(size) as u64;
         self.gc.debt = debt;
         // SAFETY: `alloc_small_bumped` returned a block with `size` payload bytes.
         unsafe { self.zero_payload(ptr, size) };
@@ -323,11 +336,17 @@ impl<M: Memory> Runtime<M> {
     /// Bookkeeping for a new managed object.
     #[inline(always)]
     fn account_new(&mut self, ptr: u32, size: u32) {
-        self.live_objects += 1;
-        self.total_allocated += size as u64;
         if self.gc.phase == Phase::Mark {
             self.gc.marked_bytes += block_size(size) as u64;
         }
+        self.count_new(ptr, size);
+    }
+
+    /// The counts every new managed object updates (and the rtrace hook).
+    #[inline(always)]
+    fn count_new(&mut self, ptr: u32, size: u32) {
+        self.live_objects += 1;
+        self.total_allocated += size as u64;
         #[cfg(feature = "rtrace")]
         crate::rtrace::alloc(ptr - HEADER_SIZE, size);
         let _ = ptr;
