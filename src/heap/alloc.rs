@@ -26,6 +26,8 @@ use crate::object::{
 impl<M: Memory> Heap<M> {
     /// Turns `[block, block + size)` into a listed free block: mmInfo (keeping nothing of the old
     /// tags), back pointer, the right neighbour's LEFTFREE bit, the lists, the free counter.
+    /// (Of these four, only `make_free` and `take_free` count: the merging paths below list and
+    /// unlist without counting and add the net change once, which is what they free or take.)
     ///
     /// # Safety
     /// The range is a run of memory inside one region whose neighbours are not free, followed by a
@@ -38,10 +40,12 @@ impl<M: Memory> Heap<M> {
             let right = block + size;
             self.set_left_free(right, true);
         }
+        self.free_bytes += size;
     }
 
     /// Like [`Heap::make_free`] but leaves the right neighbour alone (its LEFTFREE bit is
-    /// already set: the range ends where a free block ended).
+    /// already set: the range ends where a free block ended), and leaves `free_bytes` to the
+    /// caller.
     ///
     /// # Safety
     /// As for `make_free`, and the right neighbour already has LEFTFREE.
@@ -53,7 +57,6 @@ impl<M: Memory> Heap<M> {
             self.mem.store(block + size - 4, block);
             self.bins.insert(&self.mem, block, size);
         }
-        self.free_bytes += size;
         if self.cursor > block && self.cursor < block + size {
             self.cursor = block;
         }
@@ -71,10 +74,12 @@ impl<M: Memory> Heap<M> {
             let right = block + size;
             self.set_left_free(right, false);
         }
+        self.free_bytes -= size;
     }
 
     /// Unlists the free block `block` of `size` bytes, leaving its right neighbour's LEFTFREE bit
-    /// for the caller (who re-lists a free block ending at the same place, or clears it).
+    /// for the caller (who re-lists a free block ending at the same place, or clears it), and
+    /// `free_bytes` too.
     ///
     /// # Safety
     /// `block` is a listed free block of `size` bytes.
@@ -86,7 +91,6 @@ impl<M: Memory> Heap<M> {
             // SAFETY: the caller guarantees `block` is listed (it is not the bump block).
             unsafe { self.bins.remove(&self.mem, block, size) };
         }
-        self.free_bytes -= size;
     }
 
     /// Allocates a used block of at least `size` bytes (a multiple of 16) and records its start,
@@ -212,7 +216,7 @@ impl<M: Memory> Heap<M> {
                 let rest = block + size;
                 self.set_mm(rest, MmInfo::free(have - size));
                 self.mem.store(block + have - 4, rest);
-                self.free_bytes += have - size;
+                self.free_bytes -= size;
                 if self.starts.covers_all(block + have - self.start) {
                     let old = self.bump;
                     if old != 0 {
@@ -227,6 +231,7 @@ impl<M: Memory> Heap<M> {
                 self.set_mm(block, MmInfo::used(have));
                 let right = block + have;
                 self.set_left_free(right, false);
+                self.free_bytes -= have;
             }
         }
         NonZeroU32::new(block)
@@ -269,6 +274,8 @@ impl<M: Memory> Heap<M> {
             let info = self.mm(block);
             let mut start = block;
             let mut size = info.size();
+            // Merging moves free bytes between blocks: only the block's own bytes are new.
+            self.free_bytes += size;
             let right = block + size;
             let rinfo = self.mm(right);
             let right_free = rinfo.is_free();
@@ -290,7 +297,8 @@ impl<M: Memory> Heap<M> {
                 // Ends where the right free block ended: that block's neighbour has LEFTFREE.
                 self.list_free(start, size);
             } else {
-                self.make_free(start, size);
+                self.list_free(start, size);
+                self.set_left_free(start + size, true);
             }
         }
     }
@@ -324,12 +332,14 @@ impl<M: Memory> Heap<M> {
             }
             let total = have + rinfo.size();
             self.unlist_free(right, rinfo.size());
+            self.free_bytes -= rinfo.size();
             if self.cursor > block && self.cursor < block + total {
                 self.cursor = block;
             }
             if total - size >= MIN_BLOCK {
                 self.set_mm(block, info.with_size(size));
                 self.list_free(block + size, total - size);
+                self.free_bytes += total - size;
             } else {
                 self.set_mm(block, info.with_size(total));
                 let after = block + total;
