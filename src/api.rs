@@ -496,6 +496,10 @@ impl<M: Memory> Mutator<M> {
     #[inline(always)]
     pub fn try_alloc<T: Class>(&mut self) -> Result<Ref<T>, Error> {
         class_ok::<T>();
+        if let Some(r) = self.rt.new_small(T::SIZE, T::ID) {
+            // `new_small` never returns 0.
+            return Ref::from_raw(r).ok_or(Error::OutOfMemory);
+        }
         let r = self.rt.new_object(T::SIZE, T::ID)?;
         // `new_object` never returns 0 on success.
         Ref::from_raw(r).ok_or(Error::OutOfMemory)
