@@ -20,6 +20,7 @@
 //! is a call that returns before `abort`.
 
 use crate::error::Error;
+use crate::gc::is_small;
 use crate::memory::{Memory, WasmMemory};
 use crate::out_buffer;
 use crate::rtti;
@@ -70,8 +71,10 @@ struct Global {
 // call, and exports do not re-enter each other (rtrace builds refuse it, see `held`).
 unsafe impl Sync for Global {}
 
+/// The runtime's bytes start as zeros, not uninitialized: `__new`'s fast path reads two of its
+/// fields before it knows whether the runtime exists ([`Runtime::small_path_open`]).
 static GLOBAL: Global =
-    Global { runtime: UnsafeCell::new(MaybeUninit::uninit()), ready: UnsafeCell::new(false) };
+    Global { runtime: UnsafeCell::new(MaybeUninit::zeroed()), ready: UnsafeCell::new(false) };
 
 /// The runtime, created on first use; an error if creating it failed or was re-entered.
 #[inline(always)]
@@ -491,17 +494,19 @@ pub extern "C" fn __new(size: u32, id: u32) -> u32 {
 /// otherwise (the full path creates the runtime or reports the re-entry).
 #[inline(always)]
 fn new_small(size: u32, id: u32) -> Option<u32> {
-    // SAFETY: single-threaded; reading the flag.
-    if !unsafe { *GLOBAL.ready.get() } {
-        return None;
-    }
     #[cfg(any(feature = "rtrace", feature = "assemblyscript"))]
     if busy::get() {
         return None;
     }
-    // SAFETY: the runtime is created (`ready`); no export is in progress, so no other reference
-    // to it is live.
-    let rt = unsafe { (*GLOBAL.runtime.get()).assume_init_mut() };
+    let rt = GLOBAL.runtime.get().cast::<Runtime<WasmMemory>>();
+    // SAFETY: the cell holds the runtime or, before `init` writes it, zero bytes (`GLOBAL`);
+    // `size` is small. While it is not created the test fails, in place of a `ready` test.
+    if !is_small(size) || !unsafe { Runtime::small_path_open(rt, size) } {
+        return None;
+    }
+    // SAFETY: the runtime is created (the test above passed); no export is in progress, so no
+    // other reference to it is live.
+    let rt = unsafe { &mut *rt };
     // The rtrace build reports the object to `rtrace.onalloc`, host code that may call back: the
     // fast path holds the runtime as `Held` does (§6.7), or a `__collect` from the hook would free
     // the object before `__new` returns it. (Without rtrace, `new_small` calls no host code.)

@@ -210,10 +210,11 @@ fn fast_path_matches_full_path_in_a_tight_memory() {
 /// The fast path's zeroing stores 16 bytes at a time past `size` up to the next multiple of 16:
 /// for every small size, the neighbours' headers and a dirty block's stale bytes come out as the
 /// full path leaves them (objects packed end to end, each size between two dirtied neighbours).
+/// Payload 0 has no room to zero: the fast path declines it, and the full path serves it.
 #[test]
 fn small_zeroing_never_reaches_a_neighbour() {
     let ids = ids();
-    for size in 0..=SMALL {
+    for size in 1..=SMALL {
         let mut rt = Rt::host(HostConfig::default());
         // Fill the bump block's memory with garbage first: allocate, dirty, free.
         let junk = rt.alloc(4096).unwrap();
@@ -235,6 +236,12 @@ fn small_zeroing_never_reaches_a_neighbour() {
             assert!(bytes(&rt, p, size).iter().all(|&x| x == 0), "size {size}: zeroed");
             rt.validate_managed(p).unwrap();
         }
+        assert_eq!(rt.check(), 0, "size {size}");
+        let before = rt.stats();
+        assert_eq!(rt.new_small(0, ids.abuf), None, "payload 0 takes the full path");
+        assert_eq!(rt.stats(), before, "declining changed nothing");
+        let empty = rt.new_object(0, ids.abuf).unwrap();
+        assert_eq!(empty - c, block_size(size), "size {size}: the empty object follows");
         assert_eq!(rt.check(), 0, "size {size}");
     }
 }

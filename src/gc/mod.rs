@@ -79,11 +79,19 @@ fn paced_threshold(live: u64, pause_percent: u32, during_mark: u64) -> u64 {
     (live * pause_percent as u64 / 100).max(during_mark + MIN_THRESHOLD)
 }
 
+/// Whether `__new`'s fast path serves a payload of `size` bytes: 1 to [`SMALL_PAYLOAD`], in one
+/// comparison. (Payload 0, an empty buffer, takes the full path: its block has no payload room,
+/// so the fast path zeroes its first 16 bytes of room without testing the size.)
+#[inline(always)]
+pub const fn is_small(size: u32) -> bool {
+    size.wrapping_sub(1) < SMALL_PAYLOAD
+}
+
 /// The collector's phase, as `__gc_step` reports it.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
-    /// No cycle in progress.
+    /// No cycle in progress. (0, so that zero bytes read as idle: `small_path_open`.)
     Idle = 0,
     /// Marking: roots shaded, gray objects being scanned.
     Mark = 1,
@@ -229,13 +237,13 @@ impl<M: Memory> Runtime<M> {
         Ok(ptr)
     }
 
-    /// `__new`'s fast path: a small object ([`SMALL_PAYLOAD`] bytes at most) of a known type
-    /// split off the bump block while the allocation owes no GC work (no cycle to start, no
+    /// `__new`'s fast path: a small object (1 to [`SMALL_PAYLOAD`] bytes: [`is_small`]) of a
+    /// known type split off the bump block while the allocation owes no GC work (no cycle to start, no
     /// step due). `None` when anything more is needed, with nothing changed: the caller takes
     /// [`Runtime::new_object`], which checks everything again. Time: O(1).
     #[inline(always)]
     pub fn new_small(&mut self, size: u32, id: u32) -> Option<u32> {
-        if size > SMALL_PAYLOAD || !self.known_type(id) {
+        if !is_small(size) || !self.known_type(id) {
             return None;
         }
         if self.gc.phase != Phase::Idle {
@@ -249,10 +257,28 @@ impl<M: Memory> Runtime<M> {
         }
         let ptr = self.heap.alloc_small_bumped(size, GcInfo::managed(self.gc.white).0, id)?;
         self.gc.allocated = allocated;
-        // SAFETY: `alloc_small_bumped` returned a block with `size` payload bytes.
-        unsafe { self.zero_payload(ptr, size) };
         self.count_new(ptr, size);
         Some(ptr)
+    }
+
+    /// Whether the collector's state lets [`Runtime::new_small`] serve a small object of
+    /// `size` bytes (the first of its tests, made without a reference to the runtime): false
+    /// for the zero bytes that stand in for a runtime not yet created, as they read as the idle
+    /// phase with a threshold of 0, which every allocation reaches. So the `__new` export needs
+    /// no separate "created" test on its fast path (docs/ABI.md §6.2).
+    ///
+    /// # Safety
+    /// `rt` is valid for reads and points to a runtime or to `size_of::<Runtime<M>>()` zero
+    /// bytes; `size` [`is_small`].
+    #[inline(always)]
+    pub unsafe fn small_path_open(rt: *const Self, size: u32) -> bool {
+        // SAFETY: the caller's; only integer fields and `Phase` (whose value 0 is `Idle`) are
+        // read, by place, so zero bytes read as valid values and no reference to them is made.
+        unsafe {
+            let gc = &raw const (*rt).gc;
+            (*gc).phase != Phase::Idle
+                || (*gc).allocated + (block_size(size) as u64) < (*gc).threshold
+        }
     }
 
     /// [`Runtime::new_small`] while a cycle runs: the allocation adds to the debt, and `None`
@@ -266,8 +292,6 @@ impl<M: Memory> Runtime<M> {
         let ptr = self.heap.alloc_small_bumped(size, GcInfo::managed(self.new_color()).0, id)?;
         self.gc.allocated += block_size(size) as u64;
         self.gc.debt = debt;
-        // SAFETY: `alloc_small_bumped` returned a block with `size` payload bytes.
-        unsafe { self.zero_payload(ptr, size) };
         self.account_new(ptr, size);
         Some(ptr)
     }
@@ -284,27 +308,15 @@ impl<M: Memory> Runtime<M> {
         if size <= SMALL_PAYLOAD {
             if size != 0 {
                 // SAFETY: the payload room is at least 16 bytes once `size` is not 0.
-                unsafe { self.zero_16(ptr) };
+                unsafe { self.heap.zero_16(ptr) };
             }
             if size > 16 {
                 // SAFETY: `size` rounded up to 16 is 32 here.
-                unsafe { self.zero_16(ptr + 16) };
+                unsafe { self.heap.zero_16(ptr + 16) };
             }
         } else {
             // SAFETY: the caller's: the payload lies in memory.
             unsafe { self.heap.mem.zero(ptr, size) };
-        }
-    }
-
-    /// Zeroes the 16 bytes at `at` with four word stores (which LLVM merges).
-    ///
-    /// # Safety
-    /// `[at, at + 16)` is payload of a block the caller just allocated; `at` is 16-aligned.
-    #[inline(always)]
-    unsafe fn zero_16(&self, at: u32) {
-        for i in 0..4 {
-            // SAFETY: the caller's range, word by word.
-            unsafe { self.store(at + 4 * i, 0) };
         }
     }
 
@@ -719,6 +731,22 @@ impl<M: Memory> Runtime<M> {
 #[cfg(all(test, any(not(target_arch = "wasm32"), feature = "std")))]
 mod tests {
     use super::*;
+
+    /// The bytes that stand in for a runtime not yet created (zeros) close `__new`'s fast path
+    /// for every small size, and a created runtime opens it: the export relies on this instead
+    /// of testing whether the runtime exists.
+    #[test]
+    fn zero_bytes_close_the_small_path() {
+        use crate::host::HostConfig;
+        use crate::memory::HostMemory;
+        let zeroed = core::mem::MaybeUninit::<Runtime<HostMemory>>::zeroed();
+        let rt = Runtime::host(HostConfig::default());
+        for size in 1..=SMALL_PAYLOAD {
+            // SAFETY: zero bytes of a runtime's size, then a runtime; `size` is small.
+            assert!(!unsafe { Runtime::small_path_open(zeroed.as_ptr(), size) }, "size {size}");
+            assert!(unsafe { Runtime::small_path_open(&rt, size) }, "size {size}");
+        }
+    }
 
     /// After `__collect` a cycle starts once `pause x survived` was allocated (the contract's
     /// rule, exactly: that cycle allocated nothing). After an incremental cycle the allocation

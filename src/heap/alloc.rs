@@ -382,9 +382,9 @@ impl<M: Memory> Heap<M> {
         block + HEADER_SIZE
     }
 
-    /// [`Heap::alloc_object`] from the bump block only, for a payload of at most
-    /// [`SMALL_PAYLOAD`] bytes: `None` when the bump block cannot hold it (the caller takes the
-    /// full path; nothing changed). Time: O(1), no list touched, no growth.
+    /// [`Heap::alloc_object`] from the bump block only, for a payload of 1 to [`SMALL_PAYLOAD`]
+    /// bytes, which comes back zeroed: `None` when the bump block cannot hold it (the caller
+    /// takes the full path; nothing changed). Time: O(1), no list touched, no growth.
     #[inline(always)]
     pub(crate) fn alloc_small_bumped(
         &mut self,
@@ -392,10 +392,30 @@ impl<M: Memory> Heap<M> {
         gc_info: u32,
         rt_id: u32,
     ) -> Option<u32> {
-        debug_assert!(payload <= SMALL_PAYLOAD);
+        debug_assert!((1..=SMALL_PAYLOAD).contains(&payload));
         let block = self.allocate_bumped(block_size(payload))?;
-        // SAFETY: `block` is a fresh used block for `payload` bytes.
-        Some(unsafe { self.write_object_header(block, gc_info, rt_id, payload) })
+        // SAFETY: `block` is a fresh used block for `payload` bytes, whose payload room (the
+        // payload rounded up to 16) is 16 bytes at least, as `payload` is not 0, and 32 bytes
+        // when it is more than 16.
+        unsafe {
+            self.zero_16(block + HEADER_SIZE);
+            if payload > 16 {
+                self.zero_16(block + HEADER_SIZE + 16);
+            }
+            Some(self.write_object_header(block, gc_info, rt_id, payload))
+        }
+    }
+
+    /// Zeroes the 16 bytes at `at` with four word stores (which LLVM merges).
+    ///
+    /// # Safety
+    /// `[at, at + 16)` lies in a block the caller owns; `at` is 16-aligned.
+    #[inline(always)]
+    pub(crate) unsafe fn zero_16(&self, at: u32) {
+        for i in 0..4 {
+            // SAFETY: the caller's range, word by word.
+            unsafe { self.mem.store(at + 4 * i, 0) };
+        }
     }
 
     /// A zeroed Internal block of `bytes` payload bytes (the runtime's own tables: pins,
