@@ -54,6 +54,28 @@ pub unsafe trait Memory {
         unsafe { (self.ptr(addr) as *mut u32).write(value) }
     }
 
+    /// Reads the aligned u32 at `base + offset`. Unlike `load(base + offset)`, the sum cannot
+    /// wrap, so on wasm32 a constant `offset` becomes the load's offset immediate instead of an
+    /// addition of its own.
+    ///
+    /// # Safety
+    /// As for `load` at `base + offset`, and `base` itself lies in the memory.
+    #[inline(always)]
+    unsafe fn load_at(&self, base: u32, offset: u32) -> u32 {
+        // SAFETY: the caller keeps both `base` and `base + offset + 4` in bounds.
+        unsafe { (self.ptr(base).add(offset as usize) as *const u32).read() }
+    }
+
+    /// Writes the aligned u32 at `base + offset` (the store's form of [`Memory::load_at`]).
+    ///
+    /// # Safety
+    /// As for [`Memory::load_at`].
+    #[inline(always)]
+    unsafe fn store_at(&self, base: u32, offset: u32, value: u32) {
+        // SAFETY: as for `load_at`.
+        unsafe { (self.ptr(base).add(offset as usize) as *mut u32).write(value) }
+    }
+
     /// Copies `len` bytes from `src` to `dst` (the ranges may overlap).
     ///
     /// # Safety

@@ -190,6 +190,29 @@ impl<M: Memory> Runtime<M> {
         unsafe { self.heap.mem.store(addr, value) }
     }
 
+    /// Reads the u32 at `base + offset` ([`Memory::load_at`]: a constant `offset` costs nothing
+    /// on wasm32). Unchecked in release builds.
+    ///
+    /// # Safety
+    /// As for [`Runtime::load`] at `base + offset`.
+    #[inline(always)]
+    pub(crate) unsafe fn load_at(&self, base: u32, offset: u32) -> u32 {
+        debug_assert!(base.checked_add(offset).is_some_and(|a| a <= self.heap.mem.size() - 4));
+        // SAFETY: the caller keeps `base + offset` aligned and in bounds.
+        unsafe { self.heap.mem.load_at(base, offset) }
+    }
+
+    /// Writes the u32 at `base + offset`. Unchecked in release builds.
+    ///
+    /// # Safety
+    /// As for [`Runtime::store`] at `base + offset`.
+    #[inline(always)]
+    pub(crate) unsafe fn store_at(&self, base: u32, offset: u32, value: u32) {
+        debug_assert!(base.checked_add(offset).is_some_and(|a| a <= self.heap.mem.size() - 4));
+        // SAFETY: the caller keeps `base + offset` aligned, in bounds and ours to write.
+        unsafe { self.heap.mem.store_at(base, offset, value) }
+    }
+
     /// The gcInfo word of the used block `block`.
     ///
     /// # Safety
@@ -197,7 +220,7 @@ impl<M: Memory> Runtime<M> {
     #[inline(always)]
     pub(crate) unsafe fn gc_info(&self, block: u32) -> GcInfo {
         // SAFETY: the caller guarantees the header is in memory.
-        GcInfo(unsafe { self.load(block + GC_INFO) })
+        GcInfo(unsafe { self.load_at(block, GC_INFO) })
     }
 
     /// Writes the gcInfo word of the used block `block`.
@@ -208,7 +231,7 @@ impl<M: Memory> Runtime<M> {
     #[inline(always)]
     pub(crate) unsafe fn set_gc_info(&self, block: u32, info: GcInfo) {
         // SAFETY: the caller guarantees the header is a live block's.
-        unsafe { self.store(block + GC_INFO, info.0) }
+        unsafe { self.store_at(block, GC_INFO, info.0) }
     }
 
     // ----- unmanaged blocks -----
@@ -304,7 +327,7 @@ impl<M: Memory> Runtime<M> {
         }
         let block = self.heap.validate(ptr)?;
         // SAFETY: `block` was validated: a used heap block, whose header is in memory.
-        let (gc, id) = unsafe { (self.gc_info(block), self.load(block + RT_ID)) };
+        let (gc, id) = unsafe { (self.gc_info(block), self.load_at(block, RT_ID)) };
         if !gc.is_managed() {
             return Err(Error::UnmanagedBlock);
         }
@@ -363,7 +386,7 @@ impl<M: Memory> Runtime<M> {
         // `Heap::block_start` refuses everything below the heap, static objects included.
         let block = self.heap.block_start(ptr)?;
         // SAFETY: a used heap block starts at `block`: its header is in memory.
-        let (gc, id) = unsafe { (self.gc_info(block), self.load(block + RT_ID)) };
+        let (gc, id) = unsafe { (self.gc_info(block), self.load_at(block, RT_ID)) };
         (gc.is_managed() && self.known_type(id)).then_some(block)
     }
 
@@ -408,10 +431,10 @@ impl<M: Memory> Runtime<M> {
         // lies in memory.
         let (info, gc, id, size) = unsafe {
             (
-                MmInfo(self.load(block + MM_INFO)),
-                self.load(block + GC_INFO),
-                self.load(block + RT_ID),
-                self.load(block + RT_SIZE),
+                MmInfo(self.load_at(block, MM_INFO)),
+                self.load_at(block, GC_INFO),
+                self.load_at(block, RT_ID),
+                self.load_at(block, RT_SIZE),
             )
         };
         !info.is_free()

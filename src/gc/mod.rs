@@ -308,11 +308,11 @@ impl<M: Memory> Runtime<M> {
         if size <= SMALL_PAYLOAD {
             if size != 0 {
                 // SAFETY: the payload room is at least 16 bytes once `size` is not 0.
-                unsafe { self.heap.zero_16(ptr) };
+                unsafe { self.heap.zero_16(ptr, 0) };
             }
             if size > 16 {
                 // SAFETY: `size` rounded up to 16 is 32 here.
-                unsafe { self.heap.zero_16(ptr + 16) };
+                unsafe { self.heap.zero_16(ptr, 16) };
             }
         } else {
             // SAFETY: the caller's: the payload lies in memory.
@@ -379,7 +379,7 @@ impl<M: Memory> Runtime<M> {
         }
         self.pay(size, &[ptr])?;
         // SAFETY: `block` was validated: a live managed heap block.
-        let old_size = unsafe { self.load(block + RT_SIZE) };
+        let old_size = unsafe { self.load_at(block, RT_SIZE) };
         // SAFETY: `ptr` is a validated live block, and stays one through a collection that
         // keeps it.
         let new = unsafe { self.resize_collecting(ptr, size, true, &[ptr])? };
@@ -426,7 +426,7 @@ impl<M: Memory> Runtime<M> {
             // (or a caller's second reference) could make the tracer read a freed block.
         } else {
             // SAFETY: resized in place: `block` is the live block, now holding `size` bytes.
-            unsafe { self.store(block + RT_SIZE, size) };
+            unsafe { self.store_at(block, RT_SIZE, size) };
         }
         Ok(new)
     }

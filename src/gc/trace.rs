@@ -116,7 +116,7 @@ impl<M: Memory> Runtime<M> {
             // SAFETY: the caller's; a white block is a managed one (unmanaged blocks have no
             // color).
             unsafe {
-                self.gc.marked_bytes += MmInfo(self.load(block + MM_INFO)).size() as u64;
+                self.gc.marked_bytes += MmInfo(self.load_at(block, MM_INFO)).size() as u64;
                 self.push_gray(block, gc);
             }
         }
@@ -327,11 +327,11 @@ impl<M: Memory> Runtime<M> {
             // is an object (`is_object`), so its header is in memory.
             let (data, bytes, buf_size) = unsafe {
                 let bytes = if f & flags::ARRAY != 0 && size >= 16 {
-                    self.load(r + 12).saturating_mul(4)
+                    self.load_at(r, 12).saturating_mul(4)
                 } else {
-                    self.load(r + 8)
+                    self.load_at(r, 8)
                 };
-                (self.load(r + 4), bytes, self.readable_payload(buffer))
+                (self.load_at(r, 4), bytes, self.readable_payload(buffer))
             };
             // Only slots inside the buffer's payload are read.
             let buf_end = buffer as u64 + buf_size as u64;
@@ -385,7 +385,7 @@ impl<M: Memory> Runtime<M> {
             #[cfg(feature = "assemblyscript")]
             Refs::Entries { r, scan } => {
                 // SAFETY: a Map's or Set's payload holds at least 24 bytes (`refs_by_flags`).
-                let (buckets, entries) = unsafe { (self.load(r), self.load(r + 8)) };
+                let (buckets, entries) = unsafe { (self.load(r), self.load_at(r, 8)) };
                 self.shade_in(view, buckets);
                 self.shade_in(view, entries);
                 if let Some(e) = scan.filter(|e| e.start < e.end) {
@@ -454,7 +454,7 @@ impl<M: Memory> Runtime<M> {
             #[cfg(feature = "assemblyscript")]
             Refs::Entries { r, scan } => {
                 // SAFETY: a Map's or Set's payload holds at least 24 bytes (`refs_by_flags`).
-                let (buckets, entries) = unsafe { (self.load(r), self.load(r + 8)) };
+                let (buckets, entries) = unsafe { (self.load(r), self.load_at(r, 8)) };
                 f(self, buckets);
                 f(self, entries);
                 let Some(s) = scan else { return };

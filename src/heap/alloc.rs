@@ -375,9 +375,9 @@ impl<M: Memory> Heap<M> {
     ) -> u32 {
         // SAFETY: the header's words lie in the caller's block.
         unsafe {
-            self.mem.store(block + GC_INFO, gc_info);
-            self.mem.store(block + RT_ID, rt_id);
-            self.mem.store(block + RT_SIZE, payload);
+            self.mem.store_at(block, GC_INFO, gc_info);
+            self.mem.store_at(block, RT_ID, rt_id);
+            self.mem.store_at(block, RT_SIZE, payload);
         }
         block + HEADER_SIZE
     }
@@ -398,23 +398,25 @@ impl<M: Memory> Heap<M> {
         // payload rounded up to 16) is 16 bytes at least, as `payload` is not 0, and 32 bytes
         // when it is more than 16.
         unsafe {
-            self.zero_16(block + HEADER_SIZE);
+            self.zero_16(block, HEADER_SIZE);
             if payload > 16 {
-                self.zero_16(block + HEADER_SIZE + 16);
+                self.zero_16(block, HEADER_SIZE + 16);
             }
             Some(self.write_object_header(block, gc_info, rt_id, payload))
         }
     }
 
-    /// Zeroes the 16 bytes at `at` with four word stores (which LLVM merges).
+    /// Zeroes the 16 bytes at `base + offset` with four word stores (which LLVM merges; a
+    /// constant `offset` folds into them).
     ///
     /// # Safety
-    /// `[at, at + 16)` lies in a block the caller owns; `at` is 16-aligned.
+    /// `[base + offset, base + offset + 16)` lies in a block the caller owns, 16-aligned;
+    /// `base` lies in memory.
     #[inline(always)]
-    pub(crate) unsafe fn zero_16(&self, at: u32) {
+    pub(crate) unsafe fn zero_16(&self, base: u32, offset: u32) {
         for i in 0..4 {
             // SAFETY: the caller's range, word by word.
-            unsafe { self.mem.store(at + 4 * i, 0) };
+            unsafe { self.mem.store_at(base, offset + 4 * i, 0) };
         }
     }
 
@@ -446,19 +448,19 @@ impl<M: Memory> Heap<M> {
         let block = ptr - HEADER_SIZE;
         // SAFETY: `ptr` is validated, so the header is a used block's.
         unsafe {
-            let old = self.mem.load(block + RT_SIZE);
+            let old = self.mem.load_at(block, RT_SIZE);
             #[cfg(feature = "rtrace")] // rtrace hook
             let old_extent = self.mm(block).size();
             if self.resize_in_place(block, block_size(payload)) {
-                self.mem.store(block + RT_SIZE, payload);
+                self.mem.store_at(block, RT_SIZE, payload);
                 #[cfg(feature = "rtrace")] // rtrace hook
                 if self.mm(block).size() != old_extent {
                     crate::rtrace::resize(block, old_extent);
                 }
                 return NonZeroU32::new(ptr);
             }
-            let gc = self.mem.load(block + GC_INFO);
-            let id = self.mem.load(block + RT_ID);
+            let gc = self.mem.load_at(block, GC_INFO);
+            let id = self.mem.load_at(block, RT_ID);
             let fresh = self.allocate_block(block_size(payload)).ok()?;
             let new = self.write_object_header(fresh, gc, id, payload);
             #[cfg(feature = "rtrace")] // rtrace hook

@@ -161,7 +161,7 @@ impl<M: Memory> Heap<M> {
     #[inline(always)]
     unsafe fn mm(&self, block: u32) -> MmInfo {
         // SAFETY: the caller guarantees the header is in memory.
-        MmInfo(unsafe { self.mem.load(block + MM_INFO) })
+        MmInfo(unsafe { self.mem.load_at(block, MM_INFO) })
     }
 
     /// Writes the mmInfo word of the block at `block`.
@@ -171,7 +171,7 @@ impl<M: Memory> Heap<M> {
     #[inline(always)]
     unsafe fn set_mm(&self, block: u32, info: MmInfo) {
         // SAFETY: the caller guarantees the header is ours.
-        unsafe { self.mem.store(block + MM_INFO, info.0) }
+        unsafe { self.mem.store_at(block, MM_INFO, info.0) }
     }
 
     /// Sets or clears the LEFTFREE bit of the block at `block`.
@@ -193,7 +193,7 @@ impl<M: Memory> Heap<M> {
     pub fn validate(&self, ptr: u32) -> Result<u32, Error> {
         if let Some(block) = self.block_start(ptr) {
             // SAFETY: a start bit is set: `block` is a used block below `tail`, header in memory.
-            let (info, size) = unsafe { (self.mm(block), self.mem.load(block + RT_SIZE)) };
+            let (info, size) = unsafe { (self.mm(block), self.mem.load_at(block, RT_SIZE)) };
             if Self::sizes_agree(block, info.size(), size, self.tail) {
                 return Ok(block);
             }
@@ -273,7 +273,7 @@ impl<M: Memory> Heap<M> {
         unsafe {
             let info = self.mm(block);
             if !info.is_free() && self.is_sentinel(block) {
-                self.mem.load(block + RT_SIZE)
+                self.mem.load_at(block, RT_SIZE)
             } else {
                 block + info.size()
             }
@@ -288,9 +288,9 @@ impl<M: Memory> Heap<M> {
     pub unsafe fn is_sentinel(&self, block: u32) -> bool {
         // SAFETY: a used block has a full header.
         unsafe {
-            self.mem.load(block + GC_INFO) == Kind::Sentinel as u32
+            self.mem.load_at(block, GC_INFO) == Kind::Sentinel as u32
                 && self.mm(block).size() == MIN_BLOCK
-                && self.mem.load(block + RT_ID) == NO_TYPE
+                && self.mem.load_at(block, RT_ID) == NO_TYPE
         }
     }
 

@@ -142,10 +142,10 @@ impl Bins {
         // SAFETY: `block` and `head` (when non-zero) are free blocks of at least 16 bytes, so
         // their link words are in bounds.
         unsafe {
-            mem.store(block + PREV, 0);
-            mem.store(block + NEXT, head);
+            mem.store_at(block, PREV, 0);
+            mem.store_at(block, NEXT, head);
             if head != 0 {
-                mem.store(head + PREV, block);
+                mem.store_at(head, PREV, block);
             }
         }
         self.heads[fl][sl] = block;
@@ -161,13 +161,13 @@ impl Bins {
     pub unsafe fn remove<M: Memory>(&mut self, mem: &M, block: u32, size: u32) {
         // SAFETY: listed blocks are free blocks inside memory; their neighbours too.
         unsafe {
-            let prev = mem.load(block + PREV);
-            let next = mem.load(block + NEXT);
+            let prev = mem.load_at(block, PREV);
+            let next = mem.load_at(block, NEXT);
             if next != 0 {
-                mem.store(next + PREV, prev);
+                mem.store_at(next, PREV, prev);
             }
             if prev != 0 {
-                mem.store(prev + NEXT, next);
+                mem.store_at(prev, NEXT, next);
             } else {
                 // Only a head's removal needs the class (most removals are not a head's).
                 let (fl, sl) = mapping(size);
@@ -213,7 +213,7 @@ impl Bins {
         let mut block = self.heads[fl][sl];
         while block != 0 {
             // SAFETY: listed blocks are free blocks inside memory.
-            let (info, next) = unsafe { (mem.load(block + MM_INFO), mem.load(block + NEXT)) };
+            let (info, next) = unsafe { (mem.load_at(block, MM_INFO), mem.load_at(block, NEXT)) };
             if MmInfo(info).size() >= size {
                 return NonZeroU32::new(block);
             }
@@ -265,7 +265,7 @@ impl Bins {
             }
             // SAFETY: `block` is 16-aligned and at least 16 bytes below the end.
             let (info, p, n) = unsafe {
-                (mem.load(block + MM_INFO), mem.load(block + PREV), mem.load(block + NEXT))
+                (mem.load_at(block, MM_INFO), mem.load_at(block, PREV), mem.load_at(block, NEXT))
             };
             let size = MmInfo(info).size();
             if !MmInfo(info).is_free() {
