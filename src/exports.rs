@@ -71,7 +71,7 @@ struct Global {
 // call, and exports do not re-enter each other (rtrace builds refuse it, see `held`).
 unsafe impl Sync for Global {}
 
-/// The runtime's bytes start as zeros, not uninitialized: `__new`'s fast path reads two of its
+/// The runtime's bytes start as zeros, not uninitialized: `__new`'s fast path reads three of its
 /// fields before it knows whether the runtime exists ([`Runtime::small_path_open`]).
 static GLOBAL: Global =
     Global { runtime: UnsafeCell::new(MaybeUninit::zeroed()), ready: UnsafeCell::new(false) };

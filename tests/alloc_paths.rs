@@ -201,36 +201,6 @@ fn overwritten_sizes_are_classified_as_the_reference_does() {
 
 // ----- a memory another user grows (foreign pages), heap-level -----
 
-/// A memory whose size a second user can grow behind the heap's back.
-struct SharedMemory {
-    inner: HostMemory,
-    pages: Rc<Cell<u32>>,
-    max: u32,
-}
-
-// SAFETY: the inner reservation holds `max` pages from the start (all addressable), and
-// `pages <= max`.
-unsafe impl Memory for SharedMemory {
-    fn ptr(&self, addr: u32) -> *mut u8 {
-        self.inner.ptr(addr)
-    }
-    fn pages(&self) -> u32 {
-        self.pages.get()
-    }
-    fn grow(&mut self, delta: u32) -> Option<u32> {
-        let old = self.pages.get();
-        let new = old.checked_add(delta).filter(|&n| n <= self.max)?;
-        self.pages.set(new);
-        Some(old)
-    }
-}
-
-fn foreign_grow(pages: &Rc<Cell<u32>>, n: u32) -> u32 {
-    let old = pages.get();
-    pages.set(old + n);
-    old * PAGE_SIZE
-}
-
 /// Two heap regions with foreign pages between them and after the last one. Without forged
 /// headers `validate` agrees with the reference everywhere, foreign pages included. A block
 /// whose two size words reach from the last region into the foreign pages after it is refused

@@ -238,16 +238,17 @@ impl<M: Memory> Runtime<M> {
     }
 
     /// `__new`'s fast path: a small object (1 to [`SMALL_PAYLOAD`] bytes: [`is_small`]) of a
-    /// known type split off the bump block while the allocation owes no GC work (no cycle to start, no
-    /// step due). `None` when anything more is needed, with nothing changed: the caller takes
-    /// [`Runtime::new_object`], which checks everything again. Time: O(1).
+    /// known type split off the bump block while the allocation owes no GC work (no cycle to
+    /// start, no step due). `None` when anything more is needed, with nothing changed: the caller
+    /// takes [`Runtime::new_object`], which checks everything again. Time: O(1).
     #[inline(always)]
     pub fn new_small(&mut self, size: u32, id: u32) -> Option<u32> {
         if !is_small(size) || !self.known_type(id) {
             return None;
         }
         if self.gc.phase != Phase::Idle {
-            return self.new_small_cycling(size, id);
+            // SAFETY: both tested just above.
+            return unsafe { self.new_small_cycling(size, id) };
         }
         // Idle, the common case, on its own: white, no debt, no marked bytes (the phase is
         // read once, as the stores below could alias it for LLVM).
@@ -255,7 +256,9 @@ impl<M: Memory> Runtime<M> {
         if allocated >= self.gc.threshold {
             return None;
         }
-        let ptr = self.heap.alloc_small_bumped(size, GcInfo::managed(self.gc.white).0, id)?;
+        // SAFETY: `size` is small (tested above).
+        let ptr =
+            unsafe { self.heap.alloc_small_bumped(size, GcInfo::managed(self.gc.white).0, id)? };
         self.gc.allocated = allocated;
         self.count_new(ptr, size);
         Some(ptr)
@@ -283,13 +286,18 @@ impl<M: Memory> Runtime<M> {
 
     /// [`Runtime::new_small`] while a cycle runs: the allocation adds to the debt, and `None`
     /// once the debt reaches a step.
+    ///
+    /// # Safety
+    /// `size` [`is_small`] and `id` is a known type (`new_small` tested both).
     #[inline(always)]
-    fn new_small_cycling(&mut self, size: u32, id: u32) -> Option<u32> {
+    unsafe fn new_small_cycling(&mut self, size: u32, id: u32) -> Option<u32> {
         let debt = self.debt_after(size);
         if debt >= self.gc.step_work as u64 {
             return None;
         }
-        let ptr = self.heap.alloc_small_bumped(size, GcInfo::managed(self.new_color()).0, id)?;
+        // SAFETY: `size` is small (the caller's).
+        let ptr =
+            unsafe { self.heap.alloc_small_bumped(size, GcInfo::managed(self.new_color()).0, id)? };
         self.gc.allocated += block_size(size) as u64;
         self.gc.debt = debt;
         self.account_new(ptr, size);
@@ -744,6 +752,7 @@ mod tests {
         for size in 1..=SMALL_PAYLOAD {
             // SAFETY: zero bytes of a runtime's size, then a runtime; `size` is small.
             assert!(!unsafe { Runtime::small_path_open(zeroed.as_ptr(), size) }, "size {size}");
+            // SAFETY: a created runtime.
             assert!(unsafe { Runtime::small_path_open(&rt, size) }, "size {size}");
         }
     }

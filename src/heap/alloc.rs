@@ -385,8 +385,12 @@ impl<M: Memory> Heap<M> {
     /// [`Heap::alloc_object`] from the bump block only, for a payload of 1 to [`SMALL_PAYLOAD`]
     /// bytes, which comes back zeroed: `None` when the bump block cannot hold it (the caller
     /// takes the full path; nothing changed). Time: O(1), no list touched, no growth.
+    ///
+    /// # Safety
+    /// `payload` is 1 to `SMALL_PAYLOAD` ([`crate::gc::is_small`]): the zeroing does not test
+    /// it, and a payload of 0 has no room, so its first 16 bytes would be the next block's header.
     #[inline(always)]
-    pub(crate) fn alloc_small_bumped(
+    pub(crate) unsafe fn alloc_small_bumped(
         &mut self,
         payload: u32,
         gc_info: u32,

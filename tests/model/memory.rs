@@ -2,11 +2,13 @@
 //! soundness (`__heap_check`), block extents and colors, the heap's figures, and "a failing call
 //! changes nothing".
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::vec::Vec;
 
 use asrt::Error;
 use asrt::heap::tlsf;
-use asrt::memory::Memory;
+use asrt::memory::{HostMemory, Memory, PAGE_SIZE};
 use asrt::object::MAX_PAYLOAD;
 
 use super::Rt;
@@ -150,4 +152,40 @@ pub fn expect_oom<T: core::fmt::Debug>(rt: &mut Rt, f: impl FnOnce(&mut Rt) -> R
     let same = |s: asrt::Stats| (s.heap_bytes, s.used_bytes, s.free_bytes, s.live_objects);
     assert_eq!(same(after), same(before), "a failed allocation changed the heap");
     assert_sound(rt, "");
+}
+
+// ----- a memory another user grows (foreign pages) -----
+
+/// A memory whose size a second user can grow behind the heap's back.
+pub struct SharedMemory {
+    /// The reservation: `max` pages, all addressable from the start.
+    pub inner: HostMemory,
+    /// The pages in use, shared with the other user; invariant: `pages <= max`.
+    pub pages: Rc<Cell<u32>>,
+    /// The most pages either user may grow to.
+    pub max: u32,
+}
+
+// SAFETY: the inner reservation holds `max` pages from the start (all addressable), and
+// `pages <= max`.
+unsafe impl Memory for SharedMemory {
+    fn ptr(&self, addr: u32) -> *mut u8 {
+        self.inner.ptr(addr)
+    }
+    fn pages(&self) -> u32 {
+        self.pages.get()
+    }
+    fn grow(&mut self, delta: u32) -> Option<u32> {
+        let old = self.pages.get();
+        let new = old.checked_add(delta).filter(|&n| n <= self.max)?;
+        self.pages.set(new);
+        Some(old)
+    }
+}
+
+/// The other user grows the memory by `n` pages; returns the address of the first new page.
+pub fn foreign_grow(pages: &Rc<Cell<u32>>, n: u32) -> u32 {
+    let old = pages.get();
+    pages.set(old + n);
+    old * PAGE_SIZE
 }
