@@ -268,7 +268,7 @@ impl<M: Memory> Runtime<M> {
     /// `size` bytes (the first of its tests, made without a reference to the runtime): false
     /// for the zero bytes that stand in for a runtime not yet created, as they read as the idle
     /// phase with a threshold of 0, which every allocation reaches. So the `__new` export needs
-    /// no separate "created" test on its fast path (docs/ABI.md §6.2).
+    /// no separate "created" test on its fast path (docs/ABI.md §5.1).
     ///
     /// # Safety
     /// `rt` is valid for reads and points to a runtime or to `size_of::<Runtime<M>>()` zero
