@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use asrt::memory::{HostMemory, Memory, PAGE_SIZE};
-use asrt::object::{GC_INFO, HEADER_SIZE, Kind, MIN_BLOCK, RT_ID, RT_SIZE};
+use asrt::object::{GC_INFO, Kind, MIN_BLOCK, RT_ID};
 use asrt::rtti;
 use asrt::{Error, Roots, Runtime};
 use model::{Rng, SharedMemory};
@@ -88,10 +88,8 @@ fn run(seed: u64, ops: u32, initial: u32, max: u32) -> (u32, u32, u32) {
             0..=24 => {
                 what = "alloc";
                 let n = sizes(&mut g);
-                match rt.alloc(n) {
-                    Ok(p) => blocks.push(p),
-                    Err(Error::OutOfMemory) => ooms += 1,
-                    Err(e) => panic!("alloc: {e:?}"),
+                if let Some(p) = or_oom(rt.alloc(n), &mut ooms, what) {
+                    blocks.push(p);
                 }
             }
             25..=39 if !blocks.is_empty() => {
@@ -109,10 +107,8 @@ fn run(seed: u64, ops: u32, initial: u32, max: u32) -> (u32, u32, u32) {
                     2 => old + 1 + g.below(64),
                     _ => sizes(&mut g),
                 };
-                match rt.realloc(blocks[k], n) {
-                    Ok(q) => blocks[k] = q,
-                    Err(Error::OutOfMemory) => ooms += 1,
-                    Err(e) => panic!("realloc: {e:?}"),
+                if let Some(q) = or_oom(rt.realloc(blocks[k], n), &mut ooms, what) {
+                    blocks[k] = q;
                 }
             }
             55..=79 => {
@@ -123,15 +119,11 @@ fn run(seed: u64, ops: u32, initial: u32, max: u32) -> (u32, u32, u32) {
                     Some(p) => Ok(p),
                     None => rt.new_object(n, id),
                 };
-                match r {
-                    Ok(p) => {
-                        if g.below(3) == 0 {
-                            rt.pin(p).unwrap();
-                            objs.push(p);
-                        }
-                    }
-                    Err(Error::OutOfMemory) => ooms += 1,
-                    Err(e) => panic!("new: {e:?}"),
+                if let Some(p) = or_oom(r, &mut ooms, what)
+                    && g.below(3) == 0
+                {
+                    rt.pin(p).unwrap();
+                    objs.push(p);
                 }
             }
             80..=84 if !objs.is_empty() => {
@@ -143,15 +135,12 @@ fn run(seed: u64, ops: u32, initial: u32, max: u32) -> (u32, u32, u32) {
                 what = "renew";
                 let k = g.below(objs.len() as u32) as usize;
                 let n = sizes(&mut g);
-                match rt.renew(objs[k], n) {
-                    Ok(q) if q != objs[k] => {
-                        rt.pin(q).unwrap();
-                        rt.unpin(objs[k]).unwrap();
-                        objs[k] = q;
-                    }
-                    Ok(_) => {}
-                    Err(Error::OutOfMemory) => ooms += 1,
-                    Err(e) => panic!("renew: {e:?}"),
+                if let Some(q) = or_oom(rt.renew(objs[k], n), &mut ooms, what)
+                    && q != objs[k]
+                {
+                    rt.pin(q).unwrap();
+                    rt.unpin(objs[k]).unwrap();
+                    objs[k] = q;
                 }
             }
             89..=93 => {
@@ -170,12 +159,7 @@ fn run(seed: u64, ops: u32, initial: u32, max: u32) -> (u32, u32, u32) {
                 pages.set(pages.get() + n);
                 foreign += 1;
             }
-            _ => {
-                what = "reserve";
-                let n = sizes(&mut g);
-                let _ = rt.heap().largest_free();
-                let _ = n;
-            }
+            _ => what = "nothing",
         }
         let errs = rt.check();
         assert_eq!(errs, 0, "seed {seed} op {i} ({what}): {:?}", rt.check_report());
@@ -185,8 +169,19 @@ fn run(seed: u64, ops: u32, initial: u32, max: u32) -> (u32, u32, u32) {
         assert_eq!(s.free_bytes, free, "seed {seed} op {i} ({what}): free bytes");
         assert_eq!(s.used_bytes, used, "seed {seed} op {i} ({what}): used bytes");
     }
-    let _ = (RT_SIZE, HEADER_SIZE);
     (ooms, foreign, most)
+}
+
+/// `Some(value)`; `None` for out of memory, which it counts; any other error fails the test.
+fn or_oom<T>(r: Result<T, Error>, ooms: &mut u32, what: &str) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(Error::OutOfMemory) => {
+            *ooms += 1;
+            None
+        }
+        Err(e) => panic!("{what}: {e:?}"),
+    }
 }
 
 #[test]
